@@ -1,0 +1,38 @@
+//! Generated gRPC and protobuf code for the food platform.
+//!
+//! The `.proto` files under `proto/` are the source of truth; `build.rs`
+//! compiles them with protox (no system `protoc`). Field names match the JSON
+//! names of the gateway API, statuses are enums.
+
+#![allow(clippy::all, unreachable_pub, rust_2018_idioms)]
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("food.common.v1");
+    }
+}
+pub mod menu {
+    pub mod v1 {
+        tonic::include_proto!("food.menu.v1");
+    }
+}
+pub mod order {
+    pub mod v1 {
+        tonic::include_proto!("food.order.v1");
+    }
+}
+pub mod delivery {
+    pub mod v1 {
+        tonic::include_proto!("food.delivery.v1");
+    }
+}
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("food.events.v1");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every food proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/food_descriptor.bin"));
+
+pub use prost_types::Timestamp;

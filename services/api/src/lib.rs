@@ -1,0 +1,49 @@
+//! The food platform's wire contract and domain rules, written once.
+//!
+//! # Layout
+//! - [`status`]: delivery and order statuses and the one delivery state machine
+//!   that the delivery service, the gateway and the board all call.
+//! - [`model`]: the JSON shapes the gateway serves and `foodctl` and
+//!   `food-board` read (DESIGN.md section 7).
+//! - [`error`]: the error body and its stable machine codes.
+//! - [`convert`]: conversions between the protobuf messages and the JSON shapes.
+
+pub mod convert;
+pub mod error;
+pub mod model;
+pub mod status;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use model::*;
+pub use status::{DeliveryStatus, OrderStatus, TransitionError};
+
+/// The short form of an order id shown on boards and tables: its last 8 characters.
+pub fn short_id(id: &str) -> &str {
+    let start = id.char_indices().rev().nth(7).map_or(0, |(i, _)| i);
+    &id[start..]
+}
+
+/// Formats integer cents as `12.50 EUR`.
+pub fn format_money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_id_is_the_last_eight_characters() {
+        assert_eq!(short_id("0190f3b2-7c1e-7d2a-9f00-1234abcd5678"), "abcd5678");
+        assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn money_is_formatted_with_two_decimals_and_currency() {
+        assert_eq!(format_money(1250, "EUR"), "12.50 EUR");
+        assert_eq!(format_money(5, "EUR"), "0.05 EUR");
+        assert_eq!(format_money(-199, "USD"), "-1.99 USD");
+    }
+}

@@ -1,0 +1,189 @@
+//! JSON shapes served by the gateway (DESIGN.md section 7): snake_case fields,
+//! upper-case statuses, RFC 3339 UTC times, money in integer cents.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::status::{DeliveryStatus, OrderStatus};
+
+/// Default page size for every list.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 1000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    #[serde(default = "default_true")]
+    pub available: bool,
+    #[serde(default)]
+    pub prep_minutes: u32,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+pub fn default_currency() -> String {
+    "EUR".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub item_id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub customer_id: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderLine>,
+    pub total_cents: i64,
+    pub currency: String,
+    pub delivery_address: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub status: DeliveryStatus,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub courier: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub order_id: String,
+    pub customer_id: String,
+    pub item_count: u32,
+    pub total_cents: i64,
+    /// Not in DESIGN.md's shape; added so that a board can show money.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    pub delivery_address: String,
+    pub status: DeliveryStatus,
+    pub courier: Option<String>,
+    pub eta: Option<DateTime<Utc>>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One line of `POST /orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItemInput {
+    pub item_id: String,
+    pub quantity: u32,
+}
+
+/// Body of `POST /orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateOrder {
+    pub items: Vec<OrderItemInput>,
+    pub delivery_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Only ops keys may order on behalf of a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// Used when no `Idempotency-Key` header is sent (bulk NDJSON lines carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// Body of `PUT /delivery/status/:orderId`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateDelivery {
+    pub status: Option<DeliveryStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemList {
+    pub items: Vec<Item>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub orders: Vec<Order>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+    pub next_cursor: Option<String>,
+}
+
+/// Result of `foodctl menu import` / `POST /menu/items:import`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub created: u32,
+    pub updated: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_order_accepts_the_minimal_documented_body() {
+        let body: CreateOrder = serde_json::from_str(
+            r#"{"items":[{"item_id":"margherita","quantity":2}],"delivery_address":"1 Main St"}"#,
+        )
+        .unwrap();
+        assert_eq!(body.items[0].quantity, 2);
+        assert_eq!(body.note, None);
+    }
+
+    #[test]
+    fn delivery_serialises_statuses_upper_case_and_times_rfc3339() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
+        let d = Delivery {
+            order_id: "o".into(),
+            customer_id: "c".into(),
+            item_count: 1,
+            total_cents: 100,
+            currency: "EUR".into(),
+            delivery_address: "a".into(),
+            status: DeliveryStatus::PickedUp,
+            courier: None,
+            eta: None,
+            version: 3,
+            created_at: at,
+            updated_at: at,
+            history: vec![],
+        };
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["status"], "PICKED_UP");
+        assert_eq!(v["created_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(v["courier"], serde_json::Value::Null);
+    }
+}

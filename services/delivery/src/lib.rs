@@ -1,0 +1,152 @@
+//! delivery-service: creates a delivery for each placed order, moves it
+//! through the delivery state machine, and announces every change.
+//!
+//! # Layout
+//! - [`Settings`], [`Application`]: wiring (gRPC server, outbox relay, consumer).
+//! - `store`: SQL for deliveries and their history; every change writes the
+//!   row, a history entry and a DeliveryStatusChanged outbox row in one
+//!   transaction.
+//! - `service`: the `DeliveryService` gRPC implementation.
+//! - `events`: the OrderPlaced / OrderCancelled consumer.
+
+mod events;
+mod service;
+mod store;
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use food_events::topics::Topics;
+use food_kit::{
+    Db, Shutdown,
+    db::{Migrations, Step},
+    outbox::{Relay, Waker},
+    settings::ServiceSettings,
+};
+use food_proto::delivery::v1::delivery_service_server::DeliveryServiceServer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+pub use events::OrderEvents;
+
+const SERVICE: &str = "delivery";
+
+/// delivery-service settings (`FOOD_DELIVERY__*`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub service: ServiceSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            service: ServiceSettings::with_listen("127.0.0.1:50053"),
+        }
+    }
+}
+
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[Step {
+        version: 100,
+        description: "deliveries",
+        sql: include_str!("../migrations/sqlite/0100_deliveries.sql"),
+    }],
+    postgres: &[Step {
+        version: 100,
+        description: "deliveries",
+        sql: include_str!("../migrations/postgres/0100_deliveries.sql"),
+    }],
+};
+
+/// A built delivery-service, listening, not yet serving.
+pub struct Application {
+    addr: SocketAddr,
+    listener: TcpListener,
+    router: tonic::transport::server::Router,
+    db: Db,
+    relay: Relay,
+    consumer: StreamConsumer,
+    handler: OrderEvents,
+    shutdown: Shutdown,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, shutdown: Shutdown) -> anyhow::Result<Self> {
+        let s = &settings.service;
+        let db = Db::connect(&s.database_url(SERVICE), &MIGRATIONS).await?;
+        let topics = Topics::with_prefix(&s.kafka.topic_prefix);
+        food_kit::kafka::ensure_topics(
+            &s.kafka.brokers,
+            &topics.all(),
+            s.kafka.partitions,
+            Duration::from_secs(30),
+        )
+        .await
+        .context("creating topics")?;
+        let waker = Waker::new();
+        let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;
+        let group = s
+            .kafka
+            .group_id
+            .clone()
+            .unwrap_or_else(|| "delivery-service".to_owned());
+        let consumer: StreamConsumer = food_kit::kafka::consumer_config(&s.kafka.brokers, &group)
+            .create()
+            .context("creating the order-events consumer")?;
+        consumer.subscribe(&[&topics.orders])?;
+        let handler = OrderEvents::new(topics.clone(), waker.clone());
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<DeliveryServiceServer<service::DeliveryApi>>()
+            .await;
+        let (reflection_v1, reflection_v1alpha) = food_kit::grpc::reflection()?;
+        let api = service::DeliveryApi::new(db.clone(), topics, waker);
+        let router = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(DeliveryServiceServer::new(api));
+        let listener = TcpListener::bind(s.listen)
+            .await
+            .with_context(|| format!("binding {}", s.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            addr,
+            listener,
+            router,
+            db,
+            relay,
+            consumer,
+            handler,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until shutdown: drains in-flight calls, stops consuming, then
+    /// flushes the outbox relay.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "delivery-service listening");
+        let consumer = tokio::spawn(food_events::consumer::run(
+            self.consumer,
+            self.db.clone(),
+            self.handler,
+            self.shutdown.clone(),
+        ));
+        let relay_stop = Shutdown::new();
+        let relay = tokio::spawn(self.relay.run(relay_stop.clone()));
+        let served = food_kit::grpc::serve(self.router, self.listener, self.shutdown.clone()).await;
+        let _ = consumer.await;
+        relay_stop.trigger();
+        let _ = relay.await;
+        self.db.close().await;
+        served
+    }
+}

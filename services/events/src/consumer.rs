@@ -1,0 +1,145 @@
+//! The idempotent consumer.
+//!
+//! Each event is applied in one transaction that also records its event id
+//! in `processed_events`; a redelivered event finds its id there and changes
+//! nothing. The record's offset is stored only after that commit (and
+//! librdkafka commits stored offsets), so a crash replays, never skips.
+//! [`handle`] is the single step that the run loop and the tests both call.
+
+use std::{future::Future, time::Duration};
+
+use food_kit::{Db, Shutdown, Tx, db::now_micros};
+use rdkafka::{
+    Message,
+    consumer::{CommitMode, Consumer, StreamConsumer},
+};
+
+use crate::envelope::{Envelope, decode};
+
+/// What a handler did with an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The state changed.
+    Applied,
+    /// Not for this consumer, or nothing to do; still recorded as processed.
+    Ignored,
+}
+
+/// What [`handle`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    Ignored,
+    /// Seen before; nothing changed.
+    Duplicate,
+}
+
+/// A consumer's domain logic. `apply` runs inside the transaction that also
+/// records the event id; an `Err` rolls both back and the event is retried.
+pub trait Handler: Send + Sync + 'static {
+    /// Names the consumer in `processed_events`.
+    fn name(&self) -> &str;
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        env: &'a Envelope,
+    ) -> impl Future<Output = anyhow::Result<Outcome>> + Send + 'a;
+
+    /// Called after a commit that applied an event (to wake an outbox relay, say).
+    fn committed(&self) {}
+}
+
+/// Applies `env` once: records its id and runs the handler in one transaction.
+pub async fn handle<H: Handler>(db: &Db, handler: &H, env: &Envelope) -> anyhow::Result<Handled> {
+    let mut tx = db.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(handler.name())
+    .bind(&env.event_id)
+    .bind(now_micros())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !fresh {
+        tx.rollback().await?;
+        return Ok(Handled::Duplicate);
+    }
+    let outcome = handler.apply(&mut tx, env).await?;
+    tx.commit().await?;
+    match outcome {
+        Outcome::Applied => {
+            handler.committed();
+            Ok(Handled::Applied)
+        }
+        Outcome::Ignored => Ok(Handled::Ignored),
+    }
+}
+
+/// Consumes `topics` in `group` until shutdown, applying each event with [`handle`].
+pub async fn run<H: Handler>(
+    consumer: StreamConsumer,
+    db: Db,
+    handler: H,
+    shutdown: Shutdown,
+) {
+    let name = handler.name().to_owned();
+    loop {
+        let msg = tokio::select! {
+            m = consumer.recv() => m,
+            _ = shutdown.cancelled() => break,
+        };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(consumer = %name, error = %e, "kafka consumer error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let env = match msg.payload().map(decode) {
+            Some(Ok(env)) => env,
+            Some(Err(e)) => {
+                tracing::error!(consumer = %name, topic = msg.topic(), offset = msg.offset(), error = %e, "skipping an undecodable event");
+                let _ = consumer.store_offset_from_message(&msg);
+                continue;
+            }
+            None => {
+                let _ = consumer.store_offset_from_message(&msg);
+                continue;
+            }
+        };
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match handle(&db, &handler, &env).await {
+                Ok(outcome) => {
+                    metrics::counter!("events_consumed_total", "consumer" => name.clone(), "outcome" => format!("{outcome:?}")).increment(1);
+                    tracing::debug!(consumer = %name, event_id = %env.event_id, trace_id = %env.trace_id, ?outcome, "event handled");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(consumer = %name, event_id = %env.event_id, error = %format!("{e:#}"), retry_in = ?backoff, "applying an event failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => {
+                            // Not stored: the event is replayed after restart.
+                            let _ = consumer.commit_consumer_state(CommitMode::Sync);
+                            return;
+                        }
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        if let Err(e) = consumer.store_offset_from_message(&msg) {
+            tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
+        }
+    }
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(consumer = %name, error = %e, "final offset commit");
+    }
+    consumer.unsubscribe();
+}

@@ -1,0 +1,153 @@
+//! The event envelope: `food.events.v1.Envelope { event_id, occurred_at,
+//! trace_id, oneof payload }`, protobuf-encoded, with `event-type`,
+//! `content-type` and `trace-id` headers.
+
+use food_kit::outbox::OutboxMessage;
+pub use food_proto::events::v1::Envelope;
+use food_proto::events::v1::envelope::Payload;
+use prost::Message;
+
+/// The `content-type` header of every event.
+pub const CONTENT_TYPE: &str = "application/x-protobuf; messageType=food.events.v1.Envelope";
+
+/// The `event-type` header values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    OrderPlaced,
+    OrderCancelled,
+    OrderStatusChanged,
+    DeliveryStatusChanged,
+}
+
+impl EventType {
+    pub fn of(payload: &Payload) -> Self {
+        match payload {
+            Payload::OrderPlaced(_) => Self::OrderPlaced,
+            Payload::OrderCancelled(_) => Self::OrderCancelled,
+            Payload::OrderStatusChanged(_) => Self::OrderStatusChanged,
+            Payload::DeliveryStatusChanged(_) => Self::DeliveryStatusChanged,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPlaced => "OrderPlaced",
+            Self::OrderCancelled => "OrderCancelled",
+            Self::OrderStatusChanged => "OrderStatusChanged",
+            Self::DeliveryStatusChanged => "DeliveryStatusChanged",
+        }
+    }
+}
+
+/// A new envelope with a fresh UUIDv7 event id, stamped now.
+pub fn new_envelope(trace_id: &str, payload: Payload) -> Envelope {
+    Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        occurred_at: Some(food_api::convert::to_timestamp(chrono::Utc::now())),
+        trace_id: trace_id.to_owned(),
+        payload: Some(payload),
+    }
+}
+
+/// The outbox row that publishes `env` on `topic` keyed by `key` (an order id).
+pub fn to_outbox(topic: &str, key: &str, env: &Envelope) -> OutboxMessage {
+    let event_type = env
+        .payload
+        .as_ref()
+        .map(|p| EventType::of(p).as_str())
+        .unwrap_or("Unknown");
+    OutboxMessage {
+        event_id: env.event_id.clone(),
+        topic: topic.to_owned(),
+        key: key.to_owned(),
+        payload: env.encode_to_vec(),
+        headers: vec![
+            ("event-type".into(), event_type.into()),
+            ("content-type".into(), CONTENT_TYPE.into()),
+            ("trace-id".into(), env.trace_id.clone()),
+        ],
+    }
+}
+
+/// Decodes a record value; an envelope without a payload is an error too.
+pub fn decode(bytes: &[u8]) -> anyhow::Result<Envelope> {
+    let env = Envelope::decode(bytes)?;
+    if env.payload.is_none() {
+        anyhow::bail!("event {} has no payload", env.event_id);
+    }
+    if env.event_id.is_empty() {
+        anyhow::bail!("event without an event id");
+    }
+    Ok(env)
+}
+
+/// The event as JSON, with payloads in the gateway's JSON shapes
+/// (`foodctl events tail`).
+pub fn event_json(env: &Envelope) -> serde_json::Value {
+    use serde_json::json;
+    let occurred_at = food_api::convert::from_timestamp(env.occurred_at.as_ref());
+    let (kind, payload) = match &env.payload {
+        Some(Payload::OrderPlaced(p)) => (
+            "OrderPlaced",
+            json!({ "order": p.order.clone().map(food_api::Order::from) }),
+        ),
+        Some(Payload::OrderCancelled(p)) => (
+            "OrderCancelled",
+            json!({ "order_id": p.order_id, "customer_id": p.customer_id, "reason": p.reason }),
+        ),
+        Some(Payload::OrderStatusChanged(p)) => (
+            "OrderStatusChanged",
+            json!({
+                "order_id": p.order_id,
+                "previous": food_api::convert::order_status(p.previous).ok(),
+                "status": food_api::convert::order_status(p.status).ok(),
+            }),
+        ),
+        Some(Payload::DeliveryStatusChanged(p)) => (
+            "DeliveryStatusChanged",
+            json!({
+                "delivery": p.delivery.clone().map(food_api::Delivery::from),
+                "previous": food_api::convert::delivery_status(p.previous).ok(),
+            }),
+        ),
+        None => ("Unknown", serde_json::Value::Null),
+    };
+    json!({
+        "event_id": env.event_id,
+        "event_type": kind,
+        "occurred_at": occurred_at,
+        "trace_id": env.trace_id,
+        "payload": payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use food_proto::events::v1::OrderCancelled;
+
+    #[test]
+    fn an_envelope_survives_encoding_with_its_headers() {
+        let env = new_envelope(
+            "trace-1",
+            Payload::OrderCancelled(OrderCancelled {
+                order_id: "o1".into(),
+                customer_id: "c1".into(),
+                reason: None,
+            }),
+        );
+        let msg = to_outbox("food.orders.v1", "o1", &env);
+        assert_eq!(msg.key, "o1");
+        assert!(msg.headers.contains(&("event-type".into(), "OrderCancelled".into())));
+        assert!(msg.headers.contains(&("content-type".into(), CONTENT_TYPE.into())));
+        let back = decode(&msg.payload).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(event_json(&back)["event_type"], "OrderCancelled");
+    }
+
+    #[test]
+    fn garbage_and_empty_envelopes_are_refused() {
+        assert!(decode(b"\xff\xff\xff").is_err());
+        assert!(decode(&Envelope::default().encode_to_vec()).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! Kafka client configs tuned for latency, and topic creation.
+//!
+//! librdkafka's defaults batch for throughput (`linger.ms` 5, and a fetch
+//! waits up to `fetch.wait.max.ms` 500 for data): a status change would take
+//! hundreds of milliseconds to reach a watcher. These configs send at once
+//! and poll briskly.
+
+use std::time::Duration;
+
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    error::{KafkaError, RDKafkaErrorCode},
+};
+
+/// An idempotent producer (acks=all) that never gives up on a message:
+/// `message.timeout.ms=0` waits out a broker outage instead of dropping,
+/// and idempotence keeps each partition's order across retries.
+pub fn producer_config(brokers: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "0")
+        .set("socket.nagle.disable", "true")
+        .set("retry.backoff.ms", "50")
+        .set("retry.backoff.max.ms", "1000")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("broker.address.family", "v4");
+    c
+}
+
+/// A consumer in `group` that commits only offsets the application stored
+/// (after its transaction), and fetches with a 5 ms wait.
+pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "500")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "5")
+        .set("fetch.min.bytes", "1")
+        .set("socket.nagle.disable", "true")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("topic.metadata.refresh.interval.ms", "5000")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("broker.address.family", "v4");
+    c
+}
+
+/// A consumer for live views (gateway streams, boards): no group commits,
+/// starts at the latest offset.
+pub fn tail_consumer_config(brokers: &str, group: &str) -> ClientConfig {
+    let mut c = consumer_config(brokers, group);
+    c.set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "latest");
+    c
+}
+
+/// Creates the topics that are missing. Tansu 0.6.0 does not create topics
+/// on first use. Retries until `patience` runs out while the broker is away.
+pub async fn ensure_topics(
+    brokers: &str,
+    topics: &[String],
+    partitions: i32,
+    patience: Duration,
+) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4")
+        .create()?;
+    let deadline = tokio::time::Instant::now() + patience;
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
+    loop {
+        match admin.create_topics(new.iter(), &opts).await {
+            Ok(results) => {
+                let mut failed = Vec::new();
+                for r in results {
+                    match r {
+                        Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err((topic, code)) => failed.push(format!("{topic}: {code}")),
+                    }
+                }
+                if failed.is_empty() {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() > deadline {
+                    anyhow::bail!("creating topics on {brokers}: {}", failed.join(", "));
+                }
+            }
+            Err(e @ KafkaError::AdminOpCreation(_)) => return Err(e.into()),
+            Err(e) => {
+                if tokio::time::Instant::now() > deadline {
+                    anyhow::bail!("creating topics on {brokers}: {e}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

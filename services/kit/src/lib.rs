@@ -1,0 +1,26 @@
+//! What every food service stands on.
+//!
+//! # Layout
+//! - [`settings`]: typed settings from defaults, an optional file, then `FOOD_<SERVICE>__*` env vars.
+//! - [`telemetry`]: tracing, human or JSON (`FOOD_LOG_FORMAT=json`).
+//! - [`shutdown`]: one cancellation token per process, tripped by Ctrl-C or SIGTERM.
+//! - [`grpc`]: health, reflection, serving on a bound listener, error details.
+//! - [`db`]: a SQLite (WAL) or PostgreSQL pool with embedded migrations.
+//! - [`kafka`]: producer and consumer configs tuned for latency, topic creation.
+//! - [`outbox`]: the transactional outbox and its relay.
+//! - [`metrics`]: the Prometheus recorder.
+//! - `testing` (feature `test-util`): a broker per test, reading a topic from the start.
+
+pub mod db;
+pub mod grpc;
+pub mod kafka;
+pub mod metrics;
+pub mod outbox;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use db::{Db, Tx};
+pub use shutdown::Shutdown;

@@ -1,0 +1,283 @@
+//! The transactional outbox.
+//!
+//! A service writes its state change and the event announcing it in ONE
+//! transaction ([`enqueue`]); after the commit it wakes the [`Relay`], which
+//! publishes unsent rows in id order with an idempotent producer (acks=all)
+//! and marks them sent. The relay is woken by the commit, not by a polling
+//! interval (a slow poll remains as a safety net for rows written by a
+//! process that died before waking it).
+//!
+//! Guarantees: an event is published only if its transaction committed; it
+//! is published at least once (a crash between the broker's ack and the
+//! mark re-sends it, and consumers drop the duplicate by event id); one
+//! key's events keep their order, because rows are sent in id order, the
+//! producer never times a message out (`message.timeout.ms=0`) and
+//! idempotence keeps order across its retries. A broker outage delays
+//! events, it does not drop them.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use rdkafka::{
+    message::{Header, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord, Producer},
+};
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use crate::{
+    Shutdown,
+    db::{Backend, Db, Tx, now_micros},
+};
+
+/// One event to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Unique; consumers deduplicate on it.
+    pub event_id: String,
+    pub topic: String,
+    /// The Kafka key; one key's events keep their order.
+    pub key: String,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Writes `msg` inside the caller's transaction; it is published only if the
+/// transaction commits.
+pub async fn enqueue(tx: &mut Tx, msg: &OutboxMessage) -> sqlx::Result<()> {
+    let headers = serde_json::to_string(&msg.headers).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, msg_key, payload, headers, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&msg.event_id)
+    .bind(&msg.topic)
+    .bind(&msg.key)
+    .bind(&msg.payload)
+    .bind(headers)
+    .bind(now_micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Wakes the relay after a commit. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Waker {
+    notify: Arc<Notify>,
+}
+
+impl Waker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Call after committing a transaction that enqueued events.
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+}
+
+/// Publishes outbox rows.
+pub struct Relay {
+    db: Db,
+    producer: FutureProducer,
+    waker: Waker,
+    /// Rows per round; bounded so that marks stay small transactions.
+    batch: i64,
+    /// Used in metric labels and logs.
+    name: String,
+}
+
+/// How long the relay sleeps when nothing woke it; a safety net only.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Sent rows are kept this long for inspection, then deleted.
+const KEEP_SENT: Duration = Duration::from_secs(3600);
+
+impl Relay {
+    pub fn new(name: &str, db: Db, brokers: &str, waker: Waker) -> anyhow::Result<Self> {
+        let producer: FutureProducer = crate::kafka::producer_config(brokers)
+            .create()
+            .context("creating the outbox producer")?;
+        Ok(Self {
+            db,
+            producer,
+            waker,
+            batch: 1000,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Publishes up to one batch of unsent rows in id order and marks the
+    /// acknowledged ones sent. Returns how many were published.
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id, topic, msg_key, payload, headers FROM outbox \
+             WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(self.batch)
+        .fetch_all(self.db.writer())
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let topic: String = row.try_get("topic")?;
+            let key: String = row.try_get("msg_key")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
+            let headers_json: String = row.try_get("headers")?;
+            let pairs: Vec<(String, String)> = serde_json::from_str(&headers_json).unwrap_or_default();
+            let mut headers = OwnedHeaders::new_with_capacity(pairs.len());
+            for (k, v) in &pairs {
+                headers = headers.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                });
+            }
+            let mut record = FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&payload)
+                .headers(headers);
+            // Enqueue in id order; on a full local queue, wait and retry the same record.
+            let fut = loop {
+                match self.producer.send_result(record) {
+                    Ok(f) => break f,
+                    Err((e, r)) => {
+                        tracing::debug!(error = %e, "producer queue full, waiting");
+                        record = r;
+                        self.producer.poll(Duration::from_millis(10));
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            };
+            pending.push((id, fut));
+        }
+        let mut acked_up_to = None;
+        let mut failure = None;
+        for (id, fut) in pending {
+            match fut.await {
+                Ok(Ok(_)) => acked_up_to = Some(id),
+                Ok(Err((e, _))) => {
+                    failure = Some(anyhow::anyhow!("publishing outbox row {id}: {e}"));
+                    break;
+                }
+                Err(_) => {
+                    failure = Some(anyhow::anyhow!("the producer dropped outbox row {id}"));
+                    break;
+                }
+            }
+        }
+        let mut sent = 0;
+        if let Some(last) = acked_up_to {
+            let done = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND id <= $2")
+                .bind(now_micros())
+                .bind(last)
+                .execute(self.db.writer())
+                .await?;
+            sent = done.rows_affected() as usize;
+            metrics::counter!("outbox_published_total", "relay" => self.name.clone())
+                .increment(sent as u64);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(sent),
+        }
+    }
+
+    /// Unsent rows, for the backlog gauge and tests.
+    pub async fn backlog(&self) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(self.db.reader())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Runs until `shutdown`, then makes a last attempt to flush (bounded).
+    pub async fn run(self, shutdown: Shutdown) {
+        // With several replicas on one PostgreSQL database, one relay at a
+        // time publishes, so rows keep their order.
+        let _leader = match self.db.backend() {
+            Backend::Postgres => match self.lead(&shutdown).await {
+                Some(conn) => Some(conn),
+                None => return,
+            },
+            Backend::Sqlite => None,
+        };
+        let mut backoff = Duration::from_millis(50);
+        let mut last_cleanup = tokio::time::Instant::now();
+        loop {
+            if shutdown.is_triggered() {
+                break;
+            }
+            let round = tokio::select! {
+                r = self.relay_once() => r,
+                _ = shutdown.cancelled() => break,
+            };
+            match round {
+                Ok(n) if n > 0 => {
+                    backoff = Duration::from_millis(50);
+                    continue;
+                }
+                Ok(_) => {
+                    backoff = Duration::from_millis(50);
+                    if let Ok(n) = self.backlog().await {
+                        metrics::gauge!("outbox_backlog", "relay" => self.name.clone()).set(n as f64);
+                    }
+                    if last_cleanup.elapsed() > Duration::from_secs(60) {
+                        last_cleanup = tokio::time::Instant::now();
+                        let cutoff = now_micros() - KEEP_SENT.as_micros() as i64;
+                        let _ = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+                            .bind(cutoff)
+                            .execute(self.db.writer())
+                            .await;
+                    }
+                    tokio::select! {
+                        _ = self.waker.notify.notified() => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(relay = %self.name, error = %format!("{e:#}"), retry_in = ?backoff, "outbox relay round failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        // Drain: publish what was committed before shutdown, if the broker is there.
+        let _ = tokio::time::timeout(Duration::from_secs(3), async {
+            while let Ok(n) = self.relay_once().await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+        let _ = self.producer.flush(Duration::from_secs(1));
+    }
+
+    /// Waits for the PostgreSQL advisory lock that makes this relay the
+    /// publisher; returns the connection holding it.
+    async fn lead(&self, shutdown: &Shutdown) -> Option<sqlx::pool::PoolConnection<sqlx::Any>> {
+        loop {
+            if let Ok(mut conn) = self.db.writer().acquire().await {
+                let got: Result<bool, _> = sqlx::query("SELECT pg_try_advisory_lock(4242) AS ok")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .and_then(|r| r.try_get::<bool, _>("ok"));
+                if let Ok(true) = got {
+                    return Some(conn);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = shutdown.cancelled() => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The `OrderService` gRPC implementation.
+
+use std::{collections::HashMap, time::Instant};
+
+use chrono::Utc;
+use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
+use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
+use food_kit::{
+    Db,
+    grpc::{db_error, error, observe, trace_id},
+    outbox::{Waker, enqueue},
+};
+use food_proto::{
+    events::v1::{OrderCancelled, OrderStatusChanged},
+    menu::v1::{BatchGetItemsRequest, menu_service_client::MenuServiceClient},
+    order::v1::{
+        self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
+        ListOrdersResponse, order_service_server::OrderService,
+    },
+};
+use tonic::{Request, Response, Status, transport::Channel};
+
+use crate::{
+    store::{self, Committer, NewOrder, Stored},
+    validate,
+};
+
+const NAME: &str = "order";
+
+pub struct OrderApi {
+    db: Db,
+    menu: MenuServiceClient<Channel>,
+    committer: Committer,
+    topics: Topics,
+    waker: Waker,
+}
+
+impl OrderApi {
+    pub fn new(
+        db: Db,
+        menu: MenuServiceClient<Channel>,
+        committer: Committer,
+        topics: Topics,
+        waker: Waker,
+    ) -> Self {
+        Self {
+            db,
+            menu,
+            committer,
+            topics,
+            waker,
+        }
+    }
+
+    async fn create(&self, req: Request<CreateOrderRequest>) -> Result<pb::Order, Status> {
+        let trace = trace_id(req.metadata());
+        let valid = validate::create_order(req.get_ref())?;
+        let hash = valid.request_hash();
+        if let Some(key) = &valid.idempotency_key {
+            if let Some(existing) = self.replay(&valid.customer_id, key, &hash).await? {
+                return Ok(existing.into());
+            }
+        }
+        let order = self.price(&valid).await?;
+        let stored = self
+            .committer
+            .store(NewOrder {
+                order,
+                idempotency_key: valid.idempotency_key.clone(),
+                request_hash: hash.clone(),
+                trace_id: trace,
+            })
+            .await
+            .map_err(db_error)?;
+        match stored {
+            Stored::Created(order) => {
+                tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total_cents = order.total_cents, "order placed");
+                Ok(order.into())
+            }
+            Stored::KeyTaken => {
+                let key = valid.idempotency_key.as_deref().unwrap_or_default();
+                match self.replay(&valid.customer_id, key, &hash).await? {
+                    Some(o) => Ok(o.into()),
+                    None => Err(error(ErrorCode::Unavailable, "idempotency key race, retry", &[])),
+                }
+            }
+        }
+    }
+
+    /// The first order made with this key, if the request is the same; a
+    /// different request with the same key is ALREADY_EXISTS.
+    async fn replay(&self, customer_id: &str, key: &str, hash: &str) -> Result<Option<Order>, Status> {
+        match store::find_by_key(&self.db, customer_id, key).await.map_err(db_error)? {
+            None => Ok(None),
+            Some((order, h)) if h == hash => Ok(Some(order)),
+            Some((order, _)) => Err(error(
+                ErrorCode::IdempotencyConflict,
+                "this idempotency key was used for a different order",
+                &[("field", "idempotency_key".into()), ("order_id", order.id)],
+            )),
+        }
+    }
+
+    /// Prices the lines from the menu; client prices are never trusted.
+    async fn price(&self, v: &validate::Valid) -> Result<Order, Status> {
+        let mut ids: Vec<String> = v.lines.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let items = self
+            .menu
+            .clone()
+            .batch_get_items(BatchGetItemsRequest { ids })
+            .await
+            .map_err(|s| {
+                tracing::warn!(code = ?s.code(), message = s.message(), "menu-service call failed");
+                error(
+                    ErrorCode::Unavailable,
+                    "the menu service is unavailable, try again",
+                    &[("dependency", "menu".into())],
+                )
+            })?
+            .into_inner();
+        let by_id: HashMap<&str, &food_proto::menu::v1::Item> =
+            items.items.iter().map(|i| (i.id.as_str(), i)).collect();
+        let mut lines = Vec::with_capacity(v.lines.len());
+        let mut currency: Option<&str> = None;
+        for (i, (id, qty)) in v.lines.iter().enumerate() {
+            let field = format!("items[{i}].item_id");
+            let Some(item) = by_id.get(id.as_str()) else {
+                return Err(error(
+                    ErrorCode::NotFound,
+                    format!("items[{i}]: no menu item `{id}`"),
+                    &[("field", field), ("item_id", id.clone())],
+                ));
+            };
+            if !item.available {
+                return Err(error(
+                    ErrorCode::ItemUnavailable,
+                    format!("items[{i}]: `{}` is not available right now", item.name),
+                    &[("field", field), ("item_id", id.clone())],
+                ));
+            }
+            match currency {
+                None => currency = Some(&item.currency),
+                Some(c) if c != item.currency => {
+                    return Err(error(
+                        ErrorCode::InvalidArgument,
+                        "all items of an order must be in one currency",
+                        &[("field", field)],
+                    ));
+                }
+                Some(_) => {}
+            }
+            lines.push(OrderLine {
+                item_id: item.id.clone(),
+                name: item.name.clone(),
+                quantity: *qty,
+                unit_price_cents: item.price_cents,
+                line_total_cents: item.price_cents * i64::from(*qty),
+            });
+        }
+        let now = Utc::now();
+        Ok(Order {
+            id: uuid::Uuid::now_v7().to_string(),
+            customer_id: v.customer_id.clone(),
+            status: OrderStatus::Placed,
+            total_cents: lines.iter().map(|l| l.line_total_cents).sum(),
+            items: lines,
+            currency: currency.unwrap_or("EUR").to_owned(),
+            delivery_address: v.address.clone(),
+            note: v.note.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    async fn cancel(&self, req: Request<CancelOrderRequest>) -> Result<pb::Order, Status> {
+        let trace = trace_id(req.metadata());
+        let req = req.into_inner();
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        let Some((status, _)) = store::status_in_tx(&mut tx, &req.id).await.map_err(db_error)? else {
+            return Err(not_found(&req.id));
+        };
+        if status == OrderStatus::Cancelled {
+            // Cancelling twice is not an error: the caller's wish holds.
+            drop(tx);
+            return self.get(&req.id).await;
+        }
+        if !status.is_cancellable() {
+            return Err(error(
+                ErrorCode::NotCancellable,
+                format!("the order is {status}; it can be cancelled only before pick-up"),
+                &[("status", status.as_str().into())],
+            ));
+        }
+        store::set_status(&mut tx, &req.id, OrderStatus::Cancelled, None)
+            .await
+            .map_err(db_error)?;
+        let order = store::get_order(&self.db, &req.id).await.map_err(db_error)?;
+        let customer_id = order.map(|o| o.customer_id).unwrap_or_default();
+        let cancelled = new_envelope(
+            &trace,
+            Payload::OrderCancelled(OrderCancelled {
+                order_id: req.id.clone(),
+                customer_id,
+                reason: req.reason.clone(),
+            }),
+        );
+        let changed = new_envelope(
+            &trace,
+            Payload::OrderStatusChanged(OrderStatusChanged {
+                order_id: req.id.clone(),
+                previous: pb::OrderStatus::from(status) as i32,
+                status: pb::OrderStatus::Cancelled as i32,
+            }),
+        );
+        for env in [&cancelled, &changed] {
+            enqueue(&mut tx, &to_outbox(&self.topics.orders, &req.id, env))
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        self.waker.wake();
+        tracing::info!(order_id = %req.id, "order cancelled");
+        self.get(&req.id).await
+    }
+
+    async fn get(&self, id: &str) -> Result<pb::Order, Status> {
+        store::get_order(&self.db, id)
+            .await
+            .map_err(db_error)?
+            .map(Into::into)
+            .ok_or_else(|| not_found(id))
+    }
+}
+
+fn not_found(id: &str) -> Status {
+    error(
+        ErrorCode::NotFound,
+        format!("no order `{id}`"),
+        &[("order_id", id.to_owned())],
+    )
+}
+
+#[tonic::async_trait]
+impl OrderService for OrderApi {
+    #[tracing::instrument(skip_all, fields(customer_id = %req.get_ref().customer_id))]
+    async fn create_order(&self, req: Request<CreateOrderRequest>) -> Result<Response<pb::Order>, Status> {
+        let t = Instant::now();
+        let r = self.create(req).await;
+        observe(NAME, "CreateOrder", t, &r);
+        r.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
+    async fn get_order(&self, req: Request<GetOrderRequest>) -> Result<Response<pb::Order>, Status> {
+        let t = Instant::now();
+        let r = self.get(&req.get_ref().id).await;
+        observe(NAME, "GetOrder", t, &r);
+        r.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_orders(
+        &self,
+        req: Request<ListOrdersRequest>,
+    ) -> Result<Response<ListOrdersResponse>, Status> {
+        let t = Instant::now();
+        let req = req.into_inner();
+        let r = async {
+            let page = req.page.unwrap_or_default();
+            let limit = page_limit(page.limit)?;
+            let status = match req.status {
+                None | Some(0) => None,
+                Some(v) => Some(food_api::convert::order_status(v).map_err(|e| {
+                    error(ErrorCode::InvalidArgument, e.to_string(), &[("field", "status".into())])
+                })?),
+            };
+            let cursor = Some(page.cursor.as_str()).filter(|c| !c.is_empty());
+            let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
+            let (orders, next_cursor) = store::list_orders(&self.db, customer, status, cursor, limit)
+                .await
+                .map_err(db_error)?;
+            Ok(ListOrdersResponse {
+                orders: orders.into_iter().map(Into::into).collect(),
+                next_cursor,
+            })
+        }
+        .await;
+        observe(NAME, "ListOrders", t, &r);
+        r.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
+    async fn cancel_order(&self, req: Request<CancelOrderRequest>) -> Result<Response<pb::Order>, Status> {
+        let t = Instant::now();
+        let r = self.cancel(req).await;
+        observe(NAME, "CancelOrder", t, &r);
+        r.map(Response::new)
+    }
+}
+
+/// 0 means the default; above the maximum is refused rather than clamped, so
+/// a client learns its assumption is wrong.
+pub fn page_limit(limit: u32) -> Result<u32, Status> {
+    match limit {
+        0 => Ok(food_api::DEFAULT_LIMIT),
+        l if l <= food_api::MAX_LIMIT => Ok(l),
+        l => Err(error(
+            ErrorCode::InvalidArgument,
+            format!("limit must be at most {}, got {l}", food_api::MAX_LIMIT),
+            &[("field", "limit".into())],
+        )),
+    }
+}

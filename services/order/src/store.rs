@@ -1,0 +1,337 @@
+//! SQL for orders, and the committer that batches concurrent order writes.
+//!
+//! SQLite commits are bounded by one fsync each; batching the orders that
+//! arrive together into one transaction keeps every order durable before
+//! its reply while paying one fsync per batch instead of per order.
+
+use food_api::{Order, OrderLine, OrderStatus};
+use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
+use food_kit::{
+    Db, Tx,
+    db::{micros_to_datetime, now_micros},
+    outbox::{Waker, enqueue},
+};
+use food_proto::events::v1::OrderPlaced;
+use sqlx::{Row, any::AnyRow};
+use tokio::sync::{mpsc, oneshot};
+
+/// A priced order ready to store.
+#[derive(Debug)]
+pub struct NewOrder {
+    pub order: Order,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub trace_id: String,
+}
+
+/// What storing a [`NewOrder`] did.
+#[derive(Debug)]
+pub enum Stored {
+    Created(Order),
+    /// Another request with the same idempotency key won the race.
+    KeyTaken,
+}
+
+type Job = (NewOrder, oneshot::Sender<Result<Stored, String>>);
+
+/// Queues new orders for the committer task.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Most orders per transaction.
+const BATCH: usize = 128;
+
+impl Committer {
+    pub fn start(db: Db, topics: Topics, waker: Waker) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Job>(4096);
+        let task = tokio::spawn(async move {
+            let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                metrics::histogram!("order_commit_batch_size").record(batch.len() as f64);
+                let jobs = std::mem::take(&mut batch);
+                match write_batch(&db, &topics, jobs.iter().map(|(o, _)| o)).await {
+                    Ok(results) => {
+                        waker.wake();
+                        for ((_, reply), r) in jobs.into_iter().zip(results) {
+                            let _ = reply.send(Ok(r));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "committing a batch of orders failed");
+                        for (_, reply) in jobs {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        (Self { tx }, task)
+    }
+
+    /// Stores `order` (with its OrderPlaced outbox row); resolves once committed.
+    pub async fn store(&self, order: NewOrder) -> Result<Stored, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((order, reply))
+            .await
+            .map_err(|_| "the order committer has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the order committer has stopped".to_owned())?
+    }
+}
+
+async fn write_batch<'a>(
+    db: &Db,
+    topics: &Topics,
+    orders: impl Iterator<Item = &'a NewOrder>,
+) -> sqlx::Result<Vec<Stored>> {
+    let mut tx = db.begin().await?;
+    let mut out = Vec::new();
+    for new in orders {
+        out.push(insert_order(&mut tx, topics, new).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn insert_order(tx: &mut Tx, topics: &Topics, new: &NewOrder) -> sqlx::Result<Stored> {
+    let o = &new.order;
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, note, \
+         idempotency_key, request_hash, delivery_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) \
+         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+    )
+    .bind(&o.id)
+    .bind(&o.customer_id)
+    .bind(o.status.as_str())
+    .bind(o.total_cents)
+    .bind(&o.currency)
+    .bind(&o.delivery_address)
+    .bind(o.note.as_deref())
+    .bind(new.idempotency_key.as_deref())
+    .bind(&new.request_hash)
+    .bind(o.created_at.timestamp_micros())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(Stored::KeyTaken);
+    }
+    for (i, l) in o.items.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, item_id, name, quantity, unit_price_cents, line_total_cents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&o.id)
+        .bind(i as i64)
+        .bind(&l.item_id)
+        .bind(&l.name)
+        .bind(i64::from(l.quantity))
+        .bind(l.unit_price_cents)
+        .bind(l.line_total_cents)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let env = new_envelope(
+        &new.trace_id,
+        Payload::OrderPlaced(OrderPlaced {
+            order: Some(o.clone().into()),
+        }),
+    );
+    enqueue(tx, &to_outbox(&topics.orders, &o.id, &env)).await?;
+    Ok(Stored::Created(o.clone()))
+}
+
+const ORDER_COLUMNS: &str = "id, customer_id, status, total_cents, currency, delivery_address, note, created_at, updated_at";
+
+fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
+    let status: String = row.try_get("status")?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        customer_id: row.try_get("customer_id")?,
+        status: status.parse().unwrap_or(OrderStatus::Placed),
+        items: Vec::new(),
+        total_cents: row.try_get("total_cents")?,
+        currency: row.try_get("currency")?,
+        delivery_address: row.try_get("delivery_address")?,
+        note: row.try_get("note")?,
+        created_at: micros_to_datetime(row.try_get("created_at")?),
+        updated_at: micros_to_datetime(row.try_get("updated_at")?),
+    })
+}
+
+/// Loads the lines of `orders` in one query.
+async fn attach_lines<'e, E>(exec: E, orders: &mut [Order]) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=orders.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT order_id, item_id, name, quantity, unit_price_cents, line_total_cents FROM order_lines \
+         WHERE order_id IN ({}) ORDER BY order_id, line_no",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for o in orders.iter() {
+        q = q.bind(o.id.clone());
+    }
+    let rows = q.fetch_all(exec).await?;
+    for row in rows {
+        let order_id: String = row.try_get("order_id")?;
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            let quantity: i64 = row.try_get("quantity")?;
+            o.items.push(OrderLine {
+                item_id: row.try_get("item_id")?,
+                name: row.try_get("name")?,
+                quantity: quantity as u32,
+                unit_price_cents: row.try_get("unit_price_cents")?,
+                line_total_cents: row.try_get("line_total_cents")?,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn get_order(db: &Db, id: &str) -> sqlx::Result<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db.reader()).await? else {
+        return Ok(None);
+    };
+    let mut orders = vec![order_from_row(&row)?];
+    attach_lines(db.reader(), &mut orders).await?;
+    Ok(orders.pop())
+}
+
+/// The order created earlier with this idempotency key, and its request hash.
+pub async fn find_by_key(
+    db: &Db,
+    customer_id: &str,
+    key: &str,
+) -> sqlx::Result<Option<(Order, String)>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE customer_id = $1 AND idempotency_key = $2"
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(customer_id)
+        .bind(key)
+        .fetch_optional(db.writer())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let hash: Option<String> = row.try_get("request_hash")?;
+    let mut orders = vec![order_from_row(&row)?];
+    attach_lines(db.writer(), &mut orders).await?;
+    Ok(orders.pop().map(|o| (o, hash.unwrap_or_default())))
+}
+
+/// Newest first; `cursor` is the last id of the previous page.
+pub async fn list_orders(
+    db: &Db,
+    customer_id: Option<&str>,
+    status: Option<OrderStatus>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> sqlx::Result<(Vec<Order>, Option<String>)> {
+    let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if customer_id.is_some() {
+        sql.push_str(&format!(" AND customer_id = {}", next()));
+    }
+    if status.is_some() {
+        sql.push_str(&format!(" AND status = {}", next()));
+    }
+    if cursor.is_some() {
+        sql.push_str(&format!(" AND id < {}", next()));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+    let mut q = sqlx::query(&sql);
+    if let Some(c) = customer_id {
+        q = q.bind(c.to_owned());
+    }
+    if let Some(s) = status {
+        q = q.bind(s.as_str());
+    }
+    if let Some(c) = cursor {
+        q = q.bind(c.to_owned());
+    }
+    q = q.bind(i64::from(limit) + 1);
+    let rows = q.fetch_all(db.reader()).await?;
+    let mut orders = rows.iter().map(order_from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let next_cursor = if orders.len() > limit as usize {
+        orders.truncate(limit as usize);
+        orders.last().map(|o| o.id.clone())
+    } else {
+        None
+    };
+    attach_lines(db.reader(), &mut orders).await?;
+    Ok((orders, next_cursor))
+}
+
+/// Reads the order's status and applied delivery version inside `tx`.
+pub async fn status_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<(OrderStatus, i64)>> {
+    let row = sqlx::query("SELECT status, delivery_version FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| {
+        let s: String = r.try_get("status")?;
+        let v: i64 = r.try_get("delivery_version")?;
+        Ok((s.parse().unwrap_or(OrderStatus::Placed), v))
+    })
+    .transpose()
+}
+
+pub async fn set_status(
+    tx: &mut Tx,
+    id: &str,
+    status: OrderStatus,
+    delivery_version: Option<i64>,
+) -> sqlx::Result<()> {
+    match delivery_version {
+        Some(v) => {
+            sqlx::query("UPDATE orders SET status = $1, delivery_version = $2, updated_at = $3 WHERE id = $4")
+                .bind(status.as_str())
+                .bind(v)
+                .bind(now_micros())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        None => {
+            sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(now_micros())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn set_delivery_version(tx: &mut Tx, id: &str, v: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET delivery_version = $1 WHERE id = $2")
+        .bind(v)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

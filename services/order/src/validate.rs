@@ -1,0 +1,171 @@
+//! Checks on a CreateOrder request, before anything is priced or stored.
+//! Each failure names its field so that clients can point at it.
+
+use food_api::ErrorCode;
+use food_proto::order::v1::CreateOrderRequest;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: u32 = 50;
+pub const MAX_ADDRESS: usize = 500;
+pub const MAX_NOTE: usize = 500;
+pub const MAX_KEY: usize = 200;
+
+fn invalid(field: &str, message: String) -> Status {
+    food_kit::grpc::error(ErrorCode::InvalidArgument, message, &[("field", field.to_owned())])
+}
+
+/// A request that passed every check, with trimmed text.
+#[derive(Debug)]
+pub struct Valid {
+    pub customer_id: String,
+    pub lines: Vec<(String, u32)>,
+    pub address: String,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
+    let customer_id = req.customer_id.trim();
+    if customer_id.is_empty() || customer_id.len() > 128 {
+        return Err(invalid("customer_id", "customer_id must be 1 to 128 characters".into()));
+    }
+    if req.items.is_empty() {
+        return Err(invalid("items", "an order needs at least one item".into()));
+    }
+    if req.items.len() > MAX_LINES {
+        return Err(invalid(
+            "items",
+            format!("an order has at most {MAX_LINES} lines, got {}", req.items.len()),
+        ));
+    }
+    let mut lines = Vec::with_capacity(req.items.len());
+    for (i, line) in req.items.iter().enumerate() {
+        let item_id = line.item_id.trim();
+        if item_id.is_empty() {
+            return Err(invalid(&format!("items[{i}].item_id"), format!("items[{i}]: item_id is empty")));
+        }
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(invalid(
+                &format!("items[{i}].quantity"),
+                format!(
+                    "items[{i}]: quantity must be between 1 and {MAX_QUANTITY}, got {}",
+                    line.quantity
+                ),
+            ));
+        }
+        lines.push((item_id.to_owned(), line.quantity));
+    }
+    let address = req.delivery_address.trim();
+    if address.is_empty() {
+        return Err(invalid("delivery_address", "delivery_address is empty".into()));
+    }
+    if address.chars().count() > MAX_ADDRESS {
+        return Err(invalid(
+            "delivery_address",
+            format!("delivery_address is longer than {MAX_ADDRESS} characters"),
+        ));
+    }
+    let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(invalid("note", format!("note is longer than {MAX_NOTE} characters")));
+    }
+    let key = req.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    if key.is_some_and(|k| k.len() > MAX_KEY) {
+        return Err(invalid("idempotency_key", format!("idempotency_key is longer than {MAX_KEY} bytes")));
+    }
+    Ok(Valid {
+        customer_id: customer_id.to_owned(),
+        lines,
+        address: address.to_owned(),
+        note: note.map(str::to_owned),
+        idempotency_key: key.map(str::to_owned),
+    })
+}
+
+impl Valid {
+    /// Identifies the request's content, to tell a retry (same hash) from a
+    /// different request reusing an idempotency key.
+    pub fn request_hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.customer_id.as_bytes());
+        for (id, q) in &self.lines {
+            h.update(b"\0");
+            h.update(id.as_bytes());
+            h.update(q.to_le_bytes());
+        }
+        h.update(b"\0");
+        h.update(self.address.as_bytes());
+        h.update(b"\0");
+        h.update(self.note.as_deref().unwrap_or("").as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use food_proto::order::v1::LineRequest;
+
+    fn req() -> CreateOrderRequest {
+        CreateOrderRequest {
+            customer_id: "c1".into(),
+            items: vec![LineRequest {
+                item_id: "margherita".into(),
+                quantity: 2,
+            }],
+            delivery_address: " 1 Main St ".into(),
+            note: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn field_of(s: &Status) -> String {
+        food_kit::grpc::error_code(s).1.get("field").cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_good_request_is_trimmed_and_kept() {
+        let v = create_order(&req()).unwrap();
+        assert_eq!(v.address, "1 Main St");
+        assert_eq!(v.lines, vec![("margherita".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn quantities_outside_one_to_fifty_name_the_line() {
+        for q in [0, 51] {
+            let mut r = req();
+            r.items[0].quantity = q;
+            let e = create_order(&r).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            assert_eq!(field_of(&e), "items[0].quantity");
+        }
+    }
+
+    #[test]
+    fn empty_orders_too_many_lines_and_bad_addresses_are_refused() {
+        let mut r = req();
+        r.items.clear();
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "items");
+        let mut r = req();
+        r.items = vec![r.items[0].clone(); 101];
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "items");
+        let mut r = req();
+        r.delivery_address = "   ".into();
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "delivery_address");
+        let mut r = req();
+        r.delivery_address = "x".repeat(501);
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "delivery_address");
+    }
+
+    #[test]
+    fn the_request_hash_changes_with_content_only() {
+        let a = create_order(&req()).unwrap().request_hash();
+        let b = create_order(&req()).unwrap().request_hash();
+        assert_eq!(a, b);
+        let mut r = req();
+        r.items[0].quantity = 3;
+        assert_ne!(a, create_order(&r).unwrap().request_hash());
+    }
+}
