@@ -1,22 +1,24 @@
-//! The embedded Kafka-compatible broker: Tansu 0.6.0, in-process.
+//! Starts the local Kafka-compatible broker (`food-broker`, Tansu 0.6.0) as
+//! a child process, for `food-stack` and the tests.
 //!
-//! `food-stack` and the tests start it on a given or free port, with memory
-//! storage (fast, gone on stop) or SQLite storage (survives restarts).
-//! Tansu 0.6.0 does not create topics on first use, so callers create them
-//! with the admin API (`food_kit::kafka::ensure_topics`).
+//! The broker runs in its own process because Tansu's SQLite storage and the
+//! services' sqlx SQLite both bundle SQLite's C symbols, which cannot be
+//! linked into one binary (see docs/broker.md). The child exits when this
+//! process goes away (it watches its stdin), so nothing is left running.
 
 use std::{
     net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
+    process::Stdio,
     time::Duration,
 };
 
 use anyhow::{Context, bail};
-use rdkafka::{ClientConfig, consumer::BaseConsumer, consumer::Consumer};
-use tansu_broker::{broker::Broker, coordinator::group::administrator::Controller};
-use tansu_storage::StorageContainer;
-use tokio::task::JoinHandle;
-use url::Url;
+use rdkafka::{
+    ClientConfig,
+    consumer::{BaseConsumer, Consumer},
+};
+use tokio::process::{Child, Command};
 
 /// Where the broker keeps its log.
 #[derive(Clone, Debug)]
@@ -27,53 +29,49 @@ pub enum Storage {
     Sqlite(PathBuf),
 }
 
-/// A running in-process broker. Stop it with [`EmbeddedBroker::stop`]; close
-/// every client of it first (a consumer dropped after the broker is gone can hang).
+/// A running broker process. Stop it with [`EmbeddedBroker::stop`]; dropping
+/// it kills the process too.
 #[derive(Debug)]
 pub struct EmbeddedBroker {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    child: Child,
 }
 
 impl EmbeddedBroker {
-    /// Starts a broker listening on `addr` (port 0 picks a free port) and
-    /// waits until it answers a metadata request.
+    /// Starts a broker on `addr` (port 0 picks a free port) and waits until
+    /// it answers a metadata request.
     pub async fn start(addr: SocketAddr, storage: Storage) -> anyhow::Result<Self> {
+        Self::start_with(&broker_binary()?, addr, storage).await
+    }
+
+    /// As [`EmbeddedBroker::start`], with the binary given.
+    pub async fn start_with(bin: &Path, addr: SocketAddr, storage: Storage) -> anyhow::Result<Self> {
         let addr = if addr.port() == 0 {
-            free_port(addr)?
+            TcpListener::bind(addr)
+                .and_then(|l| l.local_addr())
+                .with_context(|| format!("finding a free port on {addr}"))?
         } else {
             addr
         };
         if !addr.is_ipv4() {
-            bail!("the embedded broker listens on IPv4 only, not {addr}");
+            bail!("the broker listens on IPv4 only, not {addr}");
         }
-        let listener = Url::parse(&format!("tcp://{addr}"))?;
-        let storage_url = match &storage {
-            Storage::Memory => Url::parse("memory://tansu/")?,
-            Storage::Sqlite(path) => sqlite_url(path)?,
+        let storage_arg = match &storage {
+            Storage::Memory => "memory".to_owned(),
+            Storage::Sqlite(p) => std::path::absolute(p)?.display().to_string(),
         };
-        let mut broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
-            .node_id(111)
-            .cluster_id("food-local")
-            .incarnation_id(uuid::Uuid::now_v7())
-            .advertised_listener(listener.clone())
-            .storage(storage_url)
-            .listener(listener)
-            .schema_registry(None)
-            .lake_house(None)
-            .otlp_endpoint_url(None)
-            .authentication(false)
-            .tls_server_config(None)
-            .silent(true)
-            .build()
-            .await
-            .map_err(|e| anyhow::anyhow!("building the embedded broker: {e:?}"))?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
-                tracing::error!(error = ?e, "embedded broker stopped");
-            }
-        });
-        let this = Self { addr, task };
+        let child = Command::new(bin)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--storage")
+            .arg(&storage_arg)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut this = Self { addr, child };
         this.wait_ready(Duration::from_secs(30)).await?;
         Ok(this)
     }
@@ -87,75 +85,91 @@ impl EmbeddedBroker {
         self.addr
     }
 
-    /// Stops serving and waits for the broker task to end.
-    pub async fn stop(self) {
-        self.task.abort();
-        let _ = self.task.await;
+    /// Stops the broker (SIGKILL: SQLite storage is durable at every commit,
+    /// so this is also how tests simulate a crash) and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
     }
 
-    async fn wait_ready(&self, patience: Duration) -> anyhow::Result<()> {
-        let bootstrap = self.bootstrap();
+    async fn wait_ready(&mut self, patience: Duration) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            let b = bootstrap.clone();
-            let ok = tokio::task::spawn_blocking(move || {
-                let consumer: BaseConsumer = ClientConfig::new()
-                    .set("bootstrap.servers", &b)
-                    .set("log_level", "0")
-                    .create()?;
-                consumer
-                    .fetch_metadata(None, Duration::from_millis(500))
-                    .map(|_| ())
-            })
-            .await?;
-            if ok.is_ok() {
-                return Ok(());
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the broker on {} exited while starting ({status})", self.addr);
             }
-            if self.task.is_finished() {
-                bail!("the embedded broker on {} stopped while starting", self.addr);
+            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
+                let b = self.bootstrap();
+                let ok = tokio::task::spawn_blocking(move || {
+                    let consumer: BaseConsumer = ClientConfig::new()
+                        .set("bootstrap.servers", &b)
+                        .set("broker.address.family", "v4")
+                        .create()?;
+                    consumer
+                        .fetch_metadata(None, Duration::from_secs(2))
+                        .map(|_| ())
+                })
+                .await?;
+                if ok.is_ok() {
+                    return Ok(());
+                }
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("the embedded broker on {} did not answer within {patience:?}", self.addr);
+                bail!("the broker on {} did not answer within {patience:?}", self.addr);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
 
-/// Picks a free port by binding and releasing it (Tansu binds by itself and
-/// must advertise the real port, so it cannot be given port 0).
-fn free_port(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
-    let l = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
-    Ok(l.local_addr()?)
+const BIN: &str = "food-broker";
+
+/// Finds the `food-broker` binary: `FOOD_BROKER_BIN`, next to this
+/// executable (or its `deps/` parent, for tests), then `PATH`. Under cargo
+/// (`cargo run`, `cargo test`) a missing binary is built first.
+pub fn broker_binary() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("FOOD_BROKER_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(p) = beside_exe() {
+        return Ok(p);
+    }
+    if let Some(p) = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|d| d.join(BIN))
+        .find(|p| p.is_file())
+    {
+        return Ok(p);
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let release = std::env::current_exe()
+            .ok()
+            .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "food-broker-server", "--bin", BIN]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().context("building food-broker with cargo")?;
+        if status.success() {
+            if let Some(p) = beside_exe() {
+                return Ok(p);
+            }
+        }
+    }
+    bail!(
+        "cannot find the `{BIN}` binary; build it with `cargo build -p food-broker-server` \
+         or set FOOD_BROKER_BIN"
+    )
 }
 
-/// Tansu 0.6.0 joins a `sqlite://` URL's host and path onto the working
-/// directory, even when the path looks absolute. `PathBuf::push` of an
-/// absolute path replaces what came before, so a path that keeps an absolute
-/// path after stripping one leading `/` (`sqlite://food//abs/broker.db`) lands
-/// where it was meant to.
-fn sqlite_url(path: &Path) -> anyhow::Result<Url> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let abs = std::path::absolute(path)?;
-    let url = Url::parse(&format!("sqlite://food/{}", abs.display()))
-        .with_context(|| format!("sqlite storage path {}", path.display()))?;
-    debug_assert!(url.path().starts_with("//"));
-    Ok(url)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_keep_an_absolute_path_through_tansus_cwd_join() {
-        let url = sqlite_url(Path::new("/tmp/food-broker-test/broker.db")).unwrap();
-        // What tansu-storage 0.6.0 does with the URL (lite.rs, Builder::build):
-        let mut joined = PathBuf::from("/some/cwd");
-        joined.push(url.domain().unwrap());
-        joined.push(url.path().strip_prefix('/').unwrap());
-        assert_eq!(joined, PathBuf::from("/tmp/food-broker-test/broker.db"));
-    }
+fn beside_exe() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let candidates = [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|d: &Path| d.join(BIN))
+        .find(|p| p.is_file())
 }
