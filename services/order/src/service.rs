@@ -159,7 +159,8 @@ impl OrderApi {
                 line_total_cents: item.price_cents * i64::from(*qty),
             });
         }
-        let now = Utc::now();
+        // Stored as microseconds: answer with what a later read returns.
+        let now = food_kit::db::micros_to_datetime(Utc::now().timestamp_micros());
         Ok(Order {
             id: uuid::Uuid::now_v7().to_string(),
             customer_id: v.customer_id.clone(),
