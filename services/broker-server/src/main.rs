@@ -35,6 +35,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Everything below ends in process::exit; the Result covers start-up.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -91,11 +92,17 @@ async fn main() -> anyhow::Result<()> {
             _ = term.recv() => {}
         }
     };
-    tokio::select! {
+    let result = tokio::select! {
         r = serve => r,
         _ = parent_gone => Ok(()),
         _ = term => Ok(()),
+    };
+    // Exit now: the runtime would otherwise wait for the thread blocked on stdin.
+    if let Err(e) = result {
+        eprintln!("food-broker: {e:#}");
+        std::process::exit(1);
     }
+    std::process::exit(0)
 }
 
 /// Tansu 0.6.0 joins a `sqlite://` URL's host and path onto the working

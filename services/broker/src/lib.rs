@@ -69,6 +69,9 @@ impl EmbeddedBroker {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
+            // Its own process group: Ctrl-C in a terminal reaches the parent,
+            // which stops its Kafka clients before it stops the broker.
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let mut this = Self { addr, child };

@@ -126,7 +126,7 @@ pub async fn run<H: Handler>(
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.cancelled() => {
                             // Not stored: the event is replayed after restart.
-                            let _ = consumer.commit_consumer_state(CommitMode::Sync);
+                            close(consumer, &name).await;
                             return;
                         }
                     }
@@ -138,8 +138,22 @@ pub async fn run<H: Handler>(
             tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
         }
     }
-    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-        tracing::debug!(consumer = %name, error = %e, "final offset commit");
+    close(consumer, &name).await;
+}
+
+/// Commits stored offsets and leaves the group, without letting a broker
+/// that is already gone hang the shutdown (a missed commit only replays
+/// events, which the processed-events table turns into no-ops).
+async fn close(consumer: StreamConsumer, name: &str) {
+    let name = name.to_owned();
+    let closing = tokio::task::spawn_blocking(move || {
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(consumer = %name, error = %e, "final offset commit");
+        }
+        consumer.unsubscribe();
+        drop(consumer);
+    });
+    if tokio::time::timeout(Duration::from_secs(5), closing).await.is_err() {
+        tracing::warn!("the Kafka consumer did not close within 5 s; leaving it behind");
     }
-    consumer.unsubscribe();
 }

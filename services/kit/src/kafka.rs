@@ -77,7 +77,19 @@ pub async fn ensure_topics(
         .set("broker.address.family", "v4")
         .create()?;
     let deadline = tokio::time::Instant::now() + patience;
-    let new: Vec<NewTopic<'_>> = topics
+    let missing = loop {
+        match existing_topics(brokers).await {
+            Ok(have) => break topics.iter().filter(|t| !have.contains(*t)).cloned().collect::<Vec<_>>(),
+            Err(e) if tokio::time::Instant::now() > deadline => {
+                anyhow::bail!("reading topics on {brokers}: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let new: Vec<NewTopic<'_>> = missing
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
         .collect();
@@ -108,4 +120,18 @@ pub async fn ensure_topics(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Topic names the cluster has now.
+async fn existing_topics(brokers: &str) -> anyhow::Result<Vec<String>> {
+    let brokers = brokers.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let c: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("broker.address.family", "v4")
+            .create()?;
+        let md = rdkafka::consumer::Consumer::fetch_metadata(&c, None, Duration::from_secs(3))?;
+        Ok(md.topics().iter().map(|t| t.name().to_owned()).collect())
+    })
+    .await?
 }
