@@ -33,6 +33,7 @@ pub mod events {
 }
 
 /// Encoded `FileDescriptorSet` of every food proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/food_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/food_descriptor.bin"));
 
 pub use prost_types::Timestamp;

@@ -80,7 +80,9 @@ impl From<OrderStatus> for po::OrderStatus {
 
 pub fn order_status(v: i32) -> Result<OrderStatus, crate::status::UnknownStatus> {
     Ok(
-        match po::OrderStatus::try_from(v).map_err(|_| crate::status::UnknownStatus(v.to_string()))? {
+        match po::OrderStatus::try_from(v)
+            .map_err(|_| crate::status::UnknownStatus(v.to_string()))?
+        {
             po::OrderStatus::Placed => OrderStatus::Placed,
             po::OrderStatus::Preparing => OrderStatus::Preparing,
             po::OrderStatus::OutForDelivery => OrderStatus::OutForDelivery,

@@ -158,7 +158,8 @@ mod tests {
 
     #[test]
     fn the_body_has_the_documented_shape() {
-        let body = ErrorBody::new(ErrorCode::VersionConflict, "stale").with_detail("current_version", 3);
+        let body =
+            ErrorBody::new(ErrorCode::VersionConflict, "stale").with_detail("current_version", 3);
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(json["error"]["code"], "version_conflict");
         assert_eq!(json["error"]["details"]["current_version"], 3);

@@ -165,7 +165,9 @@ mod tests {
 
     #[test]
     fn delivery_serialises_statuses_upper_case_and_times_rfc3339() {
-        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let d = Delivery {
             order_id: "o".into(),
             customer_id: "c".into(),

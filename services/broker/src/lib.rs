@@ -45,7 +45,11 @@ impl EmbeddedBroker {
     }
 
     /// As [`EmbeddedBroker::start`], with the binary given.
-    pub async fn start_with(bin: &Path, addr: SocketAddr, storage: Storage) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        bin: &Path,
+        addr: SocketAddr,
+        storage: Storage,
+    ) -> anyhow::Result<Self> {
         let addr = if addr.port() == 0 {
             TcpListener::bind(addr)
                 .and_then(|l| l.local_addr())
@@ -98,7 +102,10 @@ impl EmbeddedBroker {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!("the broker on {} exited while starting ({status})", self.addr);
+                bail!(
+                    "the broker on {} exited while starting ({status})",
+                    self.addr
+                );
             }
             if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
                 let b = self.bootstrap();
@@ -117,7 +124,10 @@ impl EmbeddedBroker {
                 }
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("the broker on {} did not answer within {patience:?}", self.addr);
+                bail!(
+                    "the broker on {} did not answer within {patience:?}",
+                    self.addr
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -154,10 +164,10 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
             cmd.arg("--release");
         }
         let status = cmd.status().context("building food-broker with cargo")?;
-        if status.success() {
-            if let Some(p) = beside_exe() {
-                return Ok(p);
-            }
+        if status.success()
+            && let Some(p) = beside_exe()
+        {
+            return Ok(p);
         }
     }
     bail!(

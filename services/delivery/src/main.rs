@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use food_kit::{Shutdown, settings, telemetry};
 use food_delivery::{Application, Settings};
+use food_kit::{Shutdown, settings, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,7 +16,13 @@ async fn main() -> ExitCode {
     settings.service.log("delivery");
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let result = async { Application::build(settings, shutdown).await?.run_until_stopped().await }.await;
+    let result = async {
+        Application::build(settings, shutdown)
+            .await?
+            .run_until_stopped()
+            .await
+    }
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

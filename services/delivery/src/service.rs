@@ -13,8 +13,8 @@ use food_kit::{
     outbox::Waker,
 };
 use food_proto::delivery::v1::{
-    self as pb, GetStatusRequest, ListDeliveriesRequest, ListDeliveriesResponse, UpdateStatusRequest,
-    delivery_service_server::DeliveryService,
+    self as pb, GetStatusRequest, ListDeliveriesRequest, ListDeliveriesResponse,
+    UpdateStatusRequest, delivery_service_server::DeliveryService,
 };
 use tonic::{Request, Response, Status};
 
@@ -48,7 +48,11 @@ impl DeliveryApi {
         let note = text(req.note.as_deref(), "note")?;
         let eta = match &req.eta {
             Some(t) => Some(opt_from_timestamp(Some(t)).ok_or_else(|| {
-                error(ErrorCode::InvalidArgument, "eta is not a valid time", &[("field", "eta".into())])
+                error(
+                    ErrorCode::InvalidArgument,
+                    "eta is not a valid time",
+                    &[("field", "eta".into())],
+                )
             })?),
             None => None,
         };
@@ -57,20 +61,20 @@ impl DeliveryApi {
             .await
             .map_err(db_error)?
             .ok_or_else(|| not_found(&req.order_id))?;
-        if let Some(expected) = req.expected_version {
-            if expected != current.version {
-                return Err(error(
-                    ErrorCode::VersionConflict,
-                    format!(
-                        "the delivery is at version {}, not {expected}; reload and retry",
-                        current.version
-                    ),
-                    &[
-                        ("current_version", current.version.to_string()),
-                        ("status", current.status.as_str().into()),
-                    ],
-                ));
-            }
+        if let Some(expected) = req.expected_version
+            && expected != current.version
+        {
+            return Err(error(
+                ErrorCode::VersionConflict,
+                format!(
+                    "the delivery is at version {}, not {expected}; reload and retry",
+                    current.version
+                ),
+                &[
+                    ("current_version", current.version.to_string()),
+                    ("status", current.status.as_str().into()),
+                ],
+            ));
         }
         if let Err(e) = current.status.transition(to) {
             return Err(error(
@@ -126,7 +130,10 @@ fn not_found(id: &str) -> Status {
 #[tonic::async_trait]
 impl DeliveryService for DeliveryApi {
     #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().order_id))]
-    async fn get_status(&self, req: Request<GetStatusRequest>) -> Result<Response<pb::Delivery>, Status> {
+    async fn get_status(
+        &self,
+        req: Request<GetStatusRequest>,
+    ) -> Result<Response<pb::Delivery>, Status> {
         let t = Instant::now();
         let id = &req.get_ref().order_id;
         let r = store::get(&self.db, id)
@@ -171,7 +178,11 @@ impl DeliveryService for DeliveryApi {
             let status: Option<DeliveryStatus> = match req.status {
                 None | Some(0) => None,
                 Some(v) => Some(delivery_status(v).map_err(|e| {
-                    error(ErrorCode::InvalidArgument, e.to_string(), &[("field", "status".into())])
+                    error(
+                        ErrorCode::InvalidArgument,
+                        e.to_string(),
+                        &[("field", "status".into())],
+                    )
                 })?),
             };
             let cursor = Some(page.cursor.as_str()).filter(|c| !c.is_empty());

@@ -72,7 +72,11 @@ where
 
 pub async fn get(db: &Db, order_id: &str) -> sqlx::Result<Option<Delivery>> {
     let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE order_id = $1");
-    let Some(row) = sqlx::query(&sql).bind(order_id).fetch_optional(db.reader()).await? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(order_id)
+        .fetch_optional(db.reader())
+        .await?
+    else {
         return Ok(None);
     };
     let mut v = vec![from_row(&row)?];
@@ -82,7 +86,11 @@ pub async fn get(db: &Db, order_id: &str) -> sqlx::Result<Option<Delivery>> {
 
 pub async fn get_in_tx(tx: &mut Tx, order_id: &str) -> sqlx::Result<Option<Delivery>> {
     let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE order_id = $1");
-    let Some(row) = sqlx::query(&sql).bind(order_id).fetch_optional(&mut **tx).await? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
         return Ok(None);
     };
     let mut v = vec![from_row(&row)?];
@@ -126,7 +134,10 @@ pub async fn list(
     }
     q = q.bind(i64::from(limit) + 1);
     let rows = q.fetch_all(db.reader()).await?;
-    let mut out = rows.iter().map(from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let mut out = rows
+        .iter()
+        .map(from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     let next_cursor = if out.len() > limit as usize {
         out.truncate(limit as usize);
         out.last().map(|d| d.order_id.clone())
@@ -166,7 +177,16 @@ pub async fn create(
     if inserted == 0 {
         return Ok(None);
     }
-    insert_history(tx, &order.id, 1, DeliveryStatus::Pending, now, Some("order placed"), None).await?;
+    insert_history(
+        tx,
+        &order.id,
+        1,
+        DeliveryStatus::Pending,
+        now,
+        Some("order placed"),
+        None,
+    )
+    .await?;
     let delivery = get_in_tx(tx, &order.id).await?.expect("just inserted");
     announce(tx, topics, trace_id, &delivery, DeliveryStatus::Pending).await?;
     Ok(Some(delivery))
@@ -192,7 +212,10 @@ pub async fn change(
 ) -> sqlx::Result<Delivery> {
     let now = now_micros();
     let version = current.version as i64 + 1;
-    let courier = change.courier.map(str::to_owned).or_else(|| current.courier.clone());
+    let courier = change
+        .courier
+        .map(str::to_owned)
+        .or_else(|| current.courier.clone());
     let eta = change.eta.or(current.eta).map(|t| t.timestamp_micros());
     let updated = sqlx::query(
         "UPDATE deliveries SET status = $1, courier = $2, eta = $3, version = $4, updated_at = $5 \
@@ -212,8 +235,19 @@ pub async fn change(
         // Another replica changed it first; the caller's transaction is void.
         return Err(sqlx::Error::RowNotFound);
     }
-    insert_history(tx, &current.order_id, version, change.to, now, change.note, courier.as_deref()).await?;
-    let delivery = get_in_tx(tx, &current.order_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    insert_history(
+        tx,
+        &current.order_id,
+        version,
+        change.to,
+        now,
+        change.note,
+        courier.as_deref(),
+    )
+    .await?;
+    let delivery = get_in_tx(tx, &current.order_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     announce(tx, topics, trace_id, &delivery, current.status).await?;
     Ok(delivery)
 }

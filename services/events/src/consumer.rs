@@ -80,12 +80,7 @@ pub async fn handle<H: Handler>(db: &Db, handler: &H, env: &Envelope) -> anyhow:
 }
 
 /// Consumes `topics` in `group` until shutdown, applying each event with [`handle`].
-pub async fn run<H: Handler>(
-    consumer: StreamConsumer,
-    db: Db,
-    handler: H,
-    shutdown: Shutdown,
-) {
+pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutdown: Shutdown) {
     let name = handler.name().to_owned();
     loop {
         let msg = tokio::select! {
@@ -153,7 +148,10 @@ async fn close(consumer: StreamConsumer, name: &str) {
         consumer.unsubscribe();
         drop(consumer);
     });
-    if tokio::time::timeout(Duration::from_secs(5), closing).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), closing)
+        .await
+        .is_err()
+    {
         tracing::warn!("the Kafka consumer did not close within 5 s; leaving it behind");
     }
 }

@@ -138,8 +138,14 @@ mod tests {
         );
         let msg = to_outbox("food.orders.v1", "o1", &env);
         assert_eq!(msg.key, "o1");
-        assert!(msg.headers.contains(&("event-type".into(), "OrderCancelled".into())));
-        assert!(msg.headers.contains(&("content-type".into(), CONTENT_TYPE.into())));
+        assert!(
+            msg.headers
+                .contains(&("event-type".into(), "OrderCancelled".into()))
+        );
+        assert!(
+            msg.headers
+                .contains(&("content-type".into(), CONTENT_TYPE.into()))
+        );
         let back = decode(&msg.payload).unwrap();
         assert_eq!(back, env);
         assert_eq!(event_json(&back)["event_type"], "OrderCancelled");

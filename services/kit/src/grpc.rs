@@ -14,7 +14,9 @@ use crate::Shutdown;
 /// Server reflection v1 and v1alpha over every food proto, so that grpcurl
 /// and other generic clients work.
 pub fn reflection() -> anyhow::Result<(
-    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
     tonic_reflection::server::v1alpha::ServerReflectionServer<
         impl tonic_reflection::server::v1alpha::ServerReflection,
     >,
@@ -76,10 +78,10 @@ pub fn error(code: ErrorCode, message: impl Into<String>, fields: &[(&str, Strin
 /// Reads the machine code and fields back from a `Status`; falls back to the
 /// gRPC code when a status carries no details (from a proxy, say).
 pub fn error_code(status: &Status) -> (ErrorCode, HashMap<String, String>) {
-    if let Some(info) = status.get_error_details().error_info() {
-        if let Some(code) = ErrorCode::parse(&info.reason) {
-            return (code, info.metadata.clone());
-        }
+    if let Some(info) = status.get_error_details().error_info()
+        && let Some(code) = ErrorCode::parse(&info.reason)
+    {
+        return (code, info.metadata.clone());
     }
     let code = match status.code() {
         Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
@@ -114,7 +116,29 @@ pub fn trace_id(metadata: &MetadataMap) -> String {
 /// Maps a database error to UNAVAILABLE without leaking SQL to clients.
 pub fn db_error(e: impl std::fmt::Display) -> Status {
     tracing::error!(error = %e, "database error");
-    error(ErrorCode::Unavailable, "the database is unavailable, try again", &[])
+    error(
+        ErrorCode::Unavailable,
+        "the database is unavailable, try again",
+        &[],
+    )
+}
+
+/// Records a call's count and latency under `grpc_requests_total` and
+/// `grpc_request_duration_seconds`, labelled by service, method and code.
+pub fn observe<T>(
+    service: &'static str,
+    method: &'static str,
+    started: std::time::Instant,
+    result: &Result<T, Status>,
+) {
+    let code = match result {
+        Ok(_) => "OK".to_owned(),
+        Err(s) => format!("{:?}", s.code()),
+    };
+    metrics::counter!("grpc_requests_total", "service" => service, "method" => method, "code" => code)
+        .increment(1);
+    metrics::histogram!("grpc_request_duration_seconds", "service" => service, "method" => method)
+        .record(started.elapsed().as_secs_f64());
 }
 
 #[cfg(test)]
@@ -139,22 +163,4 @@ mod tests {
         let (code, _) = error_code(&Status::unavailable("down"));
         assert_eq!(code, ErrorCode::Unavailable);
     }
-}
-
-/// Records a call's count and latency under `grpc_requests_total` and
-/// `grpc_request_duration_seconds`, labelled by service, method and code.
-pub fn observe<T>(
-    service: &'static str,
-    method: &'static str,
-    started: std::time::Instant,
-    result: &Result<T, Status>,
-) {
-    let code = match result {
-        Ok(_) => "OK".to_owned(),
-        Err(s) => format!("{:?}", s.code()),
-    };
-    metrics::counter!("grpc_requests_total", "service" => service, "method" => method, "code" => code)
-        .increment(1);
-    metrics::histogram!("grpc_request_duration_seconds", "service" => service, "method" => method)
-        .record(started.elapsed().as_secs_f64());
 }

@@ -79,7 +79,13 @@ pub async fn ensure_topics(
     let deadline = tokio::time::Instant::now() + patience;
     let missing = loop {
         match existing_topics(brokers).await {
-            Ok(have) => break topics.iter().filter(|t| !have.contains(*t)).cloned().collect::<Vec<_>>(),
+            Ok(have) => {
+                break topics
+                    .iter()
+                    .filter(|t| !have.contains(*t))
+                    .cloned()
+                    .collect::<Vec<_>>();
+            }
             Err(e) if tokio::time::Instant::now() > deadline => {
                 anyhow::bail!("reading topics on {brokers}: {e}")
             }

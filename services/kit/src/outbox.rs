@@ -128,7 +128,8 @@ impl Relay {
             let key: String = row.try_get("msg_key")?;
             let payload: Vec<u8> = row.try_get("payload")?;
             let headers_json: String = row.try_get("headers")?;
-            let pairs: Vec<(String, String)> = serde_json::from_str(&headers_json).unwrap_or_default();
+            let pairs: Vec<(String, String)> =
+                serde_json::from_str(&headers_json).unwrap_or_default();
             let mut headers = OwnedHeaders::new_with_capacity(pairs.len());
             for (k, v) in &pairs {
                 headers = headers.insert(Header {
@@ -171,11 +172,12 @@ impl Relay {
         }
         let mut sent = 0;
         if let Some(last) = acked_up_to {
-            let done = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND id <= $2")
-                .bind(now_micros())
-                .bind(last)
-                .execute(self.db.writer())
-                .await?;
+            let done =
+                sqlx::query("UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND id <= $2")
+                    .bind(now_micros())
+                    .bind(last)
+                    .execute(self.db.writer())
+                    .await?;
             sent = done.rows_affected() as usize;
             metrics::counter!("outbox_published_total", "relay" => self.name.clone())
                 .increment(sent as u64);
@@ -223,15 +225,18 @@ impl Relay {
                 Ok(_) => {
                     backoff = Duration::from_millis(50);
                     if let Ok(n) = self.backlog().await {
-                        metrics::gauge!("outbox_backlog", "relay" => self.name.clone()).set(n as f64);
+                        metrics::gauge!("outbox_backlog", "relay" => self.name.clone())
+                            .set(n as f64);
                     }
                     if last_cleanup.elapsed() > Duration::from_secs(60) {
                         last_cleanup = tokio::time::Instant::now();
                         let cutoff = now_micros() - KEEP_SENT.as_micros() as i64;
-                        let _ = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
-                            .bind(cutoff)
-                            .execute(self.db.writer())
-                            .await;
+                        let _ = sqlx::query(
+                            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1",
+                        )
+                        .bind(cutoff)
+                        .execute(self.db.writer())
+                        .await;
                     }
                     tokio::select! {
                         _ = self.waker.notify.notified() => {}

@@ -32,8 +32,16 @@ where
     }
     let prefix = format!("FOOD_{}__", service.to_ascii_uppercase());
     figment = figment
-        .merge(Env::raw().only(&["FOOD_KAFKA_BROKERS"]).map(|_| "kafka.brokers".into()))
-        .merge(Env::raw().only(&["FOOD_DATA_DIR"]).map(|_| "data_dir".into()))
+        .merge(
+            Env::raw()
+                .only(&["FOOD_KAFKA_BROKERS"])
+                .map(|_| "kafka.brokers".into()),
+        )
+        .merge(
+            Env::raw()
+                .only(&["FOOD_DATA_DIR"])
+                .map(|_| "data_dir".into()),
+        )
         .merge(Env::prefixed(&prefix).split("__"));
     figment.extract().map_err(|e| {
         let from_env = e
@@ -136,6 +144,12 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self::with_listen("127.0.0.1:0")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +160,10 @@ mod tests {
             redact_url("postgres://food:hunter2@db:5432/orders"),
             "postgres://food:***@db:5432/orders"
         );
-        assert_eq!(redact_url("sqlite://./data/order.db"), "sqlite://./data/order.db");
+        assert_eq!(
+            redact_url("sqlite://./data/order.db"),
+            "sqlite://./data/order.db"
+        );
     }
 
     #[test]
@@ -170,11 +187,5 @@ mod tests {
             assert!(!err.contains('\n'));
             Ok(())
         });
-    }
-}
-
-impl Default for ServiceSettings {
-    fn default() -> Self {
-        Self::with_listen("127.0.0.1:0")
     }
 }

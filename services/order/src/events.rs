@@ -3,7 +3,10 @@
 
 use food_api::convert::delivery_status;
 use food_events::{Envelope, Handler, Outcome, Payload, new_envelope, to_outbox, topics::Topics};
-use food_kit::{Tx, outbox::{Waker, enqueue}};
+use food_kit::{
+    Tx,
+    outbox::{Waker, enqueue},
+};
 use food_proto::{events::v1::OrderStatusChanged, order::v1 as pb};
 
 use crate::store;

@@ -112,7 +112,8 @@ impl Application {
 
         let waker = Waker::new();
         let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;
-        let (committer, committer_task) = store::Committer::start(db.clone(), topics.clone(), waker.clone());
+        let (committer, committer_task) =
+            store::Committer::start(db.clone(), topics.clone(), waker.clone());
 
         let group = s
             .kafka

@@ -16,7 +16,13 @@ async fn main() -> ExitCode {
     settings.service.log("order");
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let result = async { Application::build(settings, shutdown).await?.run_until_stopped().await }.await;
+    let result = async {
+        Application::build(settings, shutdown)
+            .await?
+            .run_until_stopped()
+            .await
+    }
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -56,10 +56,10 @@ impl OrderApi {
         let trace = trace_id(req.metadata());
         let valid = validate::create_order(req.get_ref())?;
         let hash = valid.request_hash();
-        if let Some(key) = &valid.idempotency_key {
-            if let Some(existing) = self.replay(&valid.customer_id, key, &hash).await? {
-                return Ok(existing.into());
-            }
+        if let Some(key) = &valid.idempotency_key
+            && let Some(existing) = self.replay(&valid.customer_id, key, &hash).await?
+        {
+            return Ok(existing.into());
         }
         let order = self.price(&valid).await?;
         let stored = self
@@ -81,7 +81,11 @@ impl OrderApi {
                 let key = valid.idempotency_key.as_deref().unwrap_or_default();
                 match self.replay(&valid.customer_id, key, &hash).await? {
                     Some(o) => Ok(o.into()),
-                    None => Err(error(ErrorCode::Unavailable, "idempotency key race, retry", &[])),
+                    None => Err(error(
+                        ErrorCode::Unavailable,
+                        "idempotency key race, retry",
+                        &[],
+                    )),
                 }
             }
         }
@@ -89,8 +93,16 @@ impl OrderApi {
 
     /// The first order made with this key, if the request is the same; a
     /// different request with the same key is ALREADY_EXISTS.
-    async fn replay(&self, customer_id: &str, key: &str, hash: &str) -> Result<Option<Order>, Status> {
-        match store::find_by_key(&self.db, customer_id, key).await.map_err(db_error)? {
+    async fn replay(
+        &self,
+        customer_id: &str,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<Order>, Status> {
+        match store::find_by_key(&self.db, customer_id, key)
+            .await
+            .map_err(db_error)?
+        {
             None => Ok(None),
             Some((order, h)) if h == hash => Ok(Some(order)),
             Some((order, _)) => Err(error(
@@ -179,7 +191,10 @@ impl OrderApi {
         let trace = trace_id(req.metadata());
         let req = req.into_inner();
         let mut tx = self.db.begin().await.map_err(db_error)?;
-        let Some((status, _)) = store::status_in_tx(&mut tx, &req.id).await.map_err(db_error)? else {
+        let Some((status, _)) = store::status_in_tx(&mut tx, &req.id)
+            .await
+            .map_err(db_error)?
+        else {
             return Err(not_found(&req.id));
         };
         if status == OrderStatus::Cancelled {
@@ -197,7 +212,9 @@ impl OrderApi {
         store::set_status(&mut tx, &req.id, OrderStatus::Cancelled, None)
             .await
             .map_err(db_error)?;
-        let order = store::get_order(&self.db, &req.id).await.map_err(db_error)?;
+        let order = store::get_order(&self.db, &req.id)
+            .await
+            .map_err(db_error)?;
         let customer_id = order.map(|o| o.customer_id).unwrap_or_default();
         let cancelled = new_envelope(
             &trace,
@@ -246,7 +263,10 @@ fn not_found(id: &str) -> Status {
 #[tonic::async_trait]
 impl OrderService for OrderApi {
     #[tracing::instrument(skip_all, fields(customer_id = %req.get_ref().customer_id))]
-    async fn create_order(&self, req: Request<CreateOrderRequest>) -> Result<Response<pb::Order>, Status> {
+    async fn create_order(
+        &self,
+        req: Request<CreateOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
         let t = Instant::now();
         let r = self.create(req).await;
         observe(NAME, "CreateOrder", t, &r);
@@ -254,7 +274,10 @@ impl OrderService for OrderApi {
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
-    async fn get_order(&self, req: Request<GetOrderRequest>) -> Result<Response<pb::Order>, Status> {
+    async fn get_order(
+        &self,
+        req: Request<GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
         let t = Instant::now();
         let r = self.get(&req.get_ref().id).await;
         observe(NAME, "GetOrder", t, &r);
@@ -274,14 +297,19 @@ impl OrderService for OrderApi {
             let status = match req.status {
                 None | Some(0) => None,
                 Some(v) => Some(food_api::convert::order_status(v).map_err(|e| {
-                    error(ErrorCode::InvalidArgument, e.to_string(), &[("field", "status".into())])
+                    error(
+                        ErrorCode::InvalidArgument,
+                        e.to_string(),
+                        &[("field", "status".into())],
+                    )
                 })?),
             };
             let cursor = Some(page.cursor.as_str()).filter(|c| !c.is_empty());
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let (orders, next_cursor) = store::list_orders(&self.db, customer, status, cursor, limit)
-                .await
-                .map_err(db_error)?;
+            let (orders, next_cursor) =
+                store::list_orders(&self.db, customer, status, cursor, limit)
+                    .await
+                    .map_err(db_error)?;
             Ok(ListOrdersResponse {
                 orders: orders.into_iter().map(Into::into).collect(),
                 next_cursor,
@@ -293,7 +321,10 @@ impl OrderService for OrderApi {
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
-    async fn cancel_order(&self, req: Request<CancelOrderRequest>) -> Result<Response<pb::Order>, Status> {
+    async fn cancel_order(
+        &self,
+        req: Request<CancelOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
         let t = Instant::now();
         let r = self.cancel(req).await;
         observe(NAME, "CancelOrder", t, &r);

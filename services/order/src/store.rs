@@ -207,7 +207,11 @@ where
 
 pub async fn get_order(db: &Db, id: &str) -> sqlx::Result<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
-    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db.reader()).await? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?
+    else {
         return Ok(None);
     };
     let mut orders = vec![order_from_row(&row)?];
@@ -274,7 +278,10 @@ pub async fn list_orders(
     }
     q = q.bind(i64::from(limit) + 1);
     let rows = q.fetch_all(db.reader()).await?;
-    let mut orders = rows.iter().map(order_from_row).collect::<sqlx::Result<Vec<_>>>()?;
+    let mut orders = rows
+        .iter()
+        .map(order_from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     let next_cursor = if orders.len() > limit as usize {
         orders.truncate(limit as usize);
         orders.last().map(|o| o.id.clone())

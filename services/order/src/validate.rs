@@ -13,7 +13,11 @@ pub const MAX_NOTE: usize = 500;
 pub const MAX_KEY: usize = 200;
 
 fn invalid(field: &str, message: String) -> Status {
-    food_kit::grpc::error(ErrorCode::InvalidArgument, message, &[("field", field.to_owned())])
+    food_kit::grpc::error(
+        ErrorCode::InvalidArgument,
+        message,
+        &[("field", field.to_owned())],
+    )
 }
 
 /// A request that passed every check, with trimmed text.
@@ -29,7 +33,10 @@ pub struct Valid {
 pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
     let customer_id = req.customer_id.trim();
     if customer_id.is_empty() || customer_id.len() > 128 {
-        return Err(invalid("customer_id", "customer_id must be 1 to 128 characters".into()));
+        return Err(invalid(
+            "customer_id",
+            "customer_id must be 1 to 128 characters".into(),
+        ));
     }
     if req.items.is_empty() {
         return Err(invalid("items", "an order needs at least one item".into()));
@@ -37,14 +44,20 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
     if req.items.len() > MAX_LINES {
         return Err(invalid(
             "items",
-            format!("an order has at most {MAX_LINES} lines, got {}", req.items.len()),
+            format!(
+                "an order has at most {MAX_LINES} lines, got {}",
+                req.items.len()
+            ),
         ));
     }
     let mut lines = Vec::with_capacity(req.items.len());
     for (i, line) in req.items.iter().enumerate() {
         let item_id = line.item_id.trim();
         if item_id.is_empty() {
-            return Err(invalid(&format!("items[{i}].item_id"), format!("items[{i}]: item_id is empty")));
+            return Err(invalid(
+                &format!("items[{i}].item_id"),
+                format!("items[{i}]: item_id is empty"),
+            ));
         }
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
             return Err(invalid(
@@ -59,7 +72,10 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
     }
     let address = req.delivery_address.trim();
     if address.is_empty() {
-        return Err(invalid("delivery_address", "delivery_address is empty".into()));
+        return Err(invalid(
+            "delivery_address",
+            "delivery_address is empty".into(),
+        ));
     }
     if address.chars().count() > MAX_ADDRESS {
         return Err(invalid(
@@ -69,11 +85,21 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
     }
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        return Err(invalid("note", format!("note is longer than {MAX_NOTE} characters")));
+        return Err(invalid(
+            "note",
+            format!("note is longer than {MAX_NOTE} characters"),
+        ));
     }
-    let key = req.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let key = req
+        .idempotency_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
     if key.is_some_and(|k| k.len() > MAX_KEY) {
-        return Err(invalid("idempotency_key", format!("idempotency_key is longer than {MAX_KEY} bytes")));
+        return Err(invalid(
+            "idempotency_key",
+            format!("idempotency_key is longer than {MAX_KEY} bytes"),
+        ));
     }
     Ok(Valid {
         customer_id: customer_id.to_owned(),
@@ -122,7 +148,11 @@ mod tests {
     }
 
     fn field_of(s: &Status) -> String {
-        food_kit::grpc::error_code(s).1.get("field").cloned().unwrap_or_default()
+        food_kit::grpc::error_code(s)
+            .1
+            .get("field")
+            .cloned()
+            .unwrap_or_default()
     }
 
     #[test]

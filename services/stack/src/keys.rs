@@ -75,8 +75,10 @@ fn new_key(kind: &str) -> String {
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(LocalKeys, PathBuf)> {
     let path = data_dir.join("local-keys.json");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let keys = serde_json::from_str(&text).with_context(|| format!("{} is not a keys file", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let keys = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a keys file", path.display()))?;
         return Ok((keys, path));
     }
     let keys = LocalKeys::generate();
@@ -117,7 +119,9 @@ pub fn foodctl_config_path() -> Option<PathBuf> {
 /// keeping every other context; makes `local` current if none is.
 pub fn write_foodctl_contexts(path: &Path, gateway: &str, keys: &LocalKeys) -> anyhow::Result<()> {
     let mut doc: toml::Table = match std::fs::read_to_string(path) {
-        Ok(text) => text.parse().with_context(|| format!("{} is not TOML", path.display()))?,
+        Ok(text) => text
+            .parse()
+            .with_context(|| format!("{} is not TOML", path.display()))?,
         Err(_) => toml::Table::new(),
     };
     let contexts = doc
@@ -163,15 +167,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("foodctl/config.toml");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, "current = \"prod\"\n[contexts.prod]\ngateway = \"https://food.example\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "current = \"prod\"\n[contexts.prod]\ngateway = \"https://food.example\"\n",
+        )
+        .unwrap();
         let (keys, _) = load_or_create(dir.path()).unwrap();
 
         write_foodctl_contexts(&path, "http://127.0.0.1:8080", &keys).unwrap();
 
         let doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
         assert_eq!(doc["current"].as_str(), Some("prod"));
-        assert_eq!(doc["contexts"]["prod"]["gateway"].as_str(), Some("https://food.example"));
-        assert_eq!(doc["contexts"]["local"]["token"].as_str(), Some(keys.ops.as_str()));
+        assert_eq!(
+            doc["contexts"]["prod"]["gateway"].as_str(),
+            Some("https://food.example")
+        );
+        assert_eq!(
+            doc["contexts"]["local"]["token"].as_str(),
+            Some(keys.ops.as_str())
+        );
         assert_eq!(
             doc["contexts"]["local-customer"]["token"].as_str(),
             Some(keys.first_customer().1)

@@ -22,7 +22,10 @@ use tokio::task::JoinHandle;
 
 /// Flags of `food-stack`.
 #[derive(Debug, Parser)]
-#[command(version, about = "Runs the food platform on this machine: broker, services and gateway")]
+#[command(
+    version,
+    about = "Runs the food platform on this machine: broker, services and gateway"
+)]
 pub struct Args {
     /// Where SQLite files, the broker's log and local-keys.json live.
     #[arg(long, default_value = "./data", env = "FOOD_DATA_DIR")]
@@ -77,7 +80,9 @@ pub struct Config {
 impl Args {
     pub fn into_config(self) -> Config {
         Config {
-            foodctl_config: (!self.no_contexts).then(keys::foodctl_config_path).flatten(),
+            foodctl_config: (!self.no_contexts)
+                .then(keys::foodctl_config_path)
+                .flatten(),
             data_dir: self.data_dir,
             gateway_addr: self.gateway_addr,
             menu_addr: self.menu_addr,
@@ -173,9 +178,14 @@ impl Stack {
             }
         };
         let topics = food_events::topics::Topics::with_prefix(&config.topic_prefix);
-        food_kit::kafka::ensure_topics(&kafka_brokers, &topics.all(), config.partitions, Duration::from_secs(30))
-            .await
-            .with_context(|| format!("creating topics on {kafka_brokers}"))?;
+        food_kit::kafka::ensure_topics(
+            &kafka_brokers,
+            &topics.all(),
+            config.partitions,
+            Duration::from_secs(30),
+        )
+        .await
+        .with_context(|| format!("creating topics on {kafka_brokers}"))?;
 
         let (local_keys, keys_file) = keys::load_or_create(&data_dir)?;
 
@@ -298,16 +308,25 @@ impl Stack {
     /// One line per part, then where the keys are and what to try.
     pub fn print_ready(&self) {
         let broker_kind = if self.embedded {
-            format!("embedded, log in {}", self.data_dir.join("broker.db").display())
+            format!(
+                "embedded, log in {}",
+                self.data_dir.join("broker.db").display()
+            )
         } else {
             "external".to_owned()
         };
-        println!("broker           ready  {} ({broker_kind})", self.kafka_brokers);
+        println!(
+            "broker           ready  {} ({broker_kind})",
+            self.kafka_brokers
+        );
         for p in &self.parts {
             println!("{:<16} ready  {}", p.name, p.addr);
         }
         println!("api keys         {}", self.keys_file.display());
-        println!("try: foodctl menu list    (or: curl http://{}/menu/items)", self.gateway);
+        println!(
+            "try: foodctl menu list    (or: curl http://{}/menu/items)",
+            self.gateway
+        );
     }
 
     /// Stops every part, gateway first, broker last; returns the first error.
@@ -333,7 +352,8 @@ impl Stack {
                     first_error.get_or_insert(anyhow::anyhow!("{} panicked: {e}", p.name));
                 }
                 Err(_) => {
-                    first_error.get_or_insert(anyhow::anyhow!("{} did not stop within 15 s", p.name));
+                    first_error
+                        .get_or_insert(anyhow::anyhow!("{} did not stop within 15 s", p.name));
                 }
             }
         }

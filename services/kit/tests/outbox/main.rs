@@ -47,7 +47,13 @@ async fn sqlite_db(dir: &tempfile::TempDir) -> Db {
     Db::connect(&url, &NO_MIGRATIONS).await.unwrap()
 }
 
-async fn commit_events(db: &Db, waker: &Waker, topic: &str, keys: &[&str], range: std::ops::Range<u32>) {
+async fn commit_events(
+    db: &Db,
+    waker: &Waker,
+    topic: &str,
+    keys: &[&str],
+    range: std::ops::Range<u32>,
+) {
     for seq in range {
         for key in keys {
             let mut tx = db.begin().await.unwrap();
@@ -58,11 +64,19 @@ async fn commit_events(db: &Db, waker: &Waker, topic: &str, keys: &[&str], range
     }
 }
 
-async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(db: Db, broker: &EmbeddedBroker) {
+async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(
+    db: Db,
+    broker: &EmbeddedBroker,
+) {
     let topic = format!("{}outbox", unique_prefix());
-    food_kit::kafka::ensure_topics(&broker.bootstrap(), &[topic.clone()], 3, Duration::from_secs(30))
-        .await
-        .unwrap();
+    food_kit::kafka::ensure_topics(
+        &broker.bootstrap(),
+        std::slice::from_ref(&topic),
+        3,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let waker = Waker::new();
     let relay = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
     let stop = Shutdown::new();
@@ -71,7 +85,9 @@ async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never
     let keys = ["order-a", "order-b", "order-c"];
     commit_events(&db, &waker, &topic, &keys, 0..20).await;
     let mut tx = db.begin().await.unwrap();
-    enqueue(&mut tx, &message(&topic, "order-a", 999)).await.unwrap();
+    enqueue(&mut tx, &message(&topic, "order-a", 999))
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
 
     let msgs = read_topic(&broker.bootstrap(), &topic, 60, Duration::from_secs(20)).await;
@@ -81,7 +97,11 @@ async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never
     task.await.unwrap();
 
     assert_eq!(msgs.len(), 60, "every committed event arrives");
-    assert_eq!(extra.len(), 60, "nothing more: no duplicate, no rolled-back event");
+    assert_eq!(
+        extra.len(),
+        60,
+        "nothing more: no duplicate, no rolled-back event"
+    );
     let keyed = by_key(&msgs);
     for key in keys {
         assert_eq!(keyed[key], (0..20).collect::<Vec<_>>(), "{key} in order");
@@ -138,14 +158,22 @@ async fn postgres_schema_url() -> Option<String> {
 async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
     let dir = tempfile::tempdir().unwrap();
     let broker_file = dir.path().join("broker.db");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let broker = EmbeddedBroker::start(addr, Storage::Sqlite(broker_file.clone()))
         .await
         .unwrap();
     let topic = format!("{}outage", unique_prefix());
-    food_kit::kafka::ensure_topics(&broker.bootstrap(), &[topic.clone()], 3, Duration::from_secs(30))
-        .await
-        .unwrap();
+    food_kit::kafka::ensure_topics(
+        &broker.bootstrap(),
+        std::slice::from_ref(&topic),
+        3,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let db = sqlite_db(&dir).await;
     let waker = Waker::new();
     let relay = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
@@ -158,7 +186,9 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
     // Committed while the broker is away: acknowledged to clients, so never lost.
     commit_events(&db, &waker, &topic, &keys, 25..50).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let broker = EmbeddedBroker::start(addr, Storage::Sqlite(broker_file)).await.unwrap();
+    let broker = EmbeddedBroker::start(addr, Storage::Sqlite(broker_file))
+        .await
+        .unwrap();
 
     let msgs = read_topic(&broker.bootstrap(), &topic, 200, Duration::from_secs(30)).await;
     stop.trigger();
@@ -167,6 +197,10 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
 
     let keyed = by_key(&msgs);
     for key in keys {
-        assert_eq!(keyed.get(key).cloned().unwrap_or_default(), (0..50).collect::<Vec<_>>(), "{key}: all 50, in order");
+        assert_eq!(
+            keyed.get(key).cloned().unwrap_or_default(),
+            (0..50).collect::<Vec<_>>(),
+            "{key}: all 50, in order"
+        );
     }
 }

@@ -1,7 +1,9 @@
 use std::time::{Duration, Instant};
 
 use food_api::ErrorCode;
-use food_proto::order::v1::{ListOrdersRequest, OrderStatus, order_service_client::OrderServiceClient};
+use food_proto::order::v1::{
+    ListOrdersRequest, OrderStatus, order_service_client::OrderServiceClient,
+};
 use tonic::Code;
 
 use crate::helpers::*;
@@ -12,7 +14,10 @@ async fn create_order_prices_lines_from_the_menu() {
     let mut orders = stack.orders().await;
 
     let order = orders
-        .create_order(order_request("alice", &[("margherita", 2), ("tiramisu", 1)]))
+        .create_order(order_request(
+            "alice",
+            &[("margherita", 2), ("tiramisu", 1)],
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -21,7 +26,10 @@ async fn create_order_prices_lines_from_the_menu() {
     assert_eq!(order.items.len(), 2);
     for line in &order.items {
         assert!(line.unit_price_cents > 0);
-        assert_eq!(line.line_total_cents, line.unit_price_cents * i64::from(line.quantity));
+        assert_eq!(
+            line.line_total_cents,
+            line.unit_price_cents * i64::from(line.quantity)
+        );
     }
     let sum: i64 = order.items.iter().map(|l| l.line_total_cents).sum();
     assert_eq!(order.total_cents, sum);
@@ -37,22 +45,78 @@ async fn create_order_rejects_each_bad_input_with_the_right_code_and_field() {
     let unavailable = unavailable_item(&stack).await;
 
     let cases: Vec<(&str, _, Code, ErrorCode)> = vec![
-        ("unknown item", order_request("c", &[("no-such-dish", 1)]), Code::NotFound, ErrorCode::NotFound),
-        ("unavailable item", order_request("c", &[(unavailable.as_str(), 1)]), Code::FailedPrecondition, ErrorCode::ItemUnavailable),
-        ("quantity 0", order_request("c", &[("margherita", 0)]), Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("quantity 51", order_request("c", &[("margherita", 51)]), Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("empty order", order_request("c", &[]), Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("101 lines", order_request("c", &[("margherita", 1); 101]), Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("empty address", { let mut r = order_request("c", &[("margherita", 1)]); r.delivery_address = " ".into(); r }, Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("long address", { let mut r = order_request("c", &[("margherita", 1)]); r.delivery_address = "a".repeat(501); r }, Code::InvalidArgument, ErrorCode::InvalidArgument),
-        ("no customer", order_request("", &[("margherita", 1)]), Code::InvalidArgument, ErrorCode::InvalidArgument),
+        (
+            "unknown item",
+            order_request("c", &[("no-such-dish", 1)]),
+            Code::NotFound,
+            ErrorCode::NotFound,
+        ),
+        (
+            "unavailable item",
+            order_request("c", &[(unavailable.as_str(), 1)]),
+            Code::FailedPrecondition,
+            ErrorCode::ItemUnavailable,
+        ),
+        (
+            "quantity 0",
+            order_request("c", &[("margherita", 0)]),
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "quantity 51",
+            order_request("c", &[("margherita", 51)]),
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "empty order",
+            order_request("c", &[]),
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "101 lines",
+            order_request("c", &[("margherita", 1); 101]),
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "empty address",
+            {
+                let mut r = order_request("c", &[("margherita", 1)]);
+                r.delivery_address = " ".into();
+                r
+            },
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "long address",
+            {
+                let mut r = order_request("c", &[("margherita", 1)]);
+                r.delivery_address = "a".repeat(501);
+                r
+            },
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            "no customer",
+            order_request("", &[("margherita", 1)]),
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+        ),
     ];
     for (name, req, code, machine) in cases {
         let err = orders.create_order(req).await.expect_err(name);
         assert_eq!(err.code(), code, "{name}: {}", err.message());
         assert_eq!(code_of(&err), machine, "{name}");
         if code == Code::InvalidArgument {
-            assert!(food_kit::grpc::error_code(&err).1.contains_key("field"), "{name} names its field");
+            assert!(
+                food_kit::grpc::error_code(&err).1.contains_key("field"),
+                "{name} names its field"
+            );
         }
     }
     let listed = orders
@@ -73,13 +137,20 @@ async fn unavailable_item(stack: &Stack) -> String {
     .unwrap();
     let all = menu
         .list_items(food_proto::menu::v1::ListItemsRequest {
-            page: Some(food_proto::common::v1::PageRequest { limit: 1000, cursor: String::new() }),
+            page: Some(food_proto::common::v1::PageRequest {
+                limit: 1000,
+                cursor: String::new(),
+            }),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
-    all.items.into_iter().find(|i| !i.available).expect("the seed has unavailable items").id
+    all.items
+        .into_iter()
+        .find(|i| !i.available)
+        .expect("the seed has unavailable items")
+        .id
 }
 
 #[tokio::test]
@@ -96,7 +167,11 @@ async fn the_same_idempotency_key_returns_the_first_order_and_a_different_reques
     let conflict = orders.create_order(other).await.unwrap_err();
     let mut other_customer = req.clone();
     other_customer.customer_id = "carol".into();
-    let carols = orders.create_order(other_customer).await.unwrap().into_inner();
+    let carols = orders
+        .create_order(other_customer)
+        .await
+        .unwrap()
+        .into_inner();
 
     assert_eq!(first.id, again.id);
     assert_eq!(conflict.code(), Code::AlreadyExists);
@@ -116,7 +191,9 @@ async fn concurrent_retries_with_one_key_create_one_order() {
     for _ in 0..16 {
         let mut c = orders.clone();
         let r = req.clone();
-        tasks.push(tokio::spawn(async move { c.create_order(r).await.map(|o| o.into_inner().id) }));
+        tasks.push(tokio::spawn(async move {
+            c.create_order(r).await.map(|o| o.into_inner().id)
+        }));
     }
     let mut ids = Vec::new();
     for t in tasks {
@@ -147,7 +224,10 @@ async fn with_the_menu_down_create_fails_fast_with_unavailable_and_reads_still_w
     let took = started.elapsed();
 
     assert_eq!(err.code(), Code::Unavailable);
-    assert!(took < Duration::from_secs(3), "failed fast, not a hang: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "failed fast, not a hang: {took:?}"
+    );
     assert_eq!(order_of(&orders, &placed.id).await.unwrap().id, placed.id);
     stack.stop().await;
 }
@@ -158,9 +238,19 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
     let mut orders: OrderServiceClient<_> = stack.orders().await;
     let mut franks = Vec::new();
     for _ in 0..5 {
-        franks.push(orders.create_order(order_request("frank", &[("margherita", 1)])).await.unwrap().into_inner().id);
+        franks.push(
+            orders
+                .create_order(order_request("frank", &[("margherita", 1)]))
+                .await
+                .unwrap()
+                .into_inner()
+                .id,
+        );
     }
-    orders.create_order(order_request("gina", &[("margherita", 1)])).await.unwrap();
+    orders
+        .create_order(order_request("gina", &[("margherita", 1)]))
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -169,7 +259,10 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
             .list_orders(ListOrdersRequest {
                 customer_id: Some("frank".into()),
                 status: Some(OrderStatus::Placed as i32),
-                page: Some(food_proto::common::v1::PageRequest { limit: 2, cursor: cursor.clone() }),
+                page: Some(food_proto::common::v1::PageRequest {
+                    limit: 2,
+                    cursor: cursor.clone(),
+                }),
             })
             .await
             .unwrap()
@@ -185,7 +278,10 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
     assert_eq!(seen, franks, "all of frank's, newest first, no one else's");
     let too_big = orders
         .list_orders(ListOrdersRequest {
-            page: Some(food_proto::common::v1::PageRequest { limit: 1001, cursor: String::new() }),
+            page: Some(food_proto::common::v1::PageRequest {
+                limit: 1001,
+                cursor: String::new(),
+            }),
             ..Default::default()
         })
         .await

@@ -15,11 +15,22 @@ async fn every_event_delivered_twice_leaves_the_state_unchanged() {
     let b = stack.broker.bootstrap();
     let mut ids = Vec::new();
     for i in 0..6 {
-        let o = orders.create_order(order_request("dup", &[("margherita", 1)])).await.unwrap().into_inner();
+        let o = orders
+            .create_order(order_request("dup", &[("margherita", 1)]))
+            .await
+            .unwrap()
+            .into_inner();
         eventually(|| delivery_of(&deliveries, &o.id), |_| true).await;
-        for status in [DeliveryStatus::Assigned, DeliveryStatus::PickedUp].iter().take(i % 3) {
+        for status in [DeliveryStatus::Assigned, DeliveryStatus::PickedUp]
+            .iter()
+            .take(i % 3)
+        {
             deliveries
-                .update_status(UpdateStatusRequest { order_id: o.id.clone(), status: *status as i32, ..Default::default() })
+                .update_status(UpdateStatusRequest {
+                    order_id: o.id.clone(),
+                    status: *status as i32,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
         }
@@ -34,7 +45,10 @@ async fn every_event_delivered_twice_leaves_the_state_unchanged() {
     caught_up(&b, &format!("{}delivery", stack.prefix), &topics.orders).await;
     caught_up(&b, &format!("{}order", stack.prefix), &topics.deliveries).await;
 
-    assert!(orders_events >= 6 && delivery_events >= 10, "{orders_events} / {delivery_events} events replayed");
+    assert!(
+        orders_events >= 6 && delivery_events >= 10,
+        "{orders_events} / {delivery_events} events replayed"
+    );
     assert_eq!(state(&stack).await, snapshot);
     stack.stop().await;
 }
@@ -43,9 +57,15 @@ async fn every_event_delivered_twice_leaves_the_state_unchanged() {
 async fn state(stack: &Stack) -> (Vec<(String, i32)>, Vec<(String, i32, u64, usize)>) {
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
-    let page = Some(food_proto::common::v1::PageRequest { limit: 1000, cursor: String::new() });
+    let page = Some(food_proto::common::v1::PageRequest {
+        limit: 1000,
+        cursor: String::new(),
+    });
     let o = orders
-        .list_orders(ListOrdersRequest { page: page.clone(), ..Default::default() })
+        .list_orders(ListOrdersRequest {
+            page: page.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -54,7 +74,10 @@ async fn state(stack: &Stack) -> (Vec<(String, i32)>, Vec<(String, i32, u64, usi
         .map(|o| (o.id, o.status))
         .collect();
     let d = deliveries
-        .list_deliveries(ListDeliveriesRequest { page, ..Default::default() })
+        .list_deliveries(ListDeliveriesRequest {
+            page,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -70,14 +93,25 @@ async fn orders_placed_while_delivery_service_is_down_each_get_one_delivery_afte
     let mut stack = Stack::start().await;
     let mut orders = stack.orders().await;
     let b = stack.broker.bootstrap();
-    let first = orders.create_order(order_request("rita", &[("margherita", 1)])).await.unwrap().into_inner();
+    let first = orders
+        .create_order(order_request("rita", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
     let deliveries = stack.deliveries().await;
     eventually(|| delivery_of(&deliveries, &first.id), |_| true).await;
     stack.delivery.take().unwrap().stop().await;
 
     let mut placed = vec![first.id];
     for _ in 0..20 {
-        placed.push(orders.create_order(order_request("rita", &[("margherita", 1)])).await.unwrap().into_inner().id);
+        placed.push(
+            orders
+                .create_order(order_request("rita", &[("margherita", 1)]))
+                .await
+                .unwrap()
+                .into_inner()
+                .id,
+        );
     }
     stack.delivery = Some(start_delivery(stack.dir.path(), &b, &stack.prefix).await);
     let deliveries = stack.deliveries().await;
@@ -90,13 +124,20 @@ async fn orders_placed_while_delivery_service_is_down_each_get_one_delivery_afte
     let all = deliveries
         .clone()
         .list_deliveries(ListDeliveriesRequest {
-            page: Some(food_proto::common::v1::PageRequest { limit: 1000, cursor: String::new() }),
+            page: Some(food_proto::common::v1::PageRequest {
+                limit: 1000,
+                cursor: String::new(),
+            }),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(all.deliveries.len(), placed.len(), "one delivery per order, none twice");
+    assert_eq!(
+        all.deliveries.len(),
+        placed.len(),
+        "one delivery per order, none twice"
+    );
     let o = order_of(&orders, &placed[5]).await.unwrap();
     assert_eq!(o.status, OrderStatus::Placed as i32);
     stack.stop().await;

@@ -48,15 +48,25 @@ async fn an_order_flows_through_every_delivery_status_to_delivered() {
         version += 1;
         assert_eq!(updated.version, version);
         assert_eq!(updated.status, status as i32);
-        let o = eventually(|| order_of(&orders, &order.id), |o| o.status == expected_order as i32).await;
+        let o = eventually(
+            || order_of(&orders, &order.id),
+            |o| o.status == expected_order as i32,
+        )
+        .await;
         assert_eq!(o.status, expected_order as i32, "order follows {status:?}");
     }
     let done = delivery_of(&deliveries, &order.id).await.unwrap();
     let history: Vec<i32> = done.history.iter().map(|h| h.status).collect();
     assert_eq!(
         history,
-        [DeliveryStatus::Pending, DeliveryStatus::Assigned, DeliveryStatus::PickedUp, DeliveryStatus::InTransit, DeliveryStatus::Delivered]
-            .map(|s| s as i32)
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Assigned,
+            DeliveryStatus::PickedUp,
+            DeliveryStatus::InTransit,
+            DeliveryStatus::Delivered
+        ]
+        .map(|s| s as i32)
     );
     assert_eq!(done.courier.as_deref(), Some("Sam"));
     stack.stop().await;
@@ -67,39 +77,71 @@ async fn cancelling_before_pick_up_cancels_the_delivery_and_after_pick_up_is_ref
     let stack = Stack::start().await;
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
-    let early = orders.create_order(order_request("bob", &[("margherita", 1)])).await.unwrap().into_inner();
-    let late = orders.create_order(order_request("bob", &[("margherita", 1)])).await.unwrap().into_inner();
+    let early = orders
+        .create_order(order_request("bob", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
+    let late = orders
+        .create_order(order_request("bob", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
     eventually(|| delivery_of(&deliveries, &early.id), |_| true).await;
     eventually(|| delivery_of(&deliveries, &late.id), |_| true).await;
     for status in [DeliveryStatus::Assigned, DeliveryStatus::PickedUp] {
         deliveries
-            .update_status(UpdateStatusRequest { order_id: late.id.clone(), status: status as i32, ..Default::default() })
+            .update_status(UpdateStatusRequest {
+                order_id: late.id.clone(),
+                status: status as i32,
+                ..Default::default()
+            })
             .await
             .unwrap();
     }
-    eventually(|| order_of(&orders, &late.id), |o| o.status == OrderStatus::OutForDelivery as i32).await;
+    eventually(
+        || order_of(&orders, &late.id),
+        |o| o.status == OrderStatus::OutForDelivery as i32,
+    )
+    .await;
 
     let cancelled = orders
-        .cancel_order(CancelOrderRequest { id: early.id.clone(), reason: Some("changed my mind".into()) })
+        .cancel_order(CancelOrderRequest {
+            id: early.id.clone(),
+            reason: Some("changed my mind".into()),
+        })
         .await
         .unwrap()
         .into_inner();
     let refused = orders
-        .cancel_order(CancelOrderRequest { id: late.id.clone(), reason: None })
+        .cancel_order(CancelOrderRequest {
+            id: late.id.clone(),
+            reason: None,
+        })
         .await
         .unwrap_err();
     let missing = orders
-        .cancel_order(CancelOrderRequest { id: "nope".into(), reason: None })
+        .cancel_order(CancelOrderRequest {
+            id: "nope".into(),
+            reason: None,
+        })
         .await
         .unwrap_err();
 
     assert_eq!(cancelled.status, OrderStatus::Cancelled as i32);
-    let d = eventually(|| delivery_of(&deliveries, &early.id), |d| d.status == DeliveryStatus::Cancelled as i32).await;
+    let d = eventually(
+        || delivery_of(&deliveries, &early.id),
+        |d| d.status == DeliveryStatus::Cancelled as i32,
+    )
+    .await;
     assert_eq!(d.status, DeliveryStatus::Cancelled as i32);
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(code_of(&refused), ErrorCode::NotCancellable);
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(order_of(&orders, &late.id).await.unwrap().status, OrderStatus::OutForDelivery as i32);
+    assert_eq!(
+        order_of(&orders, &late.id).await.unwrap().status,
+        OrderStatus::OutForDelivery as i32
+    );
     stack.stop().await;
 }
 
@@ -108,11 +150,19 @@ async fn refused_transitions_and_stale_versions_change_nothing() {
     let stack = Stack::start().await;
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
-    let order = orders.create_order(order_request("carol", &[("margherita", 1)])).await.unwrap().into_inner();
+    let order = orders
+        .create_order(order_request("carol", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
     let before = eventually(|| delivery_of(&deliveries, &order.id), |_| true).await;
 
     let skip = deliveries
-        .update_status(UpdateStatusRequest { order_id: order.id.clone(), status: DeliveryStatus::Delivered as i32, ..Default::default() })
+        .update_status(UpdateStatusRequest {
+            order_id: order.id.clone(),
+            status: DeliveryStatus::Delivered as i32,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     let stale = deliveries
@@ -125,11 +175,19 @@ async fn refused_transitions_and_stale_versions_change_nothing() {
         .await
         .unwrap_err();
     let unknown = deliveries
-        .update_status(UpdateStatusRequest { order_id: order.id.clone(), status: 99, ..Default::default() })
+        .update_status(UpdateStatusRequest {
+            order_id: order.id.clone(),
+            status: 99,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     let missing = deliveries
-        .update_status(UpdateStatusRequest { order_id: "nope".into(), status: DeliveryStatus::Assigned as i32, ..Default::default() })
+        .update_status(UpdateStatusRequest {
+            order_id: "nope".into(),
+            status: DeliveryStatus::Assigned as i32,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
 
@@ -141,6 +199,10 @@ async fn refused_transitions_and_stale_versions_change_nothing() {
     assert_eq!(fields["current_version"], "1");
     assert_eq!(unknown.code(), Code::InvalidArgument);
     assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(delivery_of(&deliveries, &order.id).await.unwrap(), before, "nothing changed");
+    assert_eq!(
+        delivery_of(&deliveries, &order.id).await.unwrap(),
+        before,
+        "nothing changed"
+    );
     stack.stop().await;
 }

@@ -8,7 +8,8 @@ use food_kit::{Shutdown, settings::ServiceSettings};
 use food_proto::{
     delivery::v1::{GetStatusRequest, delivery_service_client::DeliveryServiceClient},
     order::v1::{
-        CreateOrderRequest, GetOrderRequest, LineRequest, Order, order_service_client::OrderServiceClient,
+        CreateOrderRequest, GetOrderRequest, LineRequest, Order,
+        order_service_client::OrderServiceClient,
     },
 };
 use tokio::task::JoinHandle;
@@ -37,7 +38,12 @@ pub struct Stack {
     pub delivery: Option<Service>,
 }
 
-pub fn settings(stack_dir: &std::path::Path, broker: &str, prefix: &str, name: &str) -> ServiceSettings {
+pub fn settings(
+    stack_dir: &std::path::Path,
+    broker: &str,
+    prefix: &str,
+    name: &str,
+) -> ServiceSettings {
     let mut s = ServiceSettings::with_listen("127.0.0.1:0");
     s.database_url = format!("sqlite://{}/{name}.db", stack_dir.display());
     s.data_dir = stack_dir.to_path_buf();
@@ -66,7 +72,12 @@ pub async fn start_menu(dir: &std::path::Path, broker: &str, prefix: &str) -> Se
     }
 }
 
-pub async fn start_order(dir: &std::path::Path, broker: &str, prefix: &str, menu: SocketAddr) -> Service {
+pub async fn start_order(
+    dir: &std::path::Path,
+    broker: &str,
+    prefix: &str,
+    menu: SocketAddr,
+) -> Service {
     let shutdown = Shutdown::new();
     let app = food_order::Application::build(
         food_order::Settings {
@@ -129,12 +140,16 @@ impl Stack {
 
     pub async fn orders(&self) -> OrderServiceClient<Channel> {
         let addr = self.order.as_ref().unwrap().addr;
-        OrderServiceClient::connect(format!("http://{addr}")).await.unwrap()
+        OrderServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap()
     }
 
     pub async fn deliveries(&self) -> DeliveryServiceClient<Channel> {
         let addr = self.delivery.as_ref().unwrap().addr;
-        DeliveryServiceClient::connect(format!("http://{addr}")).await.unwrap()
+        DeliveryServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap()
     }
 
     pub async fn stop(mut self) {
@@ -189,7 +204,10 @@ where
     }
 }
 
-pub async fn delivery_of(client: &DeliveryServiceClient<Channel>, order_id: &str) -> Option<food_proto::delivery::v1::Delivery> {
+pub async fn delivery_of(
+    client: &DeliveryServiceClient<Channel>,
+    order_id: &str,
+) -> Option<food_proto::delivery::v1::Delivery> {
     client
         .clone()
         .get_status(GetStatusRequest {
@@ -232,7 +250,9 @@ pub async fn caught_up(brokers: &str, group: &str, topic: &str) {
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let md = c.fetch_metadata(Some(&topic), Duration::from_secs(2)).unwrap();
+            let md = c
+                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+                .unwrap();
             let parts = md.topics()[0].partitions().len() as i32;
             let mut tpl = TopicPartitionList::new();
             for p in 0..parts {
@@ -240,7 +260,9 @@ pub async fn caught_up(brokers: &str, group: &str, topic: &str) {
             }
             let committed = c.committed_offsets(tpl, Duration::from_secs(2)).unwrap();
             let done = (0..parts).all(|p| {
-                let (_, high) = c.fetch_watermarks(&topic, p, Duration::from_secs(2)).unwrap();
+                let (_, high) = c
+                    .fetch_watermarks(&topic, p, Duration::from_secs(2))
+                    .unwrap();
                 let at = match committed.find_partition(&topic, p).map(|e| e.offset()) {
                     Some(Offset::Offset(o)) => o,
                     _ => 0,
@@ -250,7 +272,10 @@ pub async fn caught_up(brokers: &str, group: &str, topic: &str) {
             if done {
                 return;
             }
-            assert!(std::time::Instant::now() < deadline, "{group} did not catch up on {topic}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{group} did not catch up on {topic}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     })
@@ -262,10 +287,10 @@ pub async fn caught_up(brokers: &str, group: &str, topic: &str) {
 pub async fn republish_everything(brokers: &str, topic: &str, expected: usize) -> usize {
     use rdkafka::{
         ClientConfig, Message,
-        
         producer::{FutureProducer, FutureRecord},
     };
-    let msgs = food_kit::testing::read_topic(brokers, topic, expected, Duration::from_secs(3)).await;
+    let msgs =
+        food_kit::testing::read_topic(brokers, topic, expected, Duration::from_secs(3)).await;
     let p: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -278,7 +303,6 @@ pub async fn republish_everything(brokers: &str, topic: &str, expected: usize) -
             rec = rec.headers(h.clone());
         }
         p.send(rec, Duration::from_secs(10)).await.unwrap();
-        
     }
     msgs.len()
 }

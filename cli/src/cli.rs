@@ -1,0 +1,368 @@
+//! The command line: clap's raw flags. [`crate::config::Settings::resolve`]
+//! turns the global ones into validated settings in one step.
+
+use std::{path::PathBuf, time::Duration};
+
+use chrono::{DateTime, Utc};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use food_api::{DeliveryStatus, OrderItemInput, OrderStatus};
+
+use crate::parse::{
+    WaitTarget, parse_delivery_status, parse_duration, parse_eta, parse_item_spec,
+    parse_order_status,
+};
+
+/// The food platform from the terminal: browse the menu, place and follow
+/// orders, update deliveries.
+#[derive(Debug, Parser)]
+#[command(
+    name = "foodctl",
+    version,
+    propagate_version = true,
+    after_help = crate::exit::help_text(),
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Clone, Debug, Args)]
+pub struct GlobalArgs {
+    /// Gateway base URL [default: the context's, else http://127.0.0.1:8080].
+    #[arg(long, global = true, env = "FOODCTL_GATEWAY", value_name = "URL")]
+    pub gateway: Option<String>,
+
+    /// API key sent as `Authorization: Bearer`.
+    #[arg(
+        long,
+        global = true,
+        env = "FOODCTL_TOKEN",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub token: Option<String>,
+
+    /// Context (profile) to use instead of the current one.
+    #[arg(long, global = true, env = "FOODCTL_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Output format [default: the context's, else table].
+    #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// No colour (also when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Log each request on stderr.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Request timeout; with --wait-for, the longest wait too [default: 10s].
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DUR")]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// A table with more columns.
+    Wide,
+    /// Exactly what the API returns.
+    Json,
+    Yaml,
+    /// One JSON object per line (list items, stream events, bulk results).
+    Ndjson,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Wide => "wide",
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+            Self::Ndjson => "ndjson",
+        }
+    }
+
+    pub fn is_table(self) -> bool {
+        matches!(self, Self::Table | Self::Wide)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Browse and import the menu.
+    #[command(subcommand)]
+    Menu(MenuCmd),
+    /// Place, list, cancel and follow orders.
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Read, update and follow deliveries (couriers and ops).
+    #[command(subcommand)]
+    Delivery(DeliveryCmd),
+    /// Read the Kafka event topics directly.
+    #[command(subcommand)]
+    Events(EventsCmd),
+    /// Manage profiles (gateway URL, token, default output).
+    #[command(subcommand)]
+    Context(ContextCmd),
+    /// Print a shell completion script.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Paging for list commands.
+#[derive(Clone, Debug, Args)]
+pub struct Page {
+    /// At most this many results [default: all pages].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Start from this cursor (a previous list's `next_cursor`).
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MenuCmd {
+    /// List menu items.
+    List {
+        #[arg(long)]
+        category: Option<String>,
+        /// Only items that can be ordered now.
+        #[arg(long)]
+        available: bool,
+        /// Text to look for in names, descriptions and tags.
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Show one item.
+    Show { id: String },
+    /// Create or update items from a JSON array, {"items": [...]} or NDJSON (ops).
+    Import {
+        /// A file, or - for stdin.
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Place an order from flags, or orders from a JSON/NDJSON file.
+    Create(Box<OrderCreate>),
+    /// Show one order.
+    Get { id: String },
+    /// List orders (customers see their own).
+    List {
+        #[arg(long, value_parser = parse_order_status, value_name = "STATUS")]
+        status: Option<OrderStatus>,
+        /// Only this customer's orders (ops).
+        #[arg(long, value_name = "ID")]
+        customer: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Cancel an order (before pick-up).
+    Cancel { id: String },
+    /// Print each change of an order's delivery until it ends.
+    Watch { id: String },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Bulk (-f): one JSON order, or NDJSON with one order per line. Results \
+    stream out as NDJSON, one line per input line in input order; a failed line prints \
+    {\"line\": N, \"error\": {...}}. A line without its own idempotency_key gets one derived \
+    from its content and line number, so re-running a file creates nothing twice."
+)]
+pub struct OrderCreate {
+    /// An item and its quantity; repeat for more items.
+    #[arg(
+        long = "item",
+        value_name = "ID[:QTY]",
+        value_parser = parse_item_spec,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub items: Vec<OrderItemInput>,
+
+    /// Where to deliver.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub address: Option<String>,
+
+    #[arg(long, value_name = "TEXT", conflicts_with = "file")]
+    pub note: Option<String>,
+
+    /// Order on behalf of this customer (ops); with -f, for lines without one.
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+
+    /// Makes retries safe [default: a fresh key, reused by foodctl's own retries].
+    #[arg(long, value_name = "KEY", conflicts_with = "file")]
+    pub idempotency_key: Option<String>,
+
+    /// Orders from a JSON or NDJSON file, or - for stdin.
+    #[arg(short = 'f', long, value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+
+    /// Requests in flight at once for -f.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Wait until the order's delivery reaches this status (or a later step);
+    /// bounded by --timeout.
+    #[arg(long, value_name = "STATUS", conflicts_with = "file")]
+    pub wait_for: Option<WaitTarget>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveryCmd {
+    /// Show an order's delivery: status, courier, ETA, version, history.
+    Status { id: String },
+    /// Move a delivery to STATUS (couriers and ops).
+    Set {
+        id: String,
+        #[arg(value_parser = parse_delivery_status)]
+        status: DeliveryStatus,
+        #[arg(long, value_name = "NAME")]
+        courier: Option<String>,
+        /// RFC 3339 time or +DURATION from now (e.g. +15m).
+        #[arg(long, value_parser = parse_eta, value_name = "TIME")]
+        eta: Option<DateTime<Utc>>,
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Refuse the change (exit 5) unless the delivery is at this version.
+        #[arg(long, value_name = "V")]
+        if_version: Option<u64>,
+    },
+    /// List deliveries, newest first.
+    List {
+        #[arg(long, value_parser = parse_delivery_status, value_name = "STATUS")]
+        status: Option<DeliveryStatus>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Print each change of one delivery until it ends, or of all (ops).
+    Watch { id: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCmd {
+    /// Print events from Kafka as JSON lines, decoded.
+    Tail {
+        /// `orders`, `deliveries` or a full topic name; repeatable [default: both].
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// Start at the oldest event instead of the next one.
+        #[arg(long)]
+        from_beginning: bool,
+        /// Kafka bootstrap servers.
+        #[arg(
+            long,
+            env = "FOOD_KAFKA_BROKERS",
+            default_value = "127.0.0.1:9092",
+            value_name = "LIST"
+        )]
+        brokers: String,
+        /// Stop after this many events.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCmd {
+    /// List contexts; `*` marks the current one.
+    List,
+    /// Make NAME the current context.
+    Use { name: String },
+    /// Create or update NAME from --gateway, --token and -o given on this command line.
+    Set { name: String },
+    /// Delete NAME.
+    Delete { name: String },
+    /// Show the effective settings and where they come from.
+    Show,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn item_flags_parse_into_order_lines() {
+        let cli = Cli::try_parse_from([
+            "foodctl",
+            "order",
+            "create",
+            "--item",
+            "a:2",
+            "--item",
+            "b",
+            "--address",
+            "1 Main St",
+        ])
+        .unwrap();
+        let Command::Order(OrderCmd::Create(c)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(c.items.len(), 2);
+        assert_eq!(c.items[0].quantity, 2);
+        assert_eq!(c.address.as_deref(), Some("1 Main St"));
+    }
+
+    #[test]
+    fn create_needs_items_and_address_or_a_file() {
+        assert!(Cli::try_parse_from(["foodctl", "order", "create"]).is_err());
+        assert!(Cli::try_parse_from(["foodctl", "order", "create", "--item", "a"]).is_err());
+        assert!(Cli::try_parse_from(["foodctl", "order", "create", "-f", "-"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["foodctl", "order", "create", "-f", "-", "--item", "a"]).is_err()
+        );
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "foodctl",
+            "menu",
+            "list",
+            "-o",
+            "json",
+            "--timeout",
+            "2s",
+            "--gateway",
+            "http://x",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.output, Some(OutputFormat::Json));
+        assert_eq!(cli.global.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(cli.global.gateway.as_deref(), Some("http://x"));
+    }
+}

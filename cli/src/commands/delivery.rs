@@ -1,0 +1,83 @@
+//! `foodctl delivery status|set|list|watch`.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use food_api::{Delivery, DeliveryList, UpdateDelivery};
+
+use super::{Ctx, fetch_all, order::watch_deliveries};
+use crate::{
+    cli::DeliveryCmd,
+    client::{seg, typed},
+    doc::Doc,
+    exit::Exit,
+    table,
+};
+
+pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DeliveryCmd::Status { id } => {
+            let v = ctx
+                .client
+                .get(&format!("/delivery/status/{}", seg(&id)), &[])
+                .await?;
+            print_delivery(ctx, &v)?;
+        }
+        DeliveryCmd::Set {
+            id,
+            status,
+            courier,
+            eta,
+            note,
+            if_version,
+        } => {
+            let body = UpdateDelivery {
+                status: Some(status),
+                courier,
+                eta,
+                note,
+                version: if_version,
+            };
+            // Both the header and the body carry the version: gateways honour either.
+            let etag = if_version.map(|v| format!("\"{v}\""));
+            let headers: Vec<(&str, &str)> = etag
+                .as_deref()
+                .map(|e| ("If-Match", e))
+                .into_iter()
+                .collect();
+            let v = ctx
+                .client
+                .put(&format!("/delivery/status/{}", seg(&id)), &body, &headers)
+                .await?;
+            print_delivery(ctx, &v)?;
+        }
+        DeliveryCmd::List { status, page } => {
+            let q: Vec<(&str, String)> = status
+                .map(|s| ("status", s.as_str().to_owned()))
+                .into_iter()
+                .collect();
+            let v = fetch_all(&ctx.client, "/deliveries", &q, "deliveries", &page).await?;
+            ctx.out.list(&v, "deliveries", || {
+                let list: DeliveryList = typed(&v)?;
+                Ok(table::deliveries(
+                    &list.deliveries,
+                    Utc::now(),
+                    ctx.out.wide(),
+                    ctx.out.color,
+                ))
+            })?;
+        }
+        DeliveryCmd::Watch { id } => watch_deliveries(ctx, id.as_deref()).await?,
+    }
+    Ok(Exit::Ok.into())
+}
+
+fn print_delivery(ctx: &Ctx, v: &Doc) -> anyhow::Result<()> {
+    ctx.out.object(v, || {
+        Ok(table::delivery(
+            &typed::<Delivery>(v)?,
+            Utc::now(),
+            ctx.out.color,
+        ))
+    })
+}

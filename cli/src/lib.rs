@@ -1,0 +1,141 @@
+//! `foodctl`, the food platform's command-line client for customers and ops.
+//!
+//! It talks to the gateway's REST API (DESIGN.md section 7) with the JSON
+//! shapes of `food_api`, and to Kafka directly for `events tail`.
+//!
+//! # Layout
+//! - [`cli`]: the clap definition (flags, commands, help with exit codes).
+//! - [`config`]: contexts in `$XDG_CONFIG_HOME/foodctl/config.toml` and the
+//!   effective [`config::Settings`] of a run.
+//! - [`client`]: the gateway client: auth, timeouts, retries, error bodies.
+//! - [`sse`]: a Server-Sent Events parser for the live streams.
+//! - [`commands`]: one module per command group.
+//! - [`output`] and [`table`]: formats (table, wide, json, yaml, ndjson);
+//!   [`doc`] keeps responses in the gateway's field order.
+//! - [`parse`]: values parsed at the edge (item specs, durations, keys).
+//! - [`exit`]: exit codes and the one mapping from errors to them.
+//! - [`progress`]: a progress line on stderr when it is a terminal.
+//!
+//! `foodctl --version` and `--help` return before any runtime starts; only
+//! commands that talk to the network build a (single-threaded) tokio runtime.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod doc;
+pub mod exit;
+pub mod output;
+pub mod parse;
+pub mod progress;
+pub mod sse;
+pub mod table;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+
+use crate::{
+    cli::{Cli, Command},
+    commands::{Ctx, context::Typed},
+    config::{ConfigFile, Settings, config_path},
+    exit::Exit,
+    output::Printer,
+};
+
+/// Parses the command line and runs the command.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // --help and --version land here too, with exit code 0.
+            let code = e.exit_code();
+            let _ = e.print();
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(2)));
+        }
+    };
+    let cli = Cli::from_arg_matches(&matches)?;
+    match cli.command {
+        Command::Completion { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "foodctl", &mut buf);
+            let out = Printer {
+                format: cli::OutputFormat::Table,
+                color: false,
+                quiet: cli.global.quiet,
+            };
+            out.raw(&String::from_utf8_lossy(&buf))?;
+            Ok(Exit::Ok.into())
+        }
+        Command::Context(cmd) => {
+            let leaf = leaf_matches(&matches);
+            let typed = Typed {
+                gateway: typed_here(leaf, "gateway"),
+                token: typed_here(leaf, "token"),
+                output: typed_here(leaf, "output"),
+            };
+            commands::context::run(cmd, &cli.global, &typed)
+        }
+        Command::Events(cli::EventsCmd::Tail {
+            topics,
+            from_beginning,
+            brokers,
+            count,
+        }) => {
+            let settings = Settings::resolve(&cli.global, &ConfigFile::load(&config_path()?)?)?;
+            let out = Printer::new(&settings);
+            let tail = commands::events::Tail {
+                topics,
+                from_beginning,
+                brokers,
+                count,
+                timeout: settings.timeout,
+                verbose: settings.verbose > 0,
+            };
+            runtime()?.block_on(commands::events::tail(&out, tail))
+        }
+        command => {
+            let settings = Settings::resolve(&cli.global, &ConfigFile::load(&config_path()?)?)?;
+            let rt = runtime()?;
+            rt.block_on(async move {
+                let ctx = Ctx::new(settings)?;
+                match command {
+                    Command::Menu(c) => commands::menu::run(&ctx, c).await,
+                    Command::Order(c) => commands::order::run(&ctx, c).await,
+                    Command::Delivery(c) => commands::delivery::run(&ctx, c).await,
+                    Command::Completion { .. } | Command::Context(_) | Command::Events(_) => {
+                        unreachable!("handled without a runtime")
+                    }
+                }
+            })
+        }
+    }
+}
+
+/// Prints an error once, as `foodctl: {err:#}`, and picks the exit code.
+/// A closed stdout (`foodctl ... | head`) is not an error.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    if output::is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("foodctl: {err:#}");
+    Exit::of(err).into()
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn leaf_matches(m: &clap::ArgMatches) -> &clap::ArgMatches {
+    let mut cur = m;
+    while let Some((_, sub)) = cur.subcommand() {
+        cur = sub;
+    }
+    cur
+}
+
+fn typed_here(m: &clap::ArgMatches, id: &str) -> bool {
+    m.value_source(id) == Some(ValueSource::CommandLine)
+}

@@ -1,0 +1,133 @@
+//! Writing results: stdout for data in the chosen format, stderr for
+//! diagnostics. Every write is flushed so streams show up at once, and
+//! write errors (a closed pipe) reach `main`, which ends quietly on them.
+
+use std::io::{self, Write};
+
+use crate::{cli::OutputFormat, config::Settings, doc::Doc};
+use anyhow::Context as _;
+
+/// Prints data and diagnostics for one run.
+#[derive(Clone, Debug)]
+pub struct Printer {
+    pub format: OutputFormat,
+    pub color: bool,
+    pub quiet: bool,
+}
+
+impl Printer {
+    pub fn new(s: &Settings) -> Self {
+        Self {
+            format: s.output,
+            color: s.color,
+            quiet: s.quiet,
+        }
+    }
+
+    pub fn wide(&self) -> bool {
+        self.format == OutputFormat::Wide
+    }
+
+    /// Writes `text` to stdout as is, then flushes.
+    pub fn raw(&self, text: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+
+    /// Writes `text` and a newline unless it ends in one.
+    pub fn line(&self, text: &str) -> io::Result<()> {
+        if text.ends_with('\n') {
+            self.raw(text)
+        } else {
+            self.raw(&format!("{text}\n"))
+        }
+    }
+
+    /// One object as the API returned it, or as `table` renders it.
+    pub fn object(
+        &self,
+        v: &Doc,
+        table: impl FnOnce() -> anyhow::Result<String>,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Table | OutputFormat::Wide => self.line(&table()?)?,
+            OutputFormat::Json => self.line(&v.to_json_pretty()?)?,
+            OutputFormat::Ndjson => self.line(&v.to_json()?)?,
+            OutputFormat::Yaml => self.raw(&to_yaml(v)?)?,
+        }
+        Ok(())
+    }
+
+    /// A list object (`{"<key>": [...], "next_cursor"}`): whole for json and
+    /// yaml, one element per line for ndjson.
+    pub fn list(
+        &self,
+        v: &Doc,
+        key: &str,
+        table: impl FnOnce() -> anyhow::Result<String>,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Ndjson => {
+                let mut text = String::new();
+                for item in v.list(key).into_iter().flatten() {
+                    text.push_str(&serde_json::to_string(item)?);
+                    text.push('\n');
+                }
+                self.raw(&text)?;
+                Ok(())
+            }
+            _ => self.object(v, table),
+        }
+    }
+
+    /// One event of a stream: a JSON line for json and ndjson, a YAML
+    /// document, or the line `table` renders.
+    pub fn event(&self, v: &Doc, table: impl FnOnce() -> String) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Table | OutputFormat::Wide => self.line(&table())?,
+            OutputFormat::Json | OutputFormat::Ndjson => self.line(&v.to_json()?)?,
+            OutputFormat::Yaml => self.raw(&format!("---\n{}", to_yaml(v)?))?,
+        }
+        Ok(())
+    }
+
+    /// A diagnostic on stderr, unless `-q`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+fn to_yaml(v: &Doc) -> anyhow::Result<String> {
+    v.to_yaml().context("encoding YAML")
+}
+
+/// True when `err` (or a cause) is a write to a closed pipe: `foodctl ... | head`.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_pipe_is_recognised_through_context() {
+        let err =
+            anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("printing");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+
+    #[test]
+    fn yaml_keeps_the_api_field_names() {
+        let v = Doc::from_json(&serde_json::json!({"id": "x", "price_cents": 1250}));
+        let y = to_yaml(&v).unwrap();
+        assert!(y.contains("price_cents: 1250"), "{y}");
+    }
+}

@@ -1,0 +1,434 @@
+//! Tables for people: aligned columns without borders (comfy-table), money
+//! as `12.50 EUR`, times relative to `now` (`3m ago`), statuses coloured
+//! only when the printer allows colour. Every renderer takes `now` so tests
+//! are deterministic.
+
+use chrono::{DateTime, Utc};
+use comfy_table::{Cell, Color, Table, presets};
+use food_api::{Delivery, DeliveryStatus, Item, Order, OrderStatus, format_money, short_id};
+
+/// `just now`, `42s ago`, `3m ago`, `2h ago`, `5d ago`; `in 12m` for the future.
+pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    let (n, future) = if secs < 0 {
+        (-secs, true)
+    } else {
+        (secs, false)
+    };
+    let span = match n {
+        0..=1 => return "just now".into(),
+        2..=59 => format!("{n}s"),
+        60..=3599 => format!("{}m", n / 60),
+        3600..=86_399 => format!("{}h", n / 3600),
+        _ => format!("{}d", n / 86_400),
+    };
+    if future {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
+fn new_table(header: &[&str], color: bool) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    if color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    if !header.is_empty() {
+        t.set_header(header.iter().map(Cell::new));
+    }
+    t
+}
+
+/// Renders with two spaces between columns and no trailing blanks.
+fn finish(mut t: Table) -> String {
+    for col in t.column_iter_mut() {
+        col.set_padding((0, 2));
+    }
+    let s = t.to_string();
+    let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+    lines.join("\n")
+}
+
+fn delivery_color(s: DeliveryStatus) -> Color {
+    match s {
+        DeliveryStatus::Pending => Color::Yellow,
+        DeliveryStatus::Assigned => Color::Cyan,
+        DeliveryStatus::PickedUp | DeliveryStatus::InTransit => Color::Blue,
+        DeliveryStatus::Delivered => Color::Green,
+        DeliveryStatus::Cancelled => Color::DarkGrey,
+        DeliveryStatus::Failed => Color::Red,
+    }
+}
+
+fn order_color(s: OrderStatus) -> Color {
+    match s {
+        OrderStatus::Placed => Color::Yellow,
+        OrderStatus::Preparing => Color::Cyan,
+        OrderStatus::OutForDelivery => Color::Blue,
+        OrderStatus::Delivered => Color::Green,
+        OrderStatus::Cancelled => Color::DarkGrey,
+        OrderStatus::Failed => Color::Red,
+    }
+}
+
+fn status_cell(text: &str, color: Color, enabled: bool) -> Cell {
+    let c = Cell::new(text);
+    if enabled { c.fg(color) } else { c }
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    match s {
+        Some(s) if !s.is_empty() => s.to_owned(),
+        _ => "-".into(),
+    }
+}
+
+/// `menu list`.
+pub fn items(items: &[Item], wide: bool, color: bool) -> String {
+    let mut header = vec!["ID", "NAME", "CATEGORY", "PRICE", "AVAILABLE", "PREP"];
+    if wide {
+        header.extend(["TAGS", "DESCRIPTION"]);
+    }
+    let mut t = new_table(&header, color);
+    for i in items {
+        let avail = if i.available { "yes" } else { "no" };
+        let mut row = vec![
+            Cell::new(&i.id),
+            Cell::new(&i.name),
+            Cell::new(&i.category),
+            Cell::new(format_money(i.price_cents, &i.currency)),
+            status_cell(
+                avail,
+                if i.available {
+                    Color::Green
+                } else {
+                    Color::DarkGrey
+                },
+                color,
+            ),
+            Cell::new(format!("{}m", i.prep_minutes)),
+        ];
+        if wide {
+            row.push(Cell::new(i.tags.join(",")));
+            row.push(Cell::new(&i.description));
+        }
+        t.add_row(row);
+    }
+    finish(t)
+}
+
+/// `menu show`.
+pub fn item(i: &Item) -> String {
+    let mut t = new_table(&[], false);
+    t.add_row(["ID", &i.id]);
+    t.add_row(["NAME", &i.name]);
+    t.add_row(["CATEGORY", &i.category]);
+    t.add_row(["PRICE", &format_money(i.price_cents, &i.currency)]);
+    t.add_row(["AVAILABLE", if i.available { "yes" } else { "no" }]);
+    t.add_row(["PREP", &format!("{} min", i.prep_minutes)]);
+    t.add_row(["TAGS", &or_dash(Some(&i.tags.join(", ")))]);
+    t.add_row(["DESCRIPTION", &or_dash(Some(&i.description))]);
+    finish(t)
+}
+
+/// `order get`, `order create`: the order, then its lines.
+pub fn order(o: &Order, now: DateTime<Utc>, color: bool) -> String {
+    let mut t = new_table(&[], color);
+    t.add_row(vec![Cell::new("ORDER"), Cell::new(&o.id)]);
+    t.add_row(vec![
+        Cell::new("STATUS"),
+        status_cell(o.status.as_str(), order_color(o.status), color),
+    ]);
+    t.add_row(vec![Cell::new("CUSTOMER"), Cell::new(&o.customer_id)]);
+    t.add_row(vec![
+        Cell::new("TOTAL"),
+        Cell::new(format_money(o.total_cents, &o.currency)),
+    ]);
+    t.add_row(vec![Cell::new("ADDRESS"), Cell::new(&o.delivery_address)]);
+    t.add_row(vec![
+        Cell::new("NOTE"),
+        Cell::new(or_dash(o.note.as_deref())),
+    ]);
+    t.add_row(vec![
+        Cell::new("CREATED"),
+        Cell::new(relative(o.created_at, now)),
+    ]);
+    t.add_row(vec![
+        Cell::new("UPDATED"),
+        Cell::new(relative(o.updated_at, now)),
+    ]);
+    let mut lines = new_table(&["ITEM", "NAME", "QTY", "UNIT", "TOTAL"], color);
+    for l in &o.items {
+        lines.add_row(vec![
+            Cell::new(&l.item_id),
+            Cell::new(&l.name),
+            Cell::new(l.quantity),
+            Cell::new(format_money(l.unit_price_cents, &o.currency)),
+            Cell::new(format_money(l.line_total_cents, &o.currency)),
+        ]);
+    }
+    format!("{}\n\n{}", finish(t), finish(lines))
+}
+
+/// `order list`.
+pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> String {
+    let mut header = vec!["ORDER", "STATUS", "CUSTOMER", "ITEMS", "TOTAL", "CREATED"];
+    if wide {
+        header.extend(["ID", "ADDRESS", "UPDATED"]);
+    }
+    let mut t = new_table(&header, color);
+    for o in orders {
+        let count: u32 = o.items.iter().map(|l| l.quantity).sum();
+        let mut row = vec![
+            Cell::new(short_id(&o.id)),
+            status_cell(o.status.as_str(), order_color(o.status), color),
+            Cell::new(&o.customer_id),
+            Cell::new(count),
+            Cell::new(format_money(o.total_cents, &o.currency)),
+            Cell::new(relative(o.created_at, now)),
+        ];
+        if wide {
+            row.push(Cell::new(&o.id));
+            row.push(Cell::new(&o.delivery_address));
+            row.push(Cell::new(relative(o.updated_at, now)));
+        }
+        t.add_row(row);
+    }
+    finish(t)
+}
+
+fn eta(d: &Delivery, now: DateTime<Utc>) -> String {
+    d.eta.map_or_else(|| "-".into(), |t| relative(t, now))
+}
+
+/// `delivery status`: the delivery, then its history.
+pub fn delivery(d: &Delivery, now: DateTime<Utc>, color: bool) -> String {
+    let mut t = new_table(&[], color);
+    t.add_row(vec![Cell::new("ORDER"), Cell::new(&d.order_id)]);
+    t.add_row(vec![
+        Cell::new("STATUS"),
+        status_cell(d.status.as_str(), delivery_color(d.status), color),
+    ]);
+    t.add_row(vec![
+        Cell::new("COURIER"),
+        Cell::new(or_dash(d.courier.as_deref())),
+    ]);
+    t.add_row(vec![Cell::new("ETA"), Cell::new(eta(d, now))]);
+    t.add_row(vec![Cell::new("VERSION"), Cell::new(d.version)]);
+    t.add_row(vec![Cell::new("CUSTOMER"), Cell::new(&d.customer_id)]);
+    t.add_row(vec![Cell::new("ITEMS"), Cell::new(d.item_count)]);
+    t.add_row(vec![
+        Cell::new("TOTAL"),
+        Cell::new(format_money(d.total_cents, &d.currency)),
+    ]);
+    t.add_row(vec![Cell::new("ADDRESS"), Cell::new(&d.delivery_address)]);
+    t.add_row(vec![
+        Cell::new("UPDATED"),
+        Cell::new(relative(d.updated_at, now)),
+    ]);
+    let mut h = new_table(&["STATUS", "AT", "COURIER", "NOTE"], color);
+    for e in &d.history {
+        h.add_row(vec![
+            status_cell(e.status.as_str(), delivery_color(e.status), color),
+            Cell::new(relative(e.at, now)),
+            Cell::new(or_dash(e.courier.as_deref())),
+            Cell::new(or_dash(e.note.as_deref())),
+        ]);
+    }
+    if d.history.is_empty() {
+        finish(t)
+    } else {
+        format!("{}\n\n{}", finish(t), finish(h))
+    }
+}
+
+/// `delivery list`.
+pub fn deliveries(ds: &[Delivery], now: DateTime<Utc>, wide: bool, color: bool) -> String {
+    let mut header = vec![
+        "ORDER", "STATUS", "COURIER", "ITEMS", "TOTAL", "ETA", "AGE", "VERSION",
+    ];
+    if wide {
+        header.extend(["ID", "CUSTOMER", "ADDRESS"]);
+    }
+    let mut t = new_table(&header, color);
+    for d in ds {
+        let mut row = vec![
+            Cell::new(short_id(&d.order_id)),
+            status_cell(d.status.as_str(), delivery_color(d.status), color),
+            Cell::new(or_dash(d.courier.as_deref())),
+            Cell::new(d.item_count),
+            Cell::new(format_money(d.total_cents, &d.currency)),
+            Cell::new(eta(d, now)),
+            Cell::new(relative(d.created_at, now)),
+            Cell::new(d.version),
+        ];
+        if wide {
+            row.push(Cell::new(&d.order_id));
+            row.push(Cell::new(&d.customer_id));
+            row.push(Cell::new(&d.delivery_address));
+        }
+        t.add_row(row);
+    }
+    finish(t)
+}
+
+/// One line per change for `watch` in table mode.
+pub fn change_line(d: &Delivery, now: DateTime<Utc>) -> String {
+    let mut s = format!(
+        "{}  {}  {:<10}  v{}",
+        d.updated_at.format("%H:%M:%S"),
+        short_id(&d.order_id),
+        d.status.as_str(),
+        d.version
+    );
+    if let Some(c) = &d.courier {
+        s.push_str(&format!("  courier {c}"));
+    }
+    if d.eta.is_some() {
+        s.push_str(&format!("  eta {}", eta(d, now)));
+    }
+    if let Some(note) = d.history.last().and_then(|h| h.note.as_deref()) {
+        s.push_str(&format!("  \"{note}\""));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use food_api::{HistoryEntry, OrderLine};
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn sample_order() -> Order {
+        Order {
+            id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
+            customer_id: "cust-1".into(),
+            status: OrderStatus::Preparing,
+            items: vec![
+                OrderLine {
+                    item_id: "margherita".into(),
+                    name: "Margherita".into(),
+                    quantity: 2,
+                    unit_price_cents: 950,
+                    line_total_cents: 1900,
+                },
+                OrderLine {
+                    item_id: "tiramisu".into(),
+                    name: "Tiramisu".into(),
+                    quantity: 1,
+                    unit_price_cents: 650,
+                    line_total_cents: 650,
+                },
+            ],
+            total_cents: 2550,
+            currency: "EUR".into(),
+            delivery_address: "1 Main St".into(),
+            note: None,
+            created_at: at("2026-01-02T11:57:00Z"),
+            updated_at: at("2026-01-02T11:59:30Z"),
+        }
+    }
+
+    #[test]
+    fn relative_times_read_like_people_say_them() {
+        let now = at("2026-01-02T12:00:00Z");
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(at("2026-01-02T11:59:18Z"), now), "42s ago");
+        assert_eq!(relative(at("2026-01-02T11:57:00Z"), now), "3m ago");
+        assert_eq!(relative(at("2026-01-02T10:00:00Z"), now), "2h ago");
+        assert_eq!(relative(at("2025-12-28T12:00:00Z"), now), "5d ago");
+        assert_eq!(relative(at("2026-01-02T12:12:00Z"), now), "in 12m");
+    }
+
+    #[test]
+    fn an_order_renders_as_aligned_fields_and_lines() {
+        // Arrange
+        let now = at("2026-01-02T12:00:00Z");
+        // Act
+        let text = order(&sample_order(), now, false);
+        // Assert
+        let expected = "\
+ORDER     0190f3b2-7c1e-7d2a-9f00-1234abcd5678
+STATUS    PREPARING
+CUSTOMER  cust-1
+TOTAL     25.50 EUR
+ADDRESS   1 Main St
+NOTE      -
+CREATED   3m ago
+UPDATED   30s ago
+
+ITEM        NAME        QTY  UNIT      TOTAL
+margherita  Margherita  2    9.50 EUR  19.00 EUR
+tiramisu    Tiramisu    1    6.50 EUR  6.50 EUR";
+        assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn an_order_list_shows_short_ids_counts_and_money() {
+        let now = at("2026-01-02T12:00:00Z");
+        let text = orders(&[sample_order()], now, false, false);
+        let expected = "\
+ORDER     STATUS     CUSTOMER  ITEMS  TOTAL      CREATED
+abcd5678  PREPARING  cust-1    3      25.50 EUR  3m ago";
+        assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn colour_adds_escape_codes_only_when_enabled() {
+        let now = at("2026-01-02T12:00:00Z");
+        assert!(!orders(&[sample_order()], now, false, false).contains('\u{1b}'));
+        assert!(orders(&[sample_order()], now, false, true).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_delivery_shows_its_history_and_a_change_fits_one_line() {
+        let now = at("2026-01-02T12:00:00Z");
+        let d = Delivery {
+            order_id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
+            customer_id: "cust-1".into(),
+            item_count: 3,
+            total_cents: 2550,
+            currency: "EUR".into(),
+            delivery_address: "1 Main St".into(),
+            status: DeliveryStatus::Assigned,
+            courier: Some("bob".into()),
+            eta: Some(at("2026-01-02T12:15:00Z")),
+            version: 2,
+            created_at: at("2026-01-02T11:57:00Z"),
+            updated_at: at("2026-01-02T11:59:00Z"),
+            history: vec![
+                HistoryEntry {
+                    status: DeliveryStatus::Pending,
+                    at: at("2026-01-02T11:57:00Z"),
+                    note: None,
+                    courier: None,
+                },
+                HistoryEntry {
+                    status: DeliveryStatus::Assigned,
+                    at: at("2026-01-02T11:59:00Z"),
+                    note: Some("on my way".into()),
+                    courier: Some("bob".into()),
+                },
+            ],
+        };
+        let text = delivery(&d, now, false);
+        assert!(text.contains("STATUS    ASSIGNED"), "{text}");
+        assert!(text.contains("ETA       in 15m"), "{text}");
+        assert!(
+            text.contains("ASSIGNED  1m ago  bob      on my way"),
+            "{text}"
+        );
+        assert_eq!(
+            change_line(&d, now),
+            "11:59:00  abcd5678  ASSIGNED    v2  courier bob  eta in 15m  \"on my way\""
+        );
+    }
+}

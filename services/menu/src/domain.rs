@@ -1,0 +1,354 @@
+//! Menu items as the service stores them: every field of an incoming item is
+//! checked once, here, so the store and the handlers only see valid items.
+
+use std::collections::HashSet;
+
+use food_proto::menu::v1 as pm;
+
+/// Longest item id; ids are slugs that end up in URLs and CLI arguments.
+pub const MAX_ID_LEN: usize = 64;
+/// Longest item name, in characters.
+pub const MAX_NAME_LEN: usize = 120;
+/// Longest description, in characters; keeps a list page bounded.
+pub const MAX_DESCRIPTION_LEN: usize = 2000;
+/// Longest category name, in characters.
+pub const MAX_CATEGORY_LEN: usize = 64;
+/// Highest price: 10 000.00 in the item's currency.
+pub const MAX_PRICE_CENTS: i64 = 1_000_000;
+/// Longest preparation time, four hours.
+pub const MAX_PREP_MINUTES: u32 = 240;
+/// Most tags on one item.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag, in characters.
+pub const MAX_TAG_LEN: usize = 40;
+/// Most items in one import; larger menus are imported in several calls.
+pub const MAX_IMPORT_ITEMS: usize = 5000;
+
+/// Why one field of an item was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// The proto field name, e.g. `price_cents`.
+    pub field: &'static str,
+    /// For people: what was wrong and what is allowed.
+    pub reason: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why an import batch was refused: the first bad item and field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("items[{index}].{}: {}", .error.field, .error.reason)]
+    Item { index: usize, error: FieldError },
+    #[error("an import holds at most {MAX_IMPORT_ITEMS} items, got {0}")]
+    TooMany(usize),
+}
+
+impl BatchError {
+    /// The path of the offending field, e.g. `items[3].price_cents`.
+    pub fn field(&self) -> String {
+        match self {
+            Self::Item { index, error } => format!("items[{index}].{}", error.field),
+            Self::TooMany(_) => "items".to_owned(),
+        }
+    }
+}
+
+/// An item id: a lower-case slug such as `margherita` or `pad-thai`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(String);
+
+impl ItemId {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        if s.is_empty() || s.len() > MAX_ID_LEN {
+            return Err(FieldError::new(
+                "id",
+                format!(
+                    "must be 1 to {MAX_ID_LEN} characters, got {}",
+                    s.chars().count()
+                ),
+            ));
+        }
+        if let Some(bad) = s
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+        {
+            return Err(FieldError::new(
+                "id",
+                format!("may hold only a-z, 0-9, '-' and '_', found {bad:?} in {s:?}"),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ItemId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An item whose every field has been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidItem {
+    pub id: ItemId,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub available: bool,
+    pub prep_minutes: u32,
+    pub tags: Vec<String>,
+}
+
+impl ValidItem {
+    pub fn parse(item: pm::Item) -> Result<Self, FieldError> {
+        let id = ItemId::parse(&item.id)?;
+        check_text("name", &item.name, MAX_NAME_LEN)?;
+        if item.description.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(FieldError::new(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+            ));
+        }
+        check_text("category", &item.category, MAX_CATEGORY_LEN)?;
+        if !(0..=MAX_PRICE_CENTS).contains(&item.price_cents) {
+            return Err(FieldError::new(
+                "price_cents",
+                format!(
+                    "must be between 0 and {MAX_PRICE_CENTS}, got {}",
+                    item.price_cents
+                ),
+            ));
+        }
+        if !(item.currency.len() == 3 && item.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+            return Err(FieldError::new(
+                "currency",
+                format!(
+                    "must be a 3-letter upper-case ISO 4217 code such as EUR, got {:?}",
+                    item.currency
+                ),
+            ));
+        }
+        if item.prep_minutes > MAX_PREP_MINUTES {
+            return Err(FieldError::new(
+                "prep_minutes",
+                format!(
+                    "must be at most {MAX_PREP_MINUTES}, got {}",
+                    item.prep_minutes
+                ),
+            ));
+        }
+        if item.tags.len() > MAX_TAGS {
+            return Err(FieldError::new(
+                "tags",
+                format!("at most {MAX_TAGS} tags, got {}", item.tags.len()),
+            ));
+        }
+        for tag in &item.tags {
+            check_text("tags", tag, MAX_TAG_LEN)?;
+        }
+        Ok(Self {
+            id,
+            name: item.name,
+            description: item.description,
+            category: item.category,
+            price_cents: item.price_cents,
+            currency: item.currency,
+            available: item.available,
+            prep_minutes: item.prep_minutes,
+            tags: item.tags,
+        })
+    }
+
+    /// The lower-cased category the category filter compares with.
+    pub fn category_key(&self) -> String {
+        category_key(&self.category)
+    }
+
+    /// The lower-cased text the `query` filter searches: name, description and tags.
+    pub fn search_text(&self) -> String {
+        let mut text = format!("{}\n{}", self.name, self.description);
+        for tag in &self.tags {
+            text.push('\n');
+            text.push_str(tag);
+        }
+        text.to_lowercase()
+    }
+}
+
+impl From<ValidItem> for pm::Item {
+    fn from(i: ValidItem) -> Self {
+        Self {
+            id: i.id.0,
+            name: i.name,
+            description: i.description,
+            category: i.category,
+            price_cents: i.price_cents,
+            currency: i.currency,
+            available: i.available,
+            prep_minutes: i.prep_minutes,
+            tags: i.tags,
+        }
+    }
+}
+
+/// Checks a whole import: the first bad item and field refuses the batch, as
+/// does an id given twice (which of the two should win would be a guess).
+pub fn parse_batch(items: Vec<pm::Item>) -> Result<Vec<ValidItem>, BatchError> {
+    if items.len() > MAX_IMPORT_ITEMS {
+        return Err(BatchError::TooMany(items.len()));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let item = ValidItem::parse(item).map_err(|error| BatchError::Item { index, error })?;
+            if !seen.insert(item.id.clone()) {
+                return Err(BatchError::Item {
+                    index,
+                    error: FieldError::new("id", format!("{} appears more than once", item.id)),
+                });
+            }
+            Ok(item)
+        })
+        .collect()
+}
+
+/// Categories compare case-insensitively: `Pizza` finds `pizza`.
+pub fn category_key(category: &str) -> String {
+    category.trim().to_lowercase()
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+    let len = value.chars().count();
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be blank"));
+    }
+    if len > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> pm::Item {
+        pm::Item {
+            id: "margherita".into(),
+            name: "Margherita".into(),
+            description: "Tomato, mozzarella, basil".into(),
+            category: "pizza".into(),
+            price_cents: 1050,
+            currency: "EUR".into(),
+            available: true,
+            prep_minutes: 12,
+            tags: vec!["vegetarian".into()],
+        }
+    }
+
+    /// Spoils one field of a good item.
+    type Breakage = fn(&mut pm::Item);
+
+    fn field_of(item: pm::Item) -> &'static str {
+        ValidItem::parse(item).unwrap_err().field
+    }
+
+    #[test]
+    fn a_complete_item_is_accepted_unchanged() {
+        let parsed = ValidItem::parse(item()).unwrap();
+        assert_eq!(pm::Item::from(parsed), item());
+    }
+
+    #[test]
+    fn ids_are_lower_case_slugs_of_at_most_64_characters() {
+        for good in ["a", "pad-thai", "item_2", &"x".repeat(64)] {
+            assert!(ItemId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Pad-Thai", "pad thai", "café", "a/b", &"x".repeat(65)] {
+            assert_eq!(ItemId::parse(bad).unwrap_err().field, "id", "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(&str, Breakage)> = vec![
+            ("name", |i| i.name = "  ".into()),
+            ("name", |i| i.name = "n".repeat(121)),
+            ("description", |i| i.description = "d".repeat(2001)),
+            ("category", |i| i.category = String::new()),
+            ("price_cents", |i| i.price_cents = -1),
+            ("price_cents", |i| i.price_cents = 1_000_001),
+            ("currency", |i| i.currency = "eur".into()),
+            ("currency", |i| i.currency = "EURO".into()),
+            ("prep_minutes", |i| i.prep_minutes = 241),
+            ("tags", |i| i.tags = vec!["t".into(); 21]),
+            ("tags", |i| i.tags = vec![String::new()]),
+        ];
+        for (field, break_it) in cases {
+            let mut bad = item();
+            break_it(&mut bad);
+            assert_eq!(field_of(bad), field);
+        }
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        let mut edge = item();
+        edge.name = "n".repeat(120);
+        edge.price_cents = 1_000_000;
+        edge.prep_minutes = 240;
+        edge.tags = vec!["t".into(); 20];
+        assert!(ValidItem::parse(edge).is_ok());
+        let mut free = item();
+        free.price_cents = 0;
+        assert!(ValidItem::parse(free).is_ok());
+    }
+
+    #[test]
+    fn a_batch_names_the_index_of_its_first_bad_item() {
+        let mut bad = item();
+        bad.id = "second".into();
+        bad.price_cents = -5;
+        let err = parse_batch(vec![item(), bad]).unwrap_err();
+        assert_eq!(err.field(), "items[1].price_cents");
+        assert!(
+            err.to_string().starts_with("items[1].price_cents: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_batch_refuses_an_id_given_twice() {
+        let err = parse_batch(vec![item(), item()]).unwrap_err();
+        assert_eq!(err.field(), "items[1].id");
+    }
+
+    #[test]
+    fn search_text_covers_name_description_and_tags_in_lower_case() {
+        let text = ValidItem::parse(item()).unwrap().search_text();
+        assert!(text.contains("margherita"));
+        assert!(text.contains("mozzarella"));
+        assert!(text.contains("vegetarian"));
+        assert_eq!(text, text.to_lowercase());
+    }
+}

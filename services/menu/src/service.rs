@@ -1,0 +1,243 @@
+//! The `food.menu.v1.MenuService` handlers: each parses its request, asks
+//! the store, and is counted and timed in one place ([`observe`]).
+
+use std::{collections::HashSet, future::Future, time::Instant};
+
+use food_kit::grpc::trace_id;
+use food_proto::menu::v1::{
+    BatchGetItemsRequest, BatchGetItemsResponse, GetItemRequest, ImportItemsRequest,
+    ImportItemsResponse, Item, ListItemsRequest, ListItemsResponse,
+    menu_service_server::MenuService,
+};
+use tonic::{Code, Request, Response, Status};
+
+use crate::{
+    domain::{self, category_key},
+    error::MenuError,
+    page::{self, Cursor},
+    store::{ListFilter, Store},
+};
+
+/// The `service` label of this API's metrics.
+const SERVICE: &str = "food.menu.v1.MenuService";
+/// Most ids in one `BatchGetItems`; an order holds far fewer lines.
+pub const MAX_BATCH_IDS: usize = 1000;
+/// Longest `query` text, in characters.
+const MAX_QUERY_LEN: usize = 200;
+
+/// The gRPC API over the menu store.
+#[derive(Clone, Debug)]
+pub struct MenuApi {
+    store: Store,
+}
+
+impl MenuApi {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    async fn list(&self, req: ListItemsRequest) -> Result<ListItemsResponse, MenuError> {
+        let page = req.page.unwrap_or_default();
+        let limit = page::limit(page.limit).map_err(|r| MenuError::invalid("page.limit", r))?;
+        let after =
+            Cursor::decode(&page.cursor).map_err(|r| MenuError::invalid("page.cursor", r))?;
+        let query = req.query.as_deref().map(str::trim).unwrap_or_default();
+        if query.chars().count() > MAX_QUERY_LEN {
+            return Err(MenuError::invalid(
+                "query",
+                format!("must be at most {MAX_QUERY_LEN} characters"),
+            ));
+        }
+        // An empty filter value means "no filter": clients pass empty strings for unset fields.
+        let filter = ListFilter {
+            category_key: req
+                .category
+                .as_deref()
+                .map(category_key)
+                .filter(|c| !c.is_empty()),
+            available_only: req.available_only.unwrap_or(false),
+            query: Some(query.to_lowercase()).filter(|q| !q.is_empty()),
+        };
+        let page = self.store.list(&filter, after.as_ref(), limit).await?;
+        tracing::Span::current().record("returned", page.items.len());
+        Ok(ListItemsResponse {
+            items: page.items,
+            next_cursor: page.next.map(|c| c.encode()),
+        })
+    }
+
+    async fn get(&self, req: GetItemRequest) -> Result<Item, MenuError> {
+        if req.id.is_empty() {
+            return Err(MenuError::invalid("id", "must not be empty"));
+        }
+        self.store
+            .get(&req.id)
+            .await?
+            .ok_or(MenuError::NotFound(req.id))
+    }
+
+    async fn batch_get(
+        &self,
+        req: BatchGetItemsRequest,
+    ) -> Result<BatchGetItemsResponse, MenuError> {
+        if req.ids.len() > MAX_BATCH_IDS {
+            return Err(MenuError::invalid(
+                "ids",
+                format!("at most {MAX_BATCH_IDS} ids, got {}", req.ids.len()),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(req.ids.len());
+        let ids: Vec<String> = req
+            .ids
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
+        let items = self.store.get_many(&ids).await?;
+        let found: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let missing_ids = ids
+            .iter()
+            .filter(|id| !found.contains(id.as_str()))
+            .cloned()
+            .collect();
+        Ok(BatchGetItemsResponse { items, missing_ids })
+    }
+
+    async fn import(&self, req: ImportItemsRequest) -> Result<ImportItemsResponse, MenuError> {
+        let items = domain::parse_batch(req.items)?;
+        let counts = self.store.upsert(&items).await?;
+        tracing::info!(
+            created = counts.created,
+            updated = counts.updated,
+            "menu items imported"
+        );
+        Ok(ImportItemsResponse {
+            created: counts.created,
+            updated: counts.updated,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl MenuService for MenuApi {
+    #[tracing::instrument(skip_all, fields(
+        rpc = "ListItems",
+        trace_id = %trace_id(request.metadata()),
+        category = request.get_ref().category.as_deref().unwrap_or_default(),
+        available_only = request.get_ref().available_only.unwrap_or_default(),
+        query = request.get_ref().query.as_deref().unwrap_or_default(),
+        limit = request.get_ref().page.as_ref().map_or(0, |p| p.limit),
+        returned = tracing::field::Empty,
+    ))]
+    async fn list_items(
+        &self,
+        request: Request<ListItemsRequest>,
+    ) -> Result<Response<ListItemsResponse>, Status> {
+        observe("ListItems", self.list(request.into_inner())).await
+    }
+
+    #[tracing::instrument(skip_all, fields(
+        rpc = "GetItem",
+        trace_id = %trace_id(request.metadata()),
+        item_id = %request.get_ref().id,
+    ))]
+    async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
+        observe("GetItem", self.get(request.into_inner())).await
+    }
+
+    #[tracing::instrument(skip_all, fields(
+        rpc = "BatchGetItems",
+        trace_id = %trace_id(request.metadata()),
+        ids = request.get_ref().ids.len(),
+    ))]
+    async fn batch_get_items(
+        &self,
+        request: Request<BatchGetItemsRequest>,
+    ) -> Result<Response<BatchGetItemsResponse>, Status> {
+        observe("BatchGetItems", self.batch_get(request.into_inner())).await
+    }
+
+    #[tracing::instrument(skip_all, fields(
+        rpc = "ImportItems",
+        trace_id = %trace_id(request.metadata()),
+        items = request.get_ref().items.len(),
+    ))]
+    async fn import_items(
+        &self,
+        request: Request<ImportItemsRequest>,
+    ) -> Result<Response<ImportItemsResponse>, Status> {
+        observe("ImportItems", self.import(request.into_inner())).await
+    }
+}
+
+/// Runs a handler, turns its error into a `Status`, and records the call's
+/// count (by outcome) and latency.
+async fn observe<T>(
+    method: &'static str,
+    handler: impl Future<Output = Result<T, MenuError>>,
+) -> Result<Response<T>, Status> {
+    let started = Instant::now();
+    let result = handler.await.map(Response::new).map_err(Status::from);
+    let code = match &result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    };
+    if let Err(status) = &result {
+        // Database errors were logged with their cause where they were mapped.
+        if !matches!(status.code(), Code::Unavailable | Code::Internal) {
+            tracing::info!(
+                code = code_name(code),
+                message = status.message(),
+                "request refused"
+            );
+        }
+    }
+    metrics::counter!(
+        "grpc_requests_total",
+        "service" => SERVICE,
+        "method" => method,
+        "code" => code_name(code),
+    )
+    .increment(1);
+    metrics::histogram!(
+        "grpc_request_duration_seconds",
+        "service" => SERVICE,
+        "method" => method,
+    )
+    .record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// The canonical upper-case name of a gRPC code, as dashboards expect it.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_names_are_the_canonical_grpc_names() {
+        assert_eq!(code_name(Code::Ok), "OK");
+        assert_eq!(code_name(Code::InvalidArgument), "INVALID_ARGUMENT");
+        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
+    }
+}
