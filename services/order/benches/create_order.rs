@@ -1,0 +1,160 @@
+//! `CreateOrder` through gRPC with SQLite (WAL, synchronous=FULL), 32
+//! concurrent callers, every order committed (with its outbox row) before
+//! its reply; then order-to-delivery-created latency: from the CreateOrder
+//! call to the delivery's DeliveryStatusChanged(PENDING) reaching a consumer.
+//!
+//! Run: `cargo bench -p food-order --bench create_order`.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use food_broker::{EmbeddedBroker, Storage};
+use food_events::{Payload, decode, topics::Topics};
+use food_kit::{Shutdown, settings::ServiceSettings};
+use food_proto::order::v1::{CreateOrderRequest, LineRequest, order_service_client::OrderServiceClient};
+use hdrhistogram::Histogram;
+use rdkafka::{
+    Message,
+    consumer::{Consumer, StreamConsumer},
+};
+use tokio::sync::Mutex;
+
+const CALLERS: usize = 32;
+const RUN: Duration = Duration::from_secs(10);
+
+fn settings(dir: &std::path::Path, broker: &str, name: &str) -> ServiceSettings {
+    let mut s = ServiceSettings::with_listen("127.0.0.1:0");
+    s.database_url = format!("sqlite://{}/{name}.db", dir.display());
+    s.kafka.brokers = broker.to_owned();
+    s
+}
+
+fn request(i: usize) -> CreateOrderRequest {
+    CreateOrderRequest {
+        customer_id: format!("bench-{}", i % 100),
+        items: vec![
+            LineRequest { item_id: "margherita".into(), quantity: 1 + (i % 3) as u32 },
+            LineRequest { item_id: "tiramisu".into(), quantity: 1 },
+        ],
+        delivery_address: "1 Bench Street".into(),
+        note: None,
+        idempotency_key: None,
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
+    let b = broker.bootstrap();
+    let shutdown = Shutdown::new();
+    let menu = food_menu::Application::build(
+        food_menu::Settings { service: settings(dir.path(), &b, "menu"), seed: true },
+        shutdown.clone(),
+    )
+    .await?;
+    let menu_addr = menu.local_addr();
+    let order = food_order::Application::build(
+        food_order::Settings {
+            service: settings(dir.path(), &b, "order"),
+            menu_url: format!("http://{menu_addr}"),
+            menu_timeout_ms: 2000,
+        },
+        shutdown.clone(),
+    )
+    .await?;
+    let order_addr = order.local_addr();
+    let delivery = food_delivery::Application::build(
+        food_delivery::Settings { service: settings(dir.path(), &b, "delivery") },
+        shutdown.clone(),
+    )
+    .await?;
+    let tasks = vec![
+        tokio::spawn(menu.run_until_stopped()),
+        tokio::spawn(order.run_until_stopped()),
+        tokio::spawn(delivery.run_until_stopped()),
+    ];
+
+    // Throughput at 32 callers over a few shared HTTP/2 connections.
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(OrderServiceClient::connect(format!("http://{order_addr}")).await?);
+    }
+    for i in 0..200 {
+        clients[0].create_order(request(i)).await?;
+    }
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+    let started = Instant::now();
+    let mut callers = Vec::new();
+    for c in 0..CALLERS {
+        let mut client = clients[c % clients.len()].clone();
+        let hist = hist.clone();
+        callers.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new(3).unwrap();
+            let mut n = 0usize;
+            while started.elapsed() < RUN {
+                let t = Instant::now();
+                client.create_order(request(c * 1_000_000 + n)).await.expect("order created");
+                local.record(t.elapsed().as_micros() as u64).unwrap();
+                n += 1;
+            }
+            hist.lock().await.add(local).unwrap();
+            n
+        }));
+    }
+    let mut total = 0;
+    for c in callers {
+        total += c.await?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let h = hist.lock().await;
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| CreateOrder, {CALLERS} callers, {secs:.1} s | {:.0} orders/s ({total} orders) |", total as f64 / secs);
+    println!("| CreateOrder latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |",
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.max() as f64 / 1000.0);
+    drop(h);
+
+    // Let the backlog of deliveries drain before measuring latency alone.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let topics = Topics::with_prefix("");
+    let consumer: StreamConsumer = food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
+    consumer.subscribe(&[&topics.deliveries])?;
+    while consumer.assignment()?.count() == 0 {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut lat = Histogram::<u64>::new(3)?;
+    let mut client = clients[0].clone();
+    for i in 0..300 {
+        let t = Instant::now();
+        let id = client.create_order(request(i)).await?.into_inner().id;
+        loop {
+            let m = consumer.recv().await?;
+            let env = decode(m.payload().unwrap_or_default())?;
+            if let Some(Payload::DeliveryStatusChanged(c)) = env.payload {
+                if c.delivery.is_some_and(|d| d.order_id == id) {
+                    break;
+                }
+            }
+        }
+        lat.record(t.elapsed().as_micros() as u64)?;
+    }
+    println!("| order to delivery created (PENDING event consumed) p50 / p99 | {:.2} / {:.2} ms |",
+        lat.value_at_quantile(0.5) as f64 / 1000.0,
+        lat.value_at_quantile(0.99) as f64 / 1000.0);
+    drop(consumer);
+    shutdown.trigger();
+    for t in tasks {
+        let _ = t.await;
+    }
+    broker.stop().await;
+    Ok(())
+}
