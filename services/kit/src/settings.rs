@@ -28,7 +28,7 @@ where
         if !std::path::Path::new(&path).exists() {
             return Err(SettingsError(format!("FOOD_CONFIG: no such file {path}")));
         }
-        figment = figment.merge(Toml::file(path).nested());
+        figment = figment.merge(Toml::file(path));
     }
     let prefix = format!("FOOD_{}__", service.to_ascii_uppercase());
     figment = figment

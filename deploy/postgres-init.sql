@@ -1,0 +1,4 @@
+-- One database per service (database-per-service).
+CREATE DATABASE menu;
+CREATE DATABASE orders;
+CREATE DATABASE deliveries;

@@ -1,0 +1,95 @@
+//! The compose file and gateway config are checked here, since no Docker
+//! engine runs in CI: every `FOOD_*` variable names a real setting, and the
+//! gateway's TOML parses into its settings.
+
+use serde_json::Value;
+
+fn compose() -> serde_yaml::Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docker-compose.yml"
+    ))
+    .unwrap();
+    serde_yaml::from_str(&text).expect("docker-compose.yml is YAML")
+}
+
+fn has_path(settings: &Value, path: &[String]) -> bool {
+    let mut at = settings;
+    for key in path {
+        match at.get(key) {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    true
+}
+
+#[test]
+fn every_food_variable_in_compose_names_a_real_setting() {
+    let defaults: Vec<(&str, Value)> = vec![
+        (
+            "MENU",
+            serde_json::to_value(food_menu::Settings::default()).unwrap(),
+        ),
+        (
+            "ORDER",
+            serde_json::to_value(food_order::Settings::default()).unwrap(),
+        ),
+        (
+            "DELIVERY",
+            serde_json::to_value(food_delivery::Settings::default()).unwrap(),
+        ),
+        (
+            "GATEWAY",
+            serde_json::to_value(food_gateway::Settings::default()).unwrap(),
+        ),
+    ];
+    let doc = compose();
+    let services = doc["services"].as_mapping().unwrap();
+    let mut checked = 0;
+    for (name, svc) in services {
+        let Some(env) = svc.get("environment").and_then(|e| e.as_mapping()) else {
+            continue;
+        };
+        for (key, _) in env {
+            let key = key.as_str().unwrap();
+            let Some(rest) = key.strip_prefix("FOOD_") else {
+                continue;
+            };
+            if matches!(
+                key,
+                "FOOD_KAFKA_BROKERS" | "FOOD_LOG_FORMAT" | "FOOD_CONFIG" | "FOOD_DATA_DIR"
+            ) {
+                continue;
+            }
+            let (svc_name, field) = rest
+                .split_once("__")
+                .unwrap_or_else(|| panic!("{key} in {name:?}"));
+            let settings = &defaults
+                .iter()
+                .find(|(n, _)| *n == svc_name)
+                .unwrap_or_else(|| panic!("{key}: no service {svc_name}"))
+                .1;
+            let path: Vec<String> = field.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            assert!(
+                has_path(settings, &path),
+                "{key} (service {name:?}) is not a setting"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "checked {checked} variables");
+}
+
+#[test]
+fn the_gateway_config_for_compose_parses_with_three_roles() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/gateway.toml"
+    ))
+    .unwrap();
+    let settings: food_gateway::Settings =
+        toml::from_str(&text).expect("deploy/gateway.toml parses");
+    assert_eq!(settings.api_keys.len(), 3);
+    assert!(settings.api_keys.iter().all(|k| k.sha256.len() == 64));
+}
