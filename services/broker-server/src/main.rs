@@ -20,7 +20,10 @@ use tokio::io::AsyncReadExt;
 use url::Url;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "The food platform's local Kafka-compatible broker (Tansu 0.6.0)")]
+#[command(
+    version,
+    about = "The food platform's local Kafka-compatible broker (Tansu 0.6.0)"
+)]
 struct Args {
     /// Address to listen on and advertise; IPv4 only.
     #[arg(long, default_value = "127.0.0.1:9092")]

@@ -128,7 +128,11 @@ async fn sqlite_storage_keeps_messages_and_committed_offsets_across_a_kill() {
     let broker = start(Storage::Sqlite(file), Some(addr)).await;
     let c = consumer(&broker.bootstrap(), "g2", "events");
     let rest = receive(&c, 6).await;
-    assert_eq!(rest.first().map(String::as_str), Some("k:4"), "resumes after the committed offset");
+    assert_eq!(
+        rest.first().map(String::as_str),
+        Some("k:4"),
+        "resumes after the committed offset"
+    );
     assert_eq!(rest.last().map(String::as_str), Some("k:9"));
     drop(c);
     broker.stop().await;

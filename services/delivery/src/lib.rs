@@ -71,6 +71,7 @@ pub struct Application {
     consumer: StreamConsumer,
     handler: OrderEvents,
     shutdown: Shutdown,
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl Application {
@@ -123,6 +124,7 @@ impl Application {
             consumer,
             handler,
             shutdown,
+            metrics_listen: s.metrics_listen,
         })
     }
 
@@ -134,6 +136,7 @@ impl Application {
     /// flushes the outbox relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "delivery-service listening");
+        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
         let consumer = tokio::spawn(food_events::consumer::run(
             self.consumer,
             self.db.clone(),

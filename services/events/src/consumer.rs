@@ -81,10 +81,18 @@ pub async fn handle<H: Handler>(db: &Db, handler: &H, env: &Envelope) -> anyhow:
 
 /// Consumes `topics` in `group` until shutdown, applying each event with [`handle`].
 pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutdown: Shutdown) {
+    // Shared with the lag probe, which runs on a blocking thread.
+    let consumer = std::sync::Arc::new(consumer);
     let name = handler.name().to_owned();
+    let mut lag_every = tokio::time::interval(Duration::from_secs(5));
     loop {
         let msg = tokio::select! {
             m = consumer.recv() => m,
+            _ = lag_every.tick() => {
+                let (c, n) = (consumer.clone(), name.clone());
+                tokio::task::spawn_blocking(move || record_lag(&c, &n));
+                continue;
+            }
             _ = shutdown.cancelled() => break,
         };
         let msg = match msg {
@@ -139,7 +147,7 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
 /// Commits stored offsets and leaves the group, without letting a broker
 /// that is already gone hang the shutdown (a missed commit only replays
 /// events, which the processed-events table turns into no-ops).
-async fn close(consumer: StreamConsumer, name: &str) {
+async fn close(consumer: std::sync::Arc<StreamConsumer>, name: &str) {
     let name = name.to_owned();
     let closing = tokio::task::spawn_blocking(move || {
         if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
@@ -154,4 +162,24 @@ async fn close(consumer: StreamConsumer, name: &str) {
     {
         tracing::warn!("the Kafka consumer did not close within 5 s; leaving it behind");
     }
+}
+
+/// `kafka_consumer_lag{consumer}`: records behind the high watermark, summed
+/// over the assigned partitions.
+fn record_lag(consumer: &StreamConsumer, name: &str) {
+    let Ok(position) = consumer.position() else {
+        return;
+    };
+    let mut lag = 0i64;
+    for e in position.elements() {
+        let Ok((_, high)) =
+            consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(1))
+        else {
+            continue;
+        };
+        if let rdkafka::Offset::Offset(at) = e.offset() {
+            lag += (high - at).max(0);
+        }
+    }
+    metrics::gauge!("kafka_consumer_lag", "consumer" => name.to_owned()).set(lag as f64);
 }

@@ -24,3 +24,34 @@ pub fn handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Serves `GET /metrics` on `addr` until `shutdown` (for services run on
+/// their own; in `food-stack` the gateway's `/metrics` shows every part).
+pub async fn serve(addr: std::net::SocketAddr, shutdown: crate::Shutdown) -> anyhow::Result<()> {
+    let handle = handle();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving metrics");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}
+
+/// Starts [`serve`] in the background when `addr` is set.
+pub fn spawn_if_configured(addr: Option<std::net::SocketAddr>, shutdown: &crate::Shutdown) {
+    if let Some(addr) = addr {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve(addr, shutdown).await {
+                tracing::error!(%addr, error = %format!("{e:#}"), "metrics endpoint stopped");
+            }
+        });
+    }
+}

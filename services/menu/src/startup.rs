@@ -27,6 +27,8 @@ pub struct Application {
     /// Closed after the server drains, so a restart on the same SQLite file finds it released.
     db: Db,
     shutdown: Shutdown,
+    /// Standalone `/metrics`, when configured.
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl Application {
@@ -64,6 +66,7 @@ impl Application {
             health,
             db,
             shutdown,
+            metrics_listen: settings.service.metrics_listen,
         })
     }
 
@@ -80,6 +83,7 @@ impl Application {
             shutdown.cancelled().await;
             health.set_not_serving::<MenuServiceServer<MenuApi>>().await;
         });
+        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
         tracing::info!(addr = %self.local_addr, "menu-service listening");
         let served = food_kit::grpc::serve(self.router, self.listener, self.shutdown).await;
         self.db.close().await;

@@ -13,7 +13,9 @@ use std::{
 use food_broker::{EmbeddedBroker, Storage};
 use food_events::{Payload, decode, topics::Topics};
 use food_kit::{Shutdown, settings::ServiceSettings};
-use food_proto::order::v1::{CreateOrderRequest, LineRequest, order_service_client::OrderServiceClient};
+use food_proto::order::v1::{
+    CreateOrderRequest, LineRequest, order_service_client::OrderServiceClient,
+};
 use hdrhistogram::Histogram;
 use rdkafka::{
     Message,
@@ -35,8 +37,14 @@ fn request(i: usize) -> CreateOrderRequest {
     CreateOrderRequest {
         customer_id: format!("bench-{}", i % 100),
         items: vec![
-            LineRequest { item_id: "margherita".into(), quantity: 1 + (i % 3) as u32 },
-            LineRequest { item_id: "tiramisu".into(), quantity: 1 },
+            LineRequest {
+                item_id: "margherita".into(),
+                quantity: 1 + (i % 3) as u32,
+            },
+            LineRequest {
+                item_id: "tiramisu".into(),
+                quantity: 1,
+            },
         ],
         delivery_address: "1 Bench Street".into(),
         note: None,
@@ -54,7 +62,10 @@ async fn main() -> anyhow::Result<()> {
     let b = broker.bootstrap();
     let shutdown = Shutdown::new();
     let menu = food_menu::Application::build(
-        food_menu::Settings { service: settings(dir.path(), &b, "menu"), seed: true },
+        food_menu::Settings {
+            service: settings(dir.path(), &b, "menu"),
+            seed: true,
+        },
         shutdown.clone(),
     )
     .await?;
@@ -70,7 +81,9 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let order_addr = order.local_addr();
     let delivery = food_delivery::Application::build(
-        food_delivery::Settings { service: settings(dir.path(), &b, "delivery") },
+        food_delivery::Settings {
+            service: settings(dir.path(), &b, "delivery"),
+        },
         shutdown.clone(),
     )
     .await?;
@@ -99,7 +112,10 @@ async fn main() -> anyhow::Result<()> {
             let mut n = 0usize;
             while started.elapsed() < RUN {
                 let t = Instant::now();
-                client.create_order(request(c * 1_000_000 + n)).await.expect("order created");
+                client
+                    .create_order(request(c * 1_000_000 + n))
+                    .await
+                    .expect("order created");
                 local.record(t.elapsed().as_micros() as u64).unwrap();
                 n += 1;
             }
@@ -115,17 +131,23 @@ async fn main() -> anyhow::Result<()> {
     let h = hist.lock().await;
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| CreateOrder, {CALLERS} callers, {secs:.1} s | {:.0} orders/s ({total} orders) |", total as f64 / secs);
-    println!("| CreateOrder latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |",
+    println!(
+        "| CreateOrder, {CALLERS} callers, {secs:.1} s | {:.0} orders/s ({total} orders) |",
+        total as f64 / secs
+    );
+    println!(
+        "| CreateOrder latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |",
         h.value_at_quantile(0.5) as f64 / 1000.0,
         h.value_at_quantile(0.99) as f64 / 1000.0,
-        h.max() as f64 / 1000.0);
+        h.max() as f64 / 1000.0
+    );
     drop(h);
 
     // Let the backlog of deliveries drain before measuring latency alone.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let topics = Topics::with_prefix("");
-    let consumer: StreamConsumer = food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
+    let consumer: StreamConsumer =
+        food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
     consumer.subscribe(&[&topics.deliveries])?;
     while consumer.assignment()?.count() == 0 {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
@@ -139,17 +161,19 @@ async fn main() -> anyhow::Result<()> {
         loop {
             let m = consumer.recv().await?;
             let env = decode(m.payload().unwrap_or_default())?;
-            if let Some(Payload::DeliveryStatusChanged(c)) = env.payload {
-                if c.delivery.is_some_and(|d| d.order_id == id) {
-                    break;
-                }
+            if let Some(Payload::DeliveryStatusChanged(c)) = env.payload
+                && c.delivery.is_some_and(|d| d.order_id == id)
+            {
+                break;
             }
         }
         lat.record(t.elapsed().as_micros() as u64)?;
     }
-    println!("| order to delivery created (PENDING event consumed) p50 / p99 | {:.2} / {:.2} ms |",
+    println!(
+        "| order to delivery created (PENDING event consumed) p50 / p99 | {:.2} / {:.2} ms |",
         lat.value_at_quantile(0.5) as f64 / 1000.0,
-        lat.value_at_quantile(0.99) as f64 / 1000.0);
+        lat.value_at_quantile(0.99) as f64 / 1000.0
+    );
     drop(consumer);
     shutdown.trigger();
     for t in tasks {

@@ -86,6 +86,7 @@ pub struct Application {
     handler: DeliveryEvents,
     committer: JoinHandle<()>,
     shutdown: Shutdown,
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl Application {
@@ -152,6 +153,7 @@ impl Application {
             handler,
             committer: committer_task,
             shutdown,
+            metrics_listen: s.metrics_listen,
         })
     }
 
@@ -163,6 +165,7 @@ impl Application {
     /// flushes the outbox relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "order-service listening");
+        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
         let consumer = tokio::spawn(food_events::consumer::run(
             self.consumer,
             self.db.clone(),

@@ -1,0 +1,238 @@
+//! Who is calling: API keys (stored hashed) resolve to a [`Principal`] with a
+//! role. The admission middleware stores the outcome in the request's
+//! extensions; handlers read it through the [`Caller`] extractor, and the
+//! access rules ([`Caller::require`]) are the same for REST and GraphQL.
+
+use std::collections::HashMap;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use crate::{
+    error::ApiError,
+    settings::{ApiKey, Role, hash_key},
+};
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// Set for customers: the only customer whose orders they may see.
+    pub customer_id: Option<String>,
+    /// The first characters of the key's hash: names the key in logs and
+    /// keys its rate-limit bucket without revealing it.
+    pub key_id: String,
+}
+
+impl Principal {
+    /// The customer a customer key acts as.
+    pub fn own_customer(&self) -> Option<&str> {
+        match self.role {
+            Role::Customer => self.customer_id.as_deref(),
+            Role::Courier | Role::Ops => None,
+        }
+    }
+}
+
+/// The outcome of reading the `Authorization` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Authentication {
+    Anonymous,
+    Authenticated(Principal),
+    /// A key was presented but is not accepted; the reason is for the client.
+    Refused(&'static str),
+}
+
+/// Accepted keys by their hash.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    by_hash: HashMap<String, Principal>,
+}
+
+impl KeyStore {
+    /// Refuses a customer key without a customer id and hashes that are not
+    /// hex SHA-256, so that a typo in the config fails at start.
+    pub fn new(keys: &[ApiKey]) -> anyhow::Result<Self> {
+        let mut by_hash = HashMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            let hash = key.sha256.trim().to_ascii_lowercase();
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                anyhow::bail!("api_keys[{i}].sha256: expected 64 hex digits of a SHA-256 hash");
+            }
+            let customer_id = match (key.role, &key.customer_id) {
+                (Role::Customer, Some(c)) if !c.trim().is_empty() => Some(c.trim().to_owned()),
+                (Role::Customer, _) => {
+                    anyhow::bail!("api_keys[{i}].customer_id: required for a customer key")
+                }
+                (_, _) => None,
+            };
+            let principal = Principal {
+                role: key.role,
+                customer_id,
+                key_id: hash[..12].to_owned(),
+            };
+            by_hash.insert(hash, principal);
+        }
+        Ok(Self { by_hash })
+    }
+
+    /// Resolves an `Authorization` header value (`Bearer <key>`).
+    pub fn authenticate(&self, header: Option<&str>) -> Authentication {
+        let Some(header) = header else {
+            return Authentication::Anonymous;
+        };
+        match parse_bearer(header) {
+            Some(key) => self.authenticate_key(key),
+            None => Authentication::Refused("expected `Authorization: Bearer <key>`"),
+        }
+    }
+
+    pub fn authenticate_key(&self, key: &str) -> Authentication {
+        match self.by_hash.get(&hash_key(key)) {
+            Some(p) => Authentication::Authenticated(p.clone()),
+            None => Authentication::Refused("unknown API key"),
+        }
+    }
+}
+
+/// The key of a `Bearer` credential; the scheme is case-insensitive.
+pub fn parse_bearer(header: &str) -> Option<&str> {
+    let (scheme, key) = header.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+/// The caller of one request: anonymous or a principal. Extracting it fails
+/// with 401 when a key was presented and refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller(pub Option<Principal>);
+
+impl Caller {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.as_ref()
+    }
+
+    /// The access rule of one operation: a principal with one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
+        let p = self.0.as_ref().ok_or_else(|| {
+            ApiError::unauthenticated("this call needs `Authorization: Bearer <key>`")
+        })?;
+        if roles.contains(&p.role) {
+            Ok(p)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} key may not do this",
+                p.role.as_str()
+            )))
+        }
+    }
+
+    pub fn from_authentication(auth: Authentication) -> Result<Self, ApiError> {
+        match auth {
+            Authentication::Anonymous => Ok(Self(None)),
+            Authentication::Authenticated(p) => Ok(Self(Some(p))),
+            Authentication::Refused(why) => Err(ApiError::unauthenticated(why)),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let auth = parts
+            .extensions
+            .get::<Authentication>()
+            .cloned()
+            .unwrap_or(Authentication::Anonymous);
+        Self::from_authentication(auth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use food_api::ErrorCode;
+
+    fn store() -> KeyStore {
+        KeyStore::new(&[
+            ApiKey::new("cust-a", Role::Customer, Some("alice")),
+            ApiKey::new("courier", Role::Courier, None),
+            ApiKey::new("ops", Role::Ops, None),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_known_key_resolves_to_its_principal() {
+        let Authentication::Authenticated(p) = store().authenticate(Some("Bearer cust-a")) else {
+            panic!("expected a principal");
+        };
+        assert_eq!(p.role, Role::Customer);
+        assert_eq!(p.own_customer(), Some("alice"));
+        assert_eq!(p.key_id.len(), 12);
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_spaces_are_tolerated() {
+        assert!(matches!(
+            store().authenticate(Some("bearer   ops ")),
+            Authentication::Authenticated(_)
+        ));
+    }
+
+    #[test]
+    fn missing_header_is_anonymous_and_bad_keys_are_refused() {
+        let s = store();
+        assert_eq!(s.authenticate(None), Authentication::Anonymous);
+        assert!(matches!(
+            s.authenticate(Some("Bearer nope")),
+            Authentication::Refused(_)
+        ));
+        assert!(matches!(
+            s.authenticate(Some("Basic b3Bz")),
+            Authentication::Refused(_)
+        ));
+        assert!(matches!(
+            s.authenticate(Some("Bearer")),
+            Authentication::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn a_customer_key_without_a_customer_id_is_a_config_error() {
+        let err = KeyStore::new(&[ApiKey::new("k", Role::Customer, None)]).unwrap_err();
+        assert!(err.to_string().contains("customer_id"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_hash_is_a_config_error() {
+        let key = ApiKey {
+            sha256: "not-hex".into(),
+            role: Role::Ops,
+            customer_id: None,
+        };
+        assert!(KeyStore::new(&[key]).is_err());
+    }
+
+    #[test]
+    fn anonymous_callers_get_401_and_wrong_roles_403() {
+        let anon = Caller(None);
+        assert_eq!(
+            anon.require(&[Role::Ops]).unwrap_err().code(),
+            ErrorCode::Unauthenticated
+        );
+        let Authentication::Authenticated(courier) = store().authenticate(Some("Bearer courier"))
+        else {
+            panic!()
+        };
+        let caller = Caller(Some(courier));
+        assert_eq!(
+            caller
+                .require(&[Role::Customer, Role::Ops])
+                .unwrap_err()
+                .code(),
+            ErrorCode::PermissionDenied
+        );
+        assert!(caller.require(&[Role::Courier]).is_ok());
+    }
+}

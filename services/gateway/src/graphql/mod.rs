@@ -1,0 +1,260 @@
+//! GraphQL at `/graphql`: queries and mutations over POST, GraphiQL on GET
+//! (when enabled), subscriptions over WebSocket (`graphql-transport-ws`,
+//! the key in the `connection_init` payload). Access rules are those of
+//! REST: resolvers call the same [`Gateway`] with the same [`Caller`].
+//!
+//! The SDL is kept in `services/gateway/schema.graphql`; a test fails when
+//! it drifts (`UPDATE_SCHEMA=1 cargo test -p food-gateway` rewrites it).
+
+mod root;
+pub mod types;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context, Data, Schema, SchemaBuilder,
+    dataloader::{DataLoader, Loader},
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::{
+    extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use food_api::ErrorCode;
+use food_kit::Shutdown;
+
+pub use root::{MutationRoot, QueryRoot, SubscriptionRoot};
+
+use crate::{
+    auth::{Authentication, Caller},
+    error::ApiError,
+    live::Hub,
+    service::Gateway,
+    startup::SharedState,
+};
+
+pub type GatewaySchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Deepest accepted query.
+pub const MAX_DEPTH: usize = 10;
+/// Largest accepted query complexity (each field counts one).
+pub const MAX_COMPLEXITY: usize = 500;
+
+/// The schema without data: for the SDL and as the base of [`schema`].
+pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The SDL kept in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+pub fn schema(
+    gateway: Gateway,
+    hub: Arc<Hub>,
+    shutdown: Shutdown,
+    introspection: bool,
+) -> GatewaySchema {
+    let loader = DataLoader::new(ItemLoader(gateway.clone()), tokio::spawn);
+    let mut b = builder()
+        .data(gateway)
+        .data(hub)
+        .data(shutdown)
+        .data(loader);
+    if !introspection {
+        b = b.disable_introspection();
+    }
+    b.finish()
+}
+
+/// Batches the menu items of all order lines in a query into one `BatchGetItems`.
+pub struct ItemLoader(Gateway);
+
+impl Loader<String> for ItemLoader {
+    type Value = food_api::Item;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let items = self
+            .0
+            .batch_items(keys.to_vec())
+            .await
+            .map_err(ApiError::into_graphql)?;
+        Ok(items.into_iter().map(|i| (i.id.clone(), i)).collect())
+    }
+}
+
+pub(crate) fn gateway<'a>(ctx: &Context<'a>) -> &'a Gateway {
+    ctx.data_unchecked::<Gateway>()
+}
+
+pub(crate) fn caller(ctx: &Context<'_>) -> Caller {
+    ctx.data_opt::<Caller>().cloned().unwrap_or_default()
+}
+
+/// GraphQL answers "not found" (and "not yours") with null.
+pub(crate) fn optional<T>(r: Result<T, ApiError>) -> async_graphql::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into_graphql()),
+    }
+}
+
+/// `POST /graphql`.
+#[tracing::instrument(skip_all)]
+pub async fn post(
+    State(state): State<SharedState>,
+    caller: Caller,
+    request: GraphQLRequest<ApiError>,
+) -> GraphQLResponse {
+    state
+        .schema
+        .execute(request.into_inner().data(caller))
+        .await
+        .into()
+}
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, else GraphiQL
+/// when enabled.
+pub async fn get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match (upgrade, protocol) {
+        (Ok(upgrade), Ok(protocol)) => websocket(state, &headers, protocol, upgrade),
+        (Ok(_), Err(_)) => ApiError::bad_request(
+            "unsupported WebSocket subprotocol; use graphql-transport-ws",
+        )
+        .into_response(),
+        (Err(_), _) if state.graphiql => Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .finish(),
+        )
+        .into_response(),
+        (Err(_), _) => ApiError::not_found(
+            "GraphiQL is disabled; POST queries to /graphql or open a graphql-transport-ws WebSocket",
+        )
+        .into_response(),
+    }
+}
+
+fn websocket(
+    state: SharedState,
+    headers: &HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // A key on the upgrade request itself is honoured too; connection_init wins.
+    let header_auth = state.keys.authenticate(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let schema = state.schema.clone();
+    let shutdown = state.shutdown.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let serve = GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| on_connection_init(state, header_auth, payload))
+                .serve();
+            tokio::select! {
+                _ = serve => {}
+                _ = shutdown.cancelled() => {}
+            }
+        })
+}
+
+/// Reads `{"Authorization": "Bearer <key>"}` from `connection_init`; a
+/// refused key closes the connection, no key means anonymous.
+async fn on_connection_init(
+    state: SharedState,
+    header_auth: Authentication,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let auth = match authorization_of(&payload) {
+        Some(value) => state.keys.authenticate(Some(value)),
+        None => header_auth,
+    };
+    let caller = Caller::from_authentication(auth).map_err(ApiError::into_graphql)?;
+    let mut data = Data::default();
+    data.insert(caller);
+    Ok(data)
+}
+
+fn authorization_of(payload: &serde_json::Value) -> Option<&str> {
+    let obj = payload.as_object()?;
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.as_str())
+        .or_else(|| {
+            obj.get("headers")
+                .and_then(|h| h.as_object())
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                })
+                .and_then(|(_, v)| v.as_str())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_init_payload_carries_the_key_in_either_form() {
+        let flat = serde_json::json!({"Authorization": "Bearer k"});
+        let nested = serde_json::json!({"headers": {"authorization": "Bearer k"}});
+        assert_eq!(authorization_of(&flat), Some("Bearer k"));
+        assert_eq!(authorization_of(&nested), Some("Bearer k"));
+        assert_eq!(authorization_of(&serde_json::json!({})), None);
+    }
+
+    /// The SDL in the repo is what clients code against; it must not drift.
+    #[test]
+    fn the_exported_schema_matches_the_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+        let current = sdl();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &current).unwrap();
+            return;
+        }
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            stored == current,
+            "services/gateway/schema.graphql is out of date with the code; regenerate it with\n\
+             \tUPDATE_SCHEMA=1 cargo test -p food-gateway --lib the_exported_schema_matches_the_code\n\
+             and review the diff (git diff services/gateway/schema.graphql)"
+        );
+    }
+
+    #[test]
+    fn the_schema_has_the_documented_operations() {
+        let sdl = sdl();
+        for needle in [
+            "menuItems(category: String, available: Boolean, search: String",
+            "menuItem(id: ID!): Item",
+            "order(id: ID!): Order",
+            "deliveryStatus(orderId: ID!): Delivery",
+            "createOrder(input: CreateOrderInput!): Order!",
+            "cancelOrder(orderId: ID!",
+            "updateDeliveryStatus(orderId: ID!, status: DeliveryStatus!",
+            "deliveryStatusChanged(orderId: ID!): Delivery!",
+            "PICKED_UP",
+            "priceCents: Int!",
+        ] {
+            assert!(sdl.contains(needle), "missing {needle:?} in\n{sdl}");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The query, mutation and subscription roots.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, Subscription};
+use chrono::{DateTime, Utc};
+use food_api::UpdateDelivery;
+use food_kit::Shutdown;
+use futures::{Stream, StreamExt};
+
+use super::{
+    caller, gateway, optional,
+    types::{
+        CreateOrderInput, Delivery, DeliveryPage, DeliveryStatus, Item, Order, OrderPage,
+        OrderStatus,
+    },
+};
+use crate::{
+    error::ApiError,
+    live::{self, Hub},
+    service::{DeliveryFilter, ItemFilter, OrderFilter},
+};
+
+fn gql(e: ApiError) -> async_graphql::Error {
+    e.into_graphql()
+}
+
+pub struct QueryRoot;
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// Menu items; open to anyone. `search` matches name, description and
+    /// tags; `limit` is at most 1000 (default 50).
+    async fn menu_items(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<String>,
+        available: Option<bool>,
+        search: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Item>> {
+        let filter = ItemFilter {
+            category,
+            available,
+            query: search,
+            limit,
+            cursor: None,
+        };
+        let list = gateway(ctx).list_items(filter).await.map_err(gql)?;
+        Ok(list.items.into_iter().map(Item).collect())
+    }
+
+    async fn menu_item(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Item>> {
+        Ok(optional(gateway(ctx).get_item(&id).await)?.map(Item))
+    }
+
+    /// Null when the order does not exist or is another customer's.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        Ok(optional(gateway(ctx).get_order(&caller(ctx), &id).await)?.map(Order))
+    }
+
+    /// Customers see their own orders; ops all (or one customer's).
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<OrderStatus>,
+        customer_id: Option<ID>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<OrderPage> {
+        let filter = OrderFilter {
+            status: status.map(Into::into),
+            customer_id: customer_id.map(|c| c.0),
+            limit,
+            cursor,
+        };
+        let list = gateway(ctx)
+            .list_orders(&caller(ctx), filter)
+            .await
+            .map_err(gql)?;
+        Ok(OrderPage {
+            next_cursor: list.next_cursor.clone(),
+            list,
+        })
+    }
+
+    async fn delivery_status(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Delivery>> {
+        let found = gateway(ctx).get_delivery(&caller(ctx), &order_id).await;
+        Ok(optional(found)?.map(Delivery))
+    }
+
+    /// Deliveries for boards; customers see their own.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<DeliveryStatus>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<DeliveryPage> {
+        let filter = DeliveryFilter {
+            status: status.map(Into::into),
+            limit,
+            cursor,
+        };
+        let list = gateway(ctx)
+            .list_deliveries(&caller(ctx), filter)
+            .await
+            .map_err(gql)?;
+        Ok(DeliveryPage {
+            next_cursor: list.next_cursor.clone(),
+            list,
+        })
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
+        let order = gateway(ctx)
+            .create_order(&caller(ctx), input.into(), None)
+            .await
+            .map_err(gql)?;
+        Ok(Order(order))
+    }
+
+    /// Only before pick-up.
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        reason: Option<String>,
+    ) -> Result<Order> {
+        let order = gateway(ctx)
+            .cancel_order(&caller(ctx), &order_id, reason)
+            .await
+            .map_err(gql)?;
+        Ok(Order(order))
+    }
+
+    /// Couriers and ops. `version` makes the update conditional on the
+    /// current version (error code `version_conflict` otherwise).
+    #[allow(clippy::too_many_arguments)]
+    async fn update_delivery_status(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        status: DeliveryStatus,
+        courier: Option<String>,
+        eta: Option<DateTime<Utc>>,
+        note: Option<String>,
+        version: Option<u64>,
+    ) -> Result<Delivery> {
+        let update = UpdateDelivery {
+            status: Some(status.into()),
+            courier,
+            eta,
+            note,
+            version,
+        };
+        let delivery = gateway(ctx)
+            .update_delivery(&caller(ctx), &order_id, update, None)
+            .await
+            .map_err(gql)?;
+        Ok(Delivery(delivery))
+    }
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The delivery's current state, then each change.
+    async fn delivery_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+    ) -> Result<impl Stream<Item = Delivery> + use<>> {
+        let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
+        let shutdown = ctx.data_unchecked::<Shutdown>().clone();
+        let stream =
+            live::order_updates(gateway(ctx), &hub, &caller(ctx), &order_id, None, &shutdown)
+                .await
+                .map_err(gql)?;
+        Ok(stream.map(|u| Delivery(u.delivery)))
+    }
+}

@@ -1,0 +1,96 @@
+//! `/menu/items`: reads are open to anyone; imports are for ops.
+
+use axum::{Json, extract::State};
+use food_api::{ImportResult, Item, ItemList};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::{
+    auth::Caller,
+    error::ApiError,
+    extract::{ApiJson, ApiPath, ApiQuery},
+    service::ItemFilter,
+    startup::SharedState,
+};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemsQuery {
+    /// Only this category.
+    pub category: Option<String>,
+    /// `true`: only items that can be ordered now.
+    pub available: Option<bool>,
+    /// Case-insensitive text in name, description or tags.
+    pub q: Option<String>,
+    /// Page size, 1..=1000 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Body of `POST /menu/items`.
+#[derive(Debug, Deserialize)]
+pub struct ImportBody {
+    pub items: Vec<Item>,
+}
+
+#[utoipa::path(
+    get, path = "/menu/items", tag = "menu",
+    params(ItemsQuery),
+    responses(
+        (status = 200, description = "`ItemList`: `{\"items\": [Item], \"next_cursor\"}`", body = Object),
+        (status = 400, description = "bad query", body = Object),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_items(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<ItemsQuery>,
+) -> Result<Json<ItemList>, ApiError> {
+    let filter = ItemFilter {
+        category: q.category,
+        available: q.available,
+        query: q.q,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(state.gateway.list_items(filter).await?))
+}
+
+#[utoipa::path(
+    get, path = "/menu/items/{id}", tag = "menu",
+    params(("id" = String, Path, description = "item id")),
+    responses(
+        (status = 200, description = "`Item`", body = Object),
+        (status = 404, description = "no such item", body = Object),
+    )
+)]
+#[tracing::instrument(skip_all, fields(item_id = %id))]
+pub async fn get_item(
+    State(state): State<SharedState>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Item>, ApiError> {
+    Ok(Json(state.gateway.get_item(&id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/menu/items", tag = "menu",
+    request_body(content = Object, description = "`{\"items\": [Item]}`: upserted by id", content_type = "application/json"),
+    responses(
+        (status = 200, description = "`ImportResult`: `{\"created\", \"updated\"}`", body = Object),
+        (status = 400, description = "an invalid item", body = Object),
+        (status = 401, description = "no key", body = Object),
+        (status = 403, description = "not an ops key", body = Object),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn import_items(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> Result<Json<ImportResult>, ApiError> {
+    Ok(Json(state.gateway.import_items(&caller, body.items).await?))
+}

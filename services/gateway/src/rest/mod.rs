@@ -1,0 +1,44 @@
+//! The REST routes of DESIGN.md section 7 (and `POST /menu/items`, an
+//! addition for `foodctl menu import`). Handlers parse, call
+//! [`crate::service::Gateway`] and render; nothing else.
+
+pub mod deliveries;
+pub mod menu;
+pub mod ops;
+pub mod orders;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use crate::startup::SharedState;
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/menu/items",
+            get(menu::list_items).post(menu::import_items),
+        )
+        .route("/menu/items/{id}", get(menu::get_item))
+        .route(
+            "/orders",
+            post(orders::create_order).get(orders::list_orders),
+        )
+        .route("/orders/{orderId}", get(orders::get_order))
+        .route("/orders/{orderId}/cancel", post(orders::cancel_order))
+        .route(
+            "/delivery/status/{orderId}",
+            get(deliveries::get_status).put(deliveries::update_status),
+        )
+        .route(
+            "/delivery/status/{orderId}/stream",
+            get(deliveries::stream_status),
+        )
+        .route("/deliveries", get(deliveries::list_deliveries))
+        .route("/events/deliveries", get(deliveries::stream_all))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+}

@@ -1,0 +1,368 @@
+//! What the gateway does, once for REST and GraphQL alike: the access rules
+//! of DESIGN.md section 7 and the downstream calls. Handlers only parse
+//! their transport's input and render the result.
+
+use food_api::{
+    CreateOrder, Delivery, DeliveryList, DeliveryStatus, ErrorCode, ImportResult, Item, ItemList,
+    MAX_LIMIT, Order, OrderList, OrderStatus, UpdateDelivery, convert,
+};
+use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
+
+use crate::{auth::Caller, downstream::Downstream, error::ApiError, settings::Role};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Filters of `GET /menu/items`.
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    pub category: Option<String>,
+    pub available: Option<bool>,
+    pub query: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Filters of `GET /orders`.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    /// Honoured for ops; customers always see their own.
+    pub customer_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Filters of `GET /deliveries`.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    downstream: Downstream,
+}
+
+/// Lists take `limit` 1..=1000 (default 50) and an opaque cursor.
+pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
+    match limit {
+        Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
+        Some(n) if n > MAX_LIMIT => Err(ApiError::bad_request(format!(
+            "limit must be at most {MAX_LIMIT}"
+        ))
+        .with_detail("max", MAX_LIMIT)),
+        _ => Ok(PageRequest {
+            limit: limit.unwrap_or(0),
+            cursor: cursor.unwrap_or_default(),
+        }),
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Gateway {
+    pub fn new(downstream: Downstream) -> Self {
+        Self { downstream }
+    }
+
+    pub fn downstream(&self) -> &Downstream {
+        &self.downstream
+    }
+
+    // ---- menu: readable by anyone ----
+
+    pub async fn list_items(&self, f: ItemFilter) -> Result<ItemList> {
+        let req = pm::ListItemsRequest {
+            category: non_empty(f.category),
+            available_only: f.available.filter(|a| *a),
+            query: non_empty(f.query),
+            page: Some(page(f.limit, f.cursor)?),
+        };
+        let res = self
+            .downstream
+            .menu
+            .clone()
+            .list_items(req)
+            .await?
+            .into_inner();
+        Ok(ItemList {
+            items: res.items.into_iter().map(Item::from).collect(),
+            next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
+        })
+    }
+
+    pub async fn get_item(&self, id: &str) -> Result<Item> {
+        let req = pm::GetItemRequest { id: id.to_owned() };
+        Ok(self
+            .downstream
+            .menu
+            .clone()
+            .get_item(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// One round trip for many items; unknown ids are left out.
+    pub async fn batch_items(&self, ids: Vec<String>) -> Result<Vec<Item>> {
+        let req = pm::BatchGetItemsRequest { ids };
+        let res = self
+            .downstream
+            .menu
+            .clone()
+            .batch_get_items(req)
+            .await?
+            .into_inner();
+        Ok(res.items.into_iter().map(Item::from).collect())
+    }
+
+    pub async fn import_items(&self, caller: &Caller, items: Vec<Item>) -> Result<ImportResult> {
+        caller.require(&[Role::Ops])?;
+        let req = pm::ImportItemsRequest {
+            items: items.into_iter().map(pm::Item::from).collect(),
+        };
+        let res = self
+            .downstream
+            .menu
+            .clone()
+            .import_items(req)
+            .await?
+            .into_inner();
+        Ok(ImportResult {
+            created: res.created,
+            updated: res.updated,
+        })
+    }
+
+    // ---- orders: customers (their own) and ops ----
+
+    /// `idempotency_key` (the header) wins over the body's key.
+    pub async fn create_order(
+        &self,
+        caller: &Caller,
+        body: CreateOrder,
+        idempotency_key: Option<String>,
+    ) -> Result<Order> {
+        let p = caller.require(&[Role::Customer, Role::Ops])?;
+        let customer_id = match (p.own_customer(), non_empty(body.customer_id)) {
+            (Some(own), None) => own.to_owned(),
+            (Some(own), Some(asked)) if asked == own => own.to_owned(),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::forbidden("customers order only for themselves"));
+            }
+            (None, Some(asked)) => asked,
+            (None, None) => {
+                return Err(ApiError::bad_request(
+                    "customer_id is required when ordering with an ops key",
+                )
+                .with_detail("field", "customer_id"));
+            }
+        };
+        let req = po::CreateOrderRequest {
+            customer_id,
+            items: body
+                .items
+                .into_iter()
+                .map(|l| po::LineRequest {
+                    item_id: l.item_id,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            delivery_address: body.delivery_address,
+            note: non_empty(body.note),
+            idempotency_key: non_empty(idempotency_key).or_else(|| non_empty(body.idempotency_key)),
+        };
+        Ok(self
+            .downstream
+            .order
+            .clone()
+            .create_order(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// A customer asking for another customer's order is told it does not
+    /// exist, so that order ids cannot be probed.
+    pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<Order> {
+        let p = caller.require(&[Role::Customer, Role::Ops])?;
+        let req = po::GetOrderRequest { id: id.to_owned() };
+        let order: Order = self
+            .downstream
+            .order
+            .clone()
+            .get_order(req)
+            .await?
+            .into_inner()
+            .into();
+        match p.own_customer() {
+            Some(own) if own != order.customer_id => Err(order_not_found(id)),
+            _ => Ok(order),
+        }
+    }
+
+    pub async fn list_orders(&self, caller: &Caller, f: OrderFilter) -> Result<OrderList> {
+        let p = caller.require(&[Role::Customer, Role::Ops])?;
+        let customer_id = match p.own_customer() {
+            Some(own) => Some(own.to_owned()),
+            None => non_empty(f.customer_id),
+        };
+        let req = po::ListOrdersRequest {
+            customer_id,
+            status: f.status.map(|s| po::OrderStatus::from(s) as i32),
+            page: Some(page(f.limit, f.cursor)?),
+        };
+        let res = self
+            .downstream
+            .order
+            .clone()
+            .list_orders(req)
+            .await?
+            .into_inner();
+        Ok(OrderList {
+            orders: res.orders.into_iter().map(Order::from).collect(),
+            next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
+        })
+    }
+
+    pub async fn cancel_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<Order> {
+        // Ownership is checked first so that a customer learns nothing about others' orders.
+        self.get_order(caller, id).await?;
+        let req = po::CancelOrderRequest {
+            id: id.to_owned(),
+            reason: non_empty(reason),
+        };
+        Ok(self
+            .downstream
+            .order
+            .clone()
+            .cancel_order(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    // ---- deliveries: couriers and ops; customers read their own ----
+
+    pub async fn get_delivery(&self, caller: &Caller, order_id: &str) -> Result<Delivery> {
+        let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
+        let req = pd::GetStatusRequest {
+            order_id: order_id.to_owned(),
+        };
+        let delivery: Delivery = self
+            .downstream
+            .delivery
+            .clone()
+            .get_status(req)
+            .await?
+            .into_inner()
+            .into();
+        match p.own_customer() {
+            Some(own) if own != delivery.customer_id => Err(delivery_not_found(order_id)),
+            _ => Ok(delivery),
+        }
+    }
+
+    /// `if_match` (the `If-Match` header) and the body's `version` must agree
+    /// when both are sent.
+    pub async fn update_delivery(
+        &self,
+        caller: &Caller,
+        order_id: &str,
+        update: UpdateDelivery,
+        if_match: Option<u64>,
+    ) -> Result<Delivery> {
+        caller.require(&[Role::Courier, Role::Ops])?;
+        let status = update.status.ok_or_else(|| {
+            ApiError::bad_request("status is required").with_detail("field", "status")
+        })?;
+        let expected_version = match (if_match, update.version) {
+            (Some(h), Some(b)) if h != b => {
+                return Err(ApiError::bad_request(format!(
+                    "If-Match ({h}) and body version ({b}) disagree"
+                )));
+            }
+            (h, b) => h.or(b),
+        };
+        let req = pd::UpdateStatusRequest {
+            order_id: order_id.to_owned(),
+            status: pd::DeliveryStatus::from(status) as i32,
+            courier: non_empty(update.courier),
+            eta: update.eta.map(convert::to_timestamp),
+            note: non_empty(update.note),
+            expected_version,
+        };
+        Ok(self
+            .downstream
+            .delivery
+            .clone()
+            .update_status(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        caller: &Caller,
+        f: DeliveryFilter,
+    ) -> Result<DeliveryList> {
+        let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
+        let req = pd::ListDeliveriesRequest {
+            status: f.status.map(|s| pd::DeliveryStatus::from(s) as i32),
+            page: Some(page(f.limit, f.cursor)?),
+            customer_id: p.own_customer().map(str::to_owned),
+        };
+        let res = self
+            .downstream
+            .delivery
+            .clone()
+            .list_deliveries(req)
+            .await?
+            .into_inner();
+        Ok(DeliveryList {
+            deliveries: res.deliveries.into_iter().map(Delivery::from).collect(),
+            next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
+        })
+    }
+}
+
+fn order_not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("order {id} not found")).with_detail("order_id", id)
+}
+
+fn delivery_not_found(order_id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no delivery for order {order_id}"),
+    )
+    .with_detail("order_id", order_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_limits_default_to_the_server_and_refuse_out_of_range_values() {
+        assert_eq!(page(None, None).unwrap().limit, 0);
+        assert_eq!(page(Some(1000), Some("c".into())).unwrap().cursor, "c");
+        assert_eq!(
+            page(Some(0), None).unwrap_err().code(),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            page(Some(1001), None).unwrap_err().code(),
+            ErrorCode::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Wiring: settings in, a bound listener and a router out, served until
+//! shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, error_handling::HandleErrorLayer, extract::DefaultBodyLimit, routing::get};
+use food_kit::Shutdown;
+use tokio::{net::TcpListener, sync::oneshot};
+use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::{
+    auth::KeyStore,
+    downstream::Downstream,
+    graphql::{self, GatewaySchema},
+    live::{self, Hub},
+    middleware,
+    ratelimit::RateLimiter,
+    rest,
+    service::Gateway,
+    settings::Settings,
+};
+
+/// How long the live feed may take to attach at start before the gateway
+/// serves anyway (streams then still start with the current state).
+const LIVE_READY_PATIENCE: Duration = Duration::from_secs(5);
+/// How long open streams and sockets may take to close after shutdown.
+const DRAIN: Duration = Duration::from_secs(5);
+/// How far a stream may fall behind the live feed before it is dropped.
+const BROADCAST_CAPACITY: usize = 1024;
+
+/// Everything a handler may need.
+pub struct AppState {
+    pub gateway: Gateway,
+    pub keys: KeyStore,
+    pub limiter: Option<RateLimiter>,
+    pub hub: Arc<Hub>,
+    pub schema: GatewaySchema,
+    pub graphiql: bool,
+    pub body_limit: usize,
+    pub shutdown: Shutdown,
+}
+
+pub type SharedState = Arc<AppState>;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+    shutdown: Shutdown,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks one) and starts the live feed; the
+    /// downstream services need not be up.
+    pub async fn build(settings: Settings, shutdown: Shutdown) -> anyhow::Result<Self> {
+        food_kit::metrics::handle();
+        let keys = KeyStore::new(&settings.api_keys)?;
+        let downstream = Downstream::connect_lazy(&settings)?;
+        let gateway = Gateway::new(downstream);
+        let hub = Arc::new(Hub::new(BROADCAST_CAPACITY));
+
+        let (ready_tx, ready_rx) = oneshot::channel();
+        tokio::spawn(live::run_consumer(
+            settings.kafka.clone(),
+            hub.clone(),
+            shutdown.clone(),
+            ready_tx,
+        ));
+        if tokio::time::timeout(LIVE_READY_PATIENCE, ready_rx)
+            .await
+            .is_err()
+        {
+            tracing::warn!(brokers = %settings.kafka.brokers, "live delivery feed not attached yet; serving anyway");
+        }
+
+        let schema = graphql::schema(
+            gateway.clone(),
+            hub.clone(),
+            shutdown.clone(),
+            settings.graphiql,
+        );
+        let state = Arc::new(AppState {
+            gateway,
+            keys,
+            limiter: RateLimiter::new(settings.rate_limit_per_sec),
+            hub,
+            schema,
+            graphiql: settings.graphiql,
+            body_limit: settings.body_limit_bytes,
+            shutdown: shutdown.clone(),
+        });
+        let router = router(state, &settings);
+
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("listen: cannot bind {}: {e}", settings.listen))?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            local_addr,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until shutdown, then gives open streams [`DRAIN`] to finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr, "gateway listening");
+        let shutdown = self.shutdown.clone();
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+        let shutdown = self.shutdown.clone();
+        tokio::select! {
+            r = serve => r?,
+            _ = async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(DRAIN).await;
+            } => tracing::warn!("connections still open after the drain period; closing them"),
+        }
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface with its layers, outermost first: request id and
+/// metrics; load shedding beyond `max_in_flight`; admission (body size,
+/// key, rate); the streamed-body limit.
+pub fn router(state: SharedState, settings: &Settings) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(HandleErrorLayer::new(middleware::overloaded))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(
+            settings.max_in_flight.max(1),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::admission,
+        ))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes));
+    rest::routes()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .fallback(rest::ops::not_found)
+        .method_not_allowed_fallback(rest::ops::method_not_allowed)
+        .layer(layers)
+        .with_state(state)
+}
