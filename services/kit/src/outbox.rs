@@ -271,7 +271,11 @@ impl Relay {
     async fn lead(&self, shutdown: &Shutdown) -> Option<sqlx::pool::PoolConnection<sqlx::Any>> {
         loop {
             if let Ok(mut conn) = self.db.writer().acquire().await {
-                let got: Result<bool, _> = sqlx::query("SELECT pg_try_advisory_lock(4242) AS ok")
+                // Keyed by schema: each service's outbox has its own publisher,
+                // also when several services share one database.
+                let got: Result<bool, _> = sqlx::query(
+                    "SELECT pg_try_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.outbox')) AS ok",
+                )
                     .fetch_one(&mut *conn)
                     .await
                     .and_then(|r| r.try_get::<bool, _>("ok"));

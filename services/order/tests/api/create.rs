@@ -289,3 +289,68 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
     assert_eq!(too_big.code(), Code::InvalidArgument);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn every_service_answers_health_checks_and_lists_itself_by_reflection() {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let stack = Stack::start().await;
+    let targets = [
+        (stack.menu_addr, "food.menu.v1.MenuService"),
+        (
+            stack.order.as_ref().unwrap().addr,
+            "food.order.v1.OrderService",
+        ),
+        (
+            stack.delivery.as_ref().unwrap().addr,
+            "food.delivery.v1.DeliveryService",
+        ),
+    ];
+    for (addr, service) in targets {
+        let url = format!("http://{addr}");
+        let channel = tonic::transport::Channel::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+
+        let mut reflection = ServerReflectionClient::new(channel);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = reflection
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) =
+            responses.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("{service}: not a service list");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        assert!(
+            names.contains(&service.to_owned()),
+            "{service} in {names:?}"
+        );
+        assert!(names.contains(&"grpc.health.v1.Health".to_owned()));
+    }
+    stack.stop().await;
+}

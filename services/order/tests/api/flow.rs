@@ -9,7 +9,17 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn an_order_flows_through_every_delivery_status_to_delivered() {
-    let stack = Stack::start().await;
+    every_status(Stack::start().await).await;
+}
+
+#[tokio::test]
+async fn on_postgres_an_order_flows_through_every_delivery_status_to_delivered() {
+    if let Some(stack) = Stack::start_on_postgres().await {
+        every_status(stack).await;
+    }
+}
+
+async fn every_status(stack: Stack) {
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
 

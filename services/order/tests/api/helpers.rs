@@ -38,6 +38,18 @@ pub struct Stack {
     pub delivery: Option<Service>,
 }
 
+/// Where the services keep their data: SQLite files in the temp dir, or a
+/// fresh PostgreSQL schema per service.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+thread_local! {
+    static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::Sqlite) };
+}
+
 pub fn settings(
     stack_dir: &std::path::Path,
     broker: &str,
@@ -45,7 +57,13 @@ pub fn settings(
     name: &str,
 ) -> ServiceSettings {
     let mut s = ServiceSettings::with_listen("127.0.0.1:0");
-    s.database_url = format!("sqlite://{}/{name}.db", stack_dir.display());
+    s.database_url = match BACKEND.with(|b| b.borrow().clone()) {
+        Backend::Sqlite => format!("sqlite://{}/{name}.db", stack_dir.display()),
+        Backend::Postgres(base) => format!(
+            "{base}?options=-c%20search_path%3D{}{name}",
+            prefix.replace('.', "_")
+        ),
+    };
     s.data_dir = stack_dir.to_path_buf();
     s.kafka.brokers = broker.to_owned();
     s.kafka.topic_prefix = prefix.to_owned();
@@ -115,14 +133,48 @@ pub async fn start_delivery(dir: &std::path::Path, broker: &str, prefix: &str) -
     }
 }
 
+/// Creates one schema per service for `prefix` in the `test` database, or
+/// `None` when PostgreSQL is not reachable.
+pub async fn postgres_schemas(prefix: &str) -> Option<String> {
+    use sqlx::Connection;
+    let base = "postgres://postgres@127.0.0.1:5432/test";
+    let mut conn = tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(base))
+        .await
+        .ok()?
+        .ok()?;
+    for name in ["menu", "order", "delivery"] {
+        let schema = format!("{}{name}", prefix.replace('.', "_"));
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .await
+            .ok()?;
+    }
+    Some(base.to_owned())
+}
+
 impl Stack {
+    /// The three services on PostgreSQL, or `None` (with a message) when it
+    /// is not reachable.
+    pub async fn start_on_postgres() -> Option<Self> {
+        let prefix = food_kit::testing::unique_prefix();
+        let Some(base) = postgres_schemas(&prefix).await else {
+            eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
+            return None;
+        };
+        BACKEND.with(|b| *b.borrow_mut() = Backend::Postgres(base));
+        Some(Self::start_with_prefix(prefix).await)
+    }
+
     pub async fn start() -> Self {
+        Self::start_with_prefix(food_kit::testing::unique_prefix()).await
+    }
+
+    async fn start_with_prefix(prefix: String) -> Self {
         food_kit::telemetry::init_for_tests();
         let dir = tempfile::tempdir().unwrap();
         let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
             .await
             .expect("broker starts");
-        let prefix = food_kit::testing::unique_prefix();
         let b = broker.bootstrap();
         let menu = start_menu(dir.path(), &b, &prefix).await;
         let order = start_order(dir.path(), &b, &prefix, menu.addr).await;
