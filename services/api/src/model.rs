@@ -142,7 +142,7 @@ pub struct DeliveryList {
     pub next_cursor: Option<String>,
 }
 
-/// Result of `foodctl menu import` / `POST /menu/items:import`.
+/// Result of `foodctl menu import` / `POST /menu/items`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportResult {
     pub created: u32,

@@ -152,7 +152,11 @@ impl From<tonic::Status> for ApiError {
     /// travels in the status details; numeric fields become JSON numbers
     /// (`current_version`).
     fn from(status: tonic::Status) -> Self {
-        let (code, fields) = food_kit::grpc::error_code(&status);
+        let (mut code, fields) = food_kit::grpc::error_code(&status);
+        // tonic reports its own deadline (`Endpoint::timeout`) as CANCELLED.
+        if status.code() == tonic::Code::Cancelled && status.message().contains("Timeout expired") {
+            code = ErrorCode::Timeout;
+        }
         let details = fields
             .into_iter()
             .map(|(k, v)| {
@@ -163,10 +167,18 @@ impl From<tonic::Status> for ApiError {
                 (k, value)
             })
             .collect();
+        // Statuses made by the transport (no details) say only "tcp connect
+        // error" and the like; say what it means for the client.
+        let from_transport = status.details().is_empty();
         let message = match code {
-            // Transport errors say "tcp connect error" and the like; name the cause plainly.
-            ErrorCode::Unavailable if status.message().is_empty() => {
-                "a downstream service is unavailable".to_owned()
+            ErrorCode::Unavailable if from_transport => {
+                format!("a downstream service is unavailable ({})", status.message())
+            }
+            ErrorCode::Timeout if from_transport => {
+                format!(
+                    "a downstream service did not answer in time ({})",
+                    status.message()
+                )
             }
             ErrorCode::Internal => "a downstream service failed".to_owned(),
             _ => status.message().to_owned(),
@@ -255,6 +267,13 @@ mod tests {
         let err = ApiError::from(tonic::Status::deadline_exceeded("slow"));
         assert_eq!(err.http_status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(err.code(), ErrorCode::Timeout);
+    }
+
+    #[test]
+    fn tonics_own_deadline_is_a_timeout() {
+        let err = ApiError::from(tonic::Status::cancelled("Timeout expired"));
+        assert_eq!(err.code(), ErrorCode::Timeout);
+        assert_eq!(err.http_status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

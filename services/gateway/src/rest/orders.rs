@@ -82,7 +82,7 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let order = state.gateway.create_order(&caller, body, key).await?;
-    tracing::info!(order_id = %order.id, customer_id = %order.customer_id, "order created");
+    tracing::debug!(order_id = %order.id, customer_id = %order.customer_id, "order created");
     let mut response = (StatusCode::CREATED, Json(&order)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -315,3 +315,81 @@ async fn the_request_id_is_echoed_or_generated() {
     assert_eq!(echoed.headers()["x-request-id"], "abc-123");
     assert!(!generated.headers()["x-request-id"].is_empty());
 }
+
+#[tokio::test]
+async fn a_hung_downstream_times_out_and_requests_beyond_the_limit_are_shed_at_once() {
+    // Arrange: a "menu service" that accepts connections and never answers,
+    // and a gateway serving one request at a time.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let prefix = food_kit::testing::unique_prefix();
+    let broker = food_kit::testing::broker_with_topics(
+        &food_events::topics::Topics::with_prefix(&prefix).all(),
+    )
+    .await;
+    let shutdown = food_kit::Shutdown::new();
+    let settings = food_gateway::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        menu_url: format!("http://{silent_addr}"),
+        kafka: food_kit::settings::KafkaSettings {
+            brokers: broker.bootstrap(),
+            topic_prefix: prefix,
+            ..Default::default()
+        },
+        downstream_timeout_ms: 1000,
+        max_in_flight: 1,
+        ..Default::default()
+    };
+    let app = food_gateway::Application::build(settings, shutdown.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    // Act
+    let started = Instant::now();
+    let slow = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/menu/items"))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shed_started = Instant::now();
+    let shed = client
+        .get(format!("{base}/menu/items/x"))
+        .send()
+        .await
+        .unwrap();
+    let shed_elapsed = shed_started.elapsed();
+    let slow = slow.await.unwrap();
+    let slow_elapsed = started.elapsed();
+
+    // Assert
+    assert_error(shed, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    assert!(
+        shed_elapsed < Duration::from_millis(300),
+        "shedding took {shed_elapsed:?}"
+    );
+    assert_error(slow, StatusCode::SERVICE_UNAVAILABLE, "timeout").await;
+    assert!(
+        slow_elapsed < Duration::from_millis(2500),
+        "the timeout took {slow_elapsed:?}"
+    );
+    shutdown.trigger();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(10));
+        drop(broker);
+    });
+}

@@ -65,13 +65,24 @@ pub struct TestStack {
     pub shutdown: Shutdown,
     /// Stops only the delivery service (a downstream outage).
     pub delivery_shutdown: Shutdown,
-    _broker: Box<dyn std::any::Any + Send>,
+    /// Outlives the stack's Kafka clients (see `Drop`).
+    broker: Option<food_broker::EmbeddedBroker>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for TestStack {
+    /// The services' consumers are dropped when the test's runtime shuts
+    /// down, and closing a group consumer waits for the broker; so the broker
+    /// is stopped a little later, from another thread. (It also exits when
+    /// the test process does.)
     fn drop(&mut self) {
         self.shutdown.trigger();
+        if let Some(broker) = self.broker.take() {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(10));
+                drop(broker);
+            });
+        }
     }
 }
 
@@ -164,7 +175,7 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
         client: reqwest::Client::new(),
         shutdown,
         delivery_shutdown,
-        _broker: Box::new(broker),
+        broker: Some(broker),
         _dir: dir,
     }
 }
