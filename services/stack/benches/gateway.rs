@@ -1,0 +1,342 @@
+//! The gateway under load, each route beside a minimal hyper server that
+//! returns the same body, measured in the same run with the same client:
+//! GET /menu/items, GET /menu/items/:id, POST /orders at 32 connections;
+//! then PUT-to-SSE latency beside the broker's own produce-to-consume latency.
+//!
+//! Run: `cargo bench -p food-stack --bench gateway` (prints Markdown tables).
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use food_kit::Shutdown;
+use food_stack::{Config, Stack};
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use http_body_util::Full;
+use hyper::{Request, Response, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use rdkafka::{
+    Message,
+    consumer::{Consumer, StreamConsumer},
+    producer::{FutureProducer, FutureRecord},
+};
+use tokio::sync::Mutex;
+
+const CONNECTIONS: usize = 32;
+const RUN: Duration = Duration::from_secs(8);
+
+/// Serves `body` with `status` to every request: the ceiling.
+async fn baseline(status: u16, body: Bytes) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |_req: Request<hyper::body::Incoming>| {
+                    let body = body.clone();
+                    async move {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(Full::new(body))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[derive(Clone)]
+struct Load {
+    method: reqwest::Method,
+    url: String,
+    token: Option<String>,
+    body: Option<String>,
+}
+
+/// `CONNECTIONS` clients, one connection each, for `RUN`; returns
+/// requests/s and the latency histogram (µs).
+async fn drive(load: Load) -> (f64, Histogram<u64>) {
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3).unwrap()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let load = load.clone();
+        let hist = hist.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut local = Histogram::<u64>::new(3).unwrap();
+            let mut n = 0u64;
+            while started.elapsed() < RUN {
+                let mut req = client.request(load.method.clone(), &load.url);
+                if let Some(t) = &load.token {
+                    req = req.bearer_auth(t);
+                }
+                if let Some(b) = &load.body {
+                    req = req
+                        .header("content-type", "application/json")
+                        .body(b.clone());
+                }
+                let t = Instant::now();
+                let resp = req.send().await.expect("a response");
+                assert!(resp.status().is_success(), "{} {}", load.url, resp.status());
+                let _ = resp.bytes().await.unwrap();
+                local.record(t.elapsed().as_micros() as u64).unwrap();
+                n += 1;
+            }
+            hist.lock().await.add(local).unwrap();
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    let h = hist.lock().await.clone();
+    (rate, h)
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::for_tests(dir.path().to_path_buf());
+    config.topic_prefix = "bench.".into();
+    let stack = Stack::start(config, Shutdown::new()).await?;
+    let base = format!("http://{}", stack.gateway);
+    let customer = stack.keys.first_customer().1.to_owned();
+    let ops = stack.keys.ops.clone();
+    let http = reqwest::Client::new();
+
+    let list_body = http
+        .get(format!("{base}/menu/items"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let item_body = http
+        .get(format!("{base}/menu/items/margherita"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let order_json = r#"{"items":[{"item_id":"margherita","quantity":2},{"item_id":"tiramisu","quantity":1}],"delivery_address":"1 Bench Street"}"#;
+    let order_body = http
+        .post(format!("{base}/orders"))
+        .bearer_auth(&customer)
+        .header("content-type", "application/json")
+        .body(order_json)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+
+    let cases = [
+        (
+            "GET /menu/items",
+            reqwest::Method::GET,
+            "/menu/items",
+            None,
+            None,
+            200,
+            list_body,
+        ),
+        (
+            "GET /menu/items/:id",
+            reqwest::Method::GET,
+            "/menu/items/margherita",
+            None,
+            None,
+            200,
+            item_body,
+        ),
+        (
+            "POST /orders",
+            reqwest::Method::POST,
+            "/orders",
+            Some(customer.clone()),
+            Some(order_json.to_owned()),
+            201,
+            order_body,
+        ),
+    ];
+    println!(
+        "| route, {CONNECTIONS} connections, {} s each | gateway req/s | p50 / p99 (ms) | hyper ceiling req/s | p50 / p99 (ms) | gateway / ceiling |",
+        RUN.as_secs()
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, method, path, token, body, status, response) in cases {
+        let ceiling_addr = baseline(status, response).await;
+        let (g_rate, g) = drive(Load {
+            method: method.clone(),
+            url: format!("{base}{path}"),
+            token: token.clone(),
+            body: body.clone(),
+        })
+        .await;
+        let (c_rate, c) = drive(Load {
+            method,
+            url: format!("http://{ceiling_addr}{path}"),
+            token,
+            body,
+        })
+        .await;
+        println!(
+            "| {name} | {g_rate:.0} | {:.2} / {:.2} | {c_rate:.0} | {:.2} / {:.2} | {:.2} |",
+            ms(&g, 0.5),
+            ms(&g, 0.99),
+            ms(&c, 0.5),
+            ms(&c, 0.99),
+            g_rate / c_rate
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
+    // PUT-to-SSE: one ops stream of every change; each sample creates an
+    // order, waits for its PENDING card, then times PUT ASSIGNED until the
+    // change arrives on the stream.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let sse = http
+        .get(format!("{base}/events/deliveries"))
+        .bearer_auth(&ops)
+        .send()
+        .await?;
+    let mut stream = sse.bytes_stream();
+    let mut buf = String::new();
+    let mut next_event = async move || -> food_api::Delivery {
+        loop {
+            if let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:"))
+                    && let Ok(d) = serde_json::from_str(data.trim())
+                {
+                    return d;
+                }
+                continue;
+            }
+            let chunk = stream.next().await.expect("stream open").expect("bytes");
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    let mut put_sse = Histogram::<u64>::new(3)?;
+    let mut put_only = Histogram::<u64>::new(3)?;
+    for _ in 0..200 {
+        let order: food_api::Order = http
+            .post(format!("{base}/orders"))
+            .bearer_auth(&customer)
+            .header("content-type", "application/json")
+            .body(order_json)
+            .send()
+            .await?
+            .json()
+            .await?;
+        loop {
+            let d = next_event().await;
+            if d.order_id == order.id {
+                break;
+            }
+        }
+        let t = Instant::now();
+        let r = http
+            .put(format!("{base}/delivery/status/{}", order.id))
+            .bearer_auth(&ops)
+            .header("content-type", "application/json")
+            .body(r#"{"status":"ASSIGNED","courier":"Bench"}"#)
+            .send()
+            .await?;
+        assert!(r.status().is_success());
+        put_only.record(t.elapsed().as_micros() as u64)?;
+        loop {
+            let d = next_event().await;
+            if d.order_id == order.id && d.status == food_api::DeliveryStatus::Assigned {
+                break;
+            }
+        }
+        put_sse.record(t.elapsed().as_micros() as u64)?;
+    }
+
+    // The broker alone, same run: produce one record, time until consumed.
+    let topic = "bench.raw";
+    food_kit::kafka::ensure_topics(
+        &stack.kafka_brokers,
+        &[topic.to_owned()],
+        3,
+        Duration::from_secs(10),
+    )
+    .await?;
+    let consumer: StreamConsumer =
+        food_kit::kafka::tail_consumer_config(&stack.kafka_brokers, "bench-raw").create()?;
+    consumer.subscribe(&[topic])?;
+    while consumer.assignment()?.count() == 0 {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let producer: FutureProducer =
+        food_kit::kafka::producer_config(&stack.kafka_brokers).create()?;
+    let mut raw = Histogram::<u64>::new(3)?;
+    for i in 0..200 {
+        let t = Instant::now();
+        producer
+            .send(
+                FutureRecord::to(topic).key(&format!("k{i}")).payload("x"),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+        let m = consumer.recv().await?;
+        let _ = m.payload();
+        raw.record(t.elapsed().as_micros() as u64)?;
+    }
+    println!();
+    println!("| live path | p50 (ms) | p99 (ms) |");
+    println!("|---|---|---|");
+    println!(
+        "| PUT /delivery/status answered | {:.2} | {:.2} |",
+        ms(&put_only, 0.5),
+        ms(&put_only, 0.99)
+    );
+    println!(
+        "| PUT sent → change on the SSE stream | {:.2} | {:.2} |",
+        ms(&put_sse, 0.5),
+        ms(&put_sse, 0.99)
+    );
+    println!(
+        "| broker alone: produce → consume (embedded broker, SQLite storage) | {:.2} | {:.2} |",
+        ms(&raw, 0.5),
+        ms(&raw, 0.99)
+    );
+    println!(
+        "| gap at p99 (PUT→SSE minus broker) | | {:.2} |",
+        ms(&put_sse, 0.99) - ms(&raw, 0.99)
+    );
+    drop(consumer);
+    drop(producer);
+    stack.stop().await?;
+    Ok(())
+}
