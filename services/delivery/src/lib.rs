@@ -52,12 +52,12 @@ pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[Step {
         version: 100,
         description: "deliveries",
-        sql: include_str!("../migrations/sqlite/0100_deliveries.sql"),
+        sql: include_str!("../migrations/0100_deliveries.sql"),
     }],
     postgres: &[Step {
         version: 100,
         description: "deliveries",
-        sql: include_str!("../migrations/postgres/0100_deliveries.sql"),
+        sql: include_str!("../migrations/0100_deliveries.sql"),
     }],
 };
 

@@ -9,7 +9,7 @@ use food_api::{
 use food_events::topics::Topics;
 use food_kit::{
     Db,
-    grpc::{db_error, error, observe, trace_id},
+    grpc::{db_error, error, observe, page_limit, trace_id},
     outbox::Waker,
 };
 use food_proto::delivery::v1::{
@@ -164,17 +164,7 @@ impl DeliveryService for DeliveryApi {
         let req = req.into_inner();
         let r = async {
             let page = req.page.unwrap_or_default();
-            let limit = match page.limit {
-                0 => food_api::DEFAULT_LIMIT,
-                l if l <= food_api::MAX_LIMIT => l,
-                l => {
-                    return Err(error(
-                        ErrorCode::InvalidArgument,
-                        format!("limit must be at most {}, got {l}", food_api::MAX_LIMIT),
-                        &[("field", "limit".into())],
-                    ));
-                }
-            };
+            let limit = page_limit(page.limit)?;
             let status: Option<DeliveryStatus> = match req.status {
                 None | Some(0) => None,
                 Some(v) => Some(delivery_status(v).map_err(|e| {

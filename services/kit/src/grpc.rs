@@ -141,6 +141,21 @@ pub fn observe<T>(
         .record(started.elapsed().as_secs_f64());
 }
 
+/// A list call's page size: 0 means the default (50); above the maximum
+/// (1000) is refused rather than clamped, so a client learns its assumption
+/// is wrong.
+pub fn page_limit(limit: u32) -> Result<u32, Status> {
+    match limit {
+        0 => Ok(food_api::DEFAULT_LIMIT),
+        l if l <= food_api::MAX_LIMIT => Ok(l),
+        l => Err(error(
+            ErrorCode::InvalidArgument,
+            format!("limit must be at most {}, got {l}", food_api::MAX_LIMIT),
+            &[("field", "limit".into())],
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

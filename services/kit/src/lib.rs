@@ -14,6 +14,7 @@
 pub mod db;
 pub mod grpc;
 pub mod kafka;
+pub mod main_helper;
 pub mod metrics;
 pub mod outbox;
 pub mod settings;

@@ -44,6 +44,13 @@ where
         )
         .merge(Env::prefixed(&prefix).split("__"));
     figment.extract().map_err(|e| {
+        // `#[serde(flatten)]` loses the key path; the shared fields read on
+        // their own name the culprit.
+        let e = if e.path.is_empty() {
+            figment.extract::<ServiceSettings>().err().unwrap_or(e)
+        } else {
+            e
+        };
         let from_env = e
             .metadata
             .as_ref()

@@ -10,9 +10,6 @@
 //! - `events`: the DeliveryStatusChanged consumer.
 
 mod events;
-pub mod grpc_util {
-    pub use crate::service::page_limit;
-}
 mod service;
 mod store;
 mod validate;
@@ -66,12 +63,12 @@ pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[Step {
         version: 100,
         description: "orders",
-        sql: include_str!("../migrations/sqlite/0100_orders.sql"),
+        sql: include_str!("../migrations/0100_orders.sql"),
     }],
     postgres: &[Step {
         version: 100,
         description: "orders",
-        sql: include_str!("../migrations/postgres/0100_orders.sql"),
+        sql: include_str!("../migrations/0100_orders.sql"),
     }],
 };
 

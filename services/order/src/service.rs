@@ -7,7 +7,7 @@ use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db,
-    grpc::{db_error, error, observe, trace_id},
+    grpc::{db_error, error, observe, page_limit, trace_id},
     outbox::{Waker, enqueue},
 };
 use food_proto::{
@@ -329,19 +329,5 @@ impl OrderService for OrderApi {
         let r = self.cancel(req).await;
         observe(NAME, "CancelOrder", t, &r);
         r.map(Response::new)
-    }
-}
-
-/// 0 means the default; above the maximum is refused rather than clamped, so
-/// a client learns its assumption is wrong.
-pub fn page_limit(limit: u32) -> Result<u32, Status> {
-    match limit {
-        0 => Ok(food_api::DEFAULT_LIMIT),
-        l if l <= food_api::MAX_LIMIT => Ok(l),
-        l => Err(error(
-            ErrorCode::InvalidArgument,
-            format!("limit must be at most {}, got {l}", food_api::MAX_LIMIT),
-            &[("field", "limit".into())],
-        )),
     }
 }

@@ -1,3 +1,4 @@
+-- One file for SQLite and PostgreSQL: only types and syntax both accept.
 CREATE TABLE deliveries (
     order_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
