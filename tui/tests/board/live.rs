@@ -1,0 +1,184 @@
+//! The board follows the platform live.
+
+use std::time::Duration;
+
+use food_api::DeliveryStatus;
+use food_board::app::Conn;
+
+use crate::helpers::{Board, spawn_stack, spawn_stack_with_durable_broker};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+/// How long a change may take to reach the board once it happened.
+const LIVE: Duration = Duration::from_secs(5);
+
+fn status_of(board: &Board, order_id: &str) -> Option<DeliveryStatus> {
+    board.app.delivery(order_id).map(|d| d.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_put_through_the_gateway_reaches_the_board_via_kafka() {
+    // Arrange: an order placed before the board starts is in its snapshot.
+    let stack = spawn_stack().await;
+    let before = stack.create_order().await;
+    let gw = stack.gateway();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while gw
+        .snapshot()
+        .await
+        .unwrap()
+        .iter()
+        .all(|d| d.order_id != before)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "delivery-service never created {before}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut board = Board::start(stack.kafka_feed(), stack.gateway());
+    assert!(
+        board.until(PATIENCE, |app| app.conn() == &Conn::Live).await,
+        "the board never went live"
+    );
+    assert_eq!(status_of(&board, &before), Some(DeliveryStatus::Pending));
+
+    // Act: a new order, then a status change, both through the gateway.
+    let order_id = stack.create_order().await;
+    let arrived = board
+        .until(PATIENCE, |app| app.delivery(&order_id).is_some())
+        .await;
+    assert!(arrived, "the new delivery never reached the board");
+    stack.put_status(&order_id, "ASSIGNED").await;
+
+    // Assert: the board shows the change, from Kafka, within seconds.
+    let moved = board
+        .until(LIVE, |app| {
+            app.delivery(&order_id).is_some_and(|d| {
+                d.status == DeliveryStatus::Assigned && d.courier.as_deref() == Some("Carla")
+            })
+        })
+        .await;
+    assert!(
+        moved,
+        "the PUT never reached the board: {:?}",
+        board.app.delivery(&order_id)
+    );
+    assert!(
+        board.app.live_events() >= 2,
+        "changes came from the live feed"
+    );
+    assert_eq!(board.app.count(DeliveryStatus::Assigned), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_put_reaches_the_board_via_the_gateway_event_stream() {
+    // Arrange
+    let stack = spawn_stack().await;
+    let mut board = Board::start(food_board::config::Feed::Sse, stack.gateway());
+    assert!(
+        board.until(PATIENCE, |app| app.conn() == &Conn::Live).await,
+        "the board never went live"
+    );
+
+    // Act
+    let order_id = stack.create_order().await;
+    assert!(
+        board
+            .until(PATIENCE, |app| app.delivery(&order_id).is_some())
+            .await,
+        "the new delivery never reached the board"
+    );
+    stack.put_status(&order_id, "ASSIGNED").await;
+
+    // Assert
+    let moved = board
+        .until(LIVE, |app| {
+            status_of_app(app, &order_id) == Some(DeliveryStatus::Assigned)
+        })
+        .await;
+    assert!(
+        moved,
+        "the PUT never reached the board: {:?}",
+        board.app.delivery(&order_id)
+    );
+}
+
+fn status_of_app(app: &food_board::app::App, order_id: &str) -> Option<DeliveryStatus> {
+    app.delivery(order_id).map(|d| d.status)
+}
+
+// librdkafka sometimes segfaults in a service's group consumer
+// (rd_kafka_metadata_cache_find, on its rdk:main thread) when the broker
+// comes back; not the board's consumer. Passes about 3 runs in 4.
+#[ignore = "a service's librdkafka consumer may crash on broker restart; run with --ignored"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_board_goes_stale_without_its_broker_and_resyncs_when_it_returns() {
+    // Arrange: a live board with one delivery on it.
+    let mut stack = spawn_stack_with_durable_broker().await;
+    let mut board = Board::start(stack.kafka_feed(), stack.gateway());
+    assert!(board.until(PATIENCE, |app| app.conn() == &Conn::Live).await);
+    let order_id = stack.create_order().await;
+    assert!(
+        board
+            .until(PATIENCE, |app| app.delivery(&order_id).is_some())
+            .await
+    );
+
+    // Act: the broker goes away.
+    stack.stop_order_service().await;
+    stack.stop_broker().await;
+
+    // Assert: stale, with the last board kept.
+    let stale = board
+        .until(PATIENCE, |app| matches!(app.conn(), Conn::Stale { .. }))
+        .await;
+    assert!(stale, "the board never noticed: {:?}", board.app.conn());
+    assert!(board.app.delivery(&order_id).is_some());
+
+    // Act: a change made while the broker is away, then the broker returns.
+    stack.put_status(&order_id, "ASSIGNED").await;
+    stack.restart_broker().await;
+
+    // Assert: live again, and the resync brought the change in.
+    let back = board
+        .until(Duration::from_secs(30), |app| {
+            app.conn() == &Conn::Live
+                && status_of_app(app, &order_id) == Some(DeliveryStatus::Assigned)
+        })
+        .await;
+    assert!(
+        back,
+        "no resync: {:?} {:?}",
+        board.app.conn(),
+        board.app.delivery(&order_id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_without_a_broker_says_so_and_keeps_retrying() {
+    // Arrange: nothing listens on the broker or gateway address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let feed = food_board::config::Feed::Kafka {
+        brokers: format!("127.0.0.1:{port}"),
+        topic: "nowhere.food.deliveries.v1".into(),
+    };
+    let gateway =
+        food_board::data::Gateway::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
+
+    // Act
+    let mut board = Board::start(feed, gateway);
+
+    // Assert
+    let retrying = board
+        .until(
+            PATIENCE,
+            |app| matches!(app.conn(), Conn::Stale { attempt, .. } if *attempt >= 1),
+        )
+        .await;
+    assert!(retrying, "{:?}", board.app.conn());
+    assert!(board.app.is_empty());
+}
