@@ -24,7 +24,7 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 
-const N: usize = 20_000;
+const N: usize = 50_000;
 const SAMPLES: usize = 500;
 const PAYLOAD: usize = 300;
 
@@ -103,6 +103,13 @@ fn sent_at(m: &rdkafka::message::BorrowedMessage<'_>) -> u128 {
 
 async fn raw_produce_rate(b: &str, topic: &str) -> anyhow::Result<f64> {
     let p: FutureProducer = producer_config(b).create()?;
+    // Warm up: connection and idempotent producer id are not part of the rate.
+    p.send(
+        FutureRecord::to(topic).key("warm").payload("warm"),
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|(e, _)| e)?;
     let started = Instant::now();
     let mut futs = Vec::with_capacity(N);
     for i in 0..N {
@@ -163,6 +170,12 @@ fn row(topic: &str, i: usize, tag: u128) -> OutboxMessage {
 }
 
 async fn relay_rate(db: &Db, b: &str, topic: &str) -> anyhow::Result<f64> {
+    let relay = Relay::new("bench", db.clone(), b, Waker::new())?;
+    let mut tx = db.begin().await?;
+    enqueue(&mut tx, &row(topic, 0, 0)).await?;
+    tx.commit().await?;
+    // Warm up as for the raw producer.
+    while relay.relay_once().await? == 0 {}
     for chunk in 0..(N / 500) {
         let mut tx = db.begin().await?;
         for i in 0..500 {
@@ -170,7 +183,6 @@ async fn relay_rate(db: &Db, b: &str, topic: &str) -> anyhow::Result<f64> {
         }
         tx.commit().await?;
     }
-    let relay = Relay::new("bench", db.clone(), b, Waker::new())?;
     let started = Instant::now();
     let mut sent = 0;
     while sent < N {

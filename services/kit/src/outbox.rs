@@ -20,7 +20,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use rdkafka::{
     message::{Header, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord, Producer},
+    producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer},
 };
 use sqlx::Row;
 use tokio::sync::Notify;
@@ -91,6 +91,8 @@ pub struct Relay {
 
 /// How long the relay sleeps when nothing woke it; a safety net only.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Batches per [`Relay::relay_once`] call, so that marks and wake-ups interleave.
+const ROUNDS: usize = 8;
 /// Sent rows are kept this long for inspection, then deleted.
 const KEEP_SENT: Duration = Duration::from_secs(3600);
 
@@ -103,24 +105,52 @@ impl Relay {
             db,
             producer,
             waker,
-            batch: 1000,
+            batch: 5000,
             name: name.to_owned(),
         })
     }
 
-    /// Publishes up to one batch of unsent rows in id order and marks the
-    /// acknowledged ones sent. Returns how many were published.
+    /// Publishes unsent rows in id order (up to [`ROUNDS`] batches) and
+    /// marks the acknowledged ones sent. Returns how many were published.
+    ///
+    /// Two batches are in flight at once: while the broker acknowledges one,
+    /// the next is read and handed to the producer. Marks still happen in id
+    /// order, each after its batch is fully acknowledged.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let mut after = 0i64;
+        let mut in_flight: std::collections::VecDeque<Vec<(i64, DeliveryFuture)>> =
+            std::collections::VecDeque::new();
+        let mut sent = 0;
+        for _ in 0..ROUNDS {
+            let batch = self.send_batch(after).await?;
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            after = last;
+            in_flight.push_back(batch);
+            if in_flight.len() >= 2 {
+                sent += self
+                    .settle(in_flight.pop_front().unwrap_or_default())
+                    .await?;
+            }
+        }
+        while let Some(batch) = in_flight.pop_front() {
+            sent += self.settle(batch).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Reads the next unsent rows after id `after` and hands them to the
+    /// producer in id order.
+    async fn send_batch(&self, after: i64) -> anyhow::Result<Vec<(i64, DeliveryFuture)>> {
         let rows = sqlx::query(
             "SELECT id, topic, msg_key, payload, headers FROM outbox \
-             WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+             WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
         )
+        .bind(after)
         .bind(self.batch)
-        .fetch_all(self.db.writer())
+        .fetch_all(self.db.reader())
         .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
         let mut pending = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("id")?;
@@ -155,9 +185,15 @@ impl Relay {
             };
             pending.push((id, fut));
         }
+        Ok(pending)
+    }
+
+    /// Waits for a batch's acknowledgements in order and marks the
+    /// acknowledged prefix sent.
+    async fn settle(&self, batch: Vec<(i64, DeliveryFuture)>) -> anyhow::Result<usize> {
         let mut acked_up_to = None;
         let mut failure = None;
-        for (id, fut) in pending {
+        for (id, fut) in batch {
             match fut.await {
                 Ok(Ok(_)) => acked_up_to = Some(id),
                 Ok(Err((e, _))) => {
