@@ -79,14 +79,79 @@ pub async fn handle<H: Handler>(db: &Db, handler: &H, env: &Envelope) -> anyhow:
     }
 }
 
-/// Consumes `topics` in `group` until shutdown, applying each event with [`handle`].
+/// Most events applied in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Applies `envs` in one transaction (one commit for the lot), each still
+/// recorded by id so that duplicates, within the batch or from earlier, are
+/// skipped. If any event fails, the batch is rolled back and applied one
+/// event per transaction, so that the error belongs to one event.
+pub async fn handle_batch<H: Handler>(
+    db: &Db,
+    handler: &H,
+    envs: &[Envelope],
+) -> anyhow::Result<Vec<Handled>> {
+    if envs.len() <= 1 {
+        let mut out = Vec::new();
+        for env in envs {
+            out.push(handle(db, handler, env).await?);
+        }
+        return Ok(out);
+    }
+    let mut tx = db.begin().await?;
+    let mut out = Vec::with_capacity(envs.len());
+    let mut applied = false;
+    for env in envs {
+        let fresh = sqlx::query(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(handler.name())
+        .bind(&env.event_id)
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            out.push(Handled::Duplicate);
+            continue;
+        }
+        match handler.apply(&mut tx, env).await {
+            Ok(Outcome::Applied) => {
+                applied = true;
+                out.push(Handled::Applied);
+            }
+            Ok(Outcome::Ignored) => out.push(Handled::Ignored),
+            Err(e) => {
+                tracing::debug!(event_id = %env.event_id, error = %format!("{e:#}"), "batch failed; applying one by one");
+                tx.rollback().await?;
+                let mut out = Vec::with_capacity(envs.len());
+                for env in envs {
+                    out.push(handle(db, handler, env).await?);
+                }
+                return Ok(out);
+            }
+        }
+    }
+    tx.commit().await?;
+    if applied {
+        handler.committed();
+    }
+    Ok(out)
+}
+
+/// Consumes until shutdown: takes what has arrived (up to [`MAX_BATCH`]
+/// records), applies it with [`handle_batch`], retries with backoff while
+/// that fails, and stores the offsets only after the commit.
 pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutdown: Shutdown) {
+    use futures::FutureExt;
     // Shared with the lag probe, which runs on a blocking thread.
     let consumer = std::sync::Arc::new(consumer);
     let name = handler.name().to_owned();
     let mut lag_every = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        let msg = tokio::select! {
+    'consume: loop {
+        let first = tokio::select! {
             m = consumer.recv() => m,
             _ = lag_every.tick() => {
                 let (c, n) = (consumer.clone(), name.clone());
@@ -95,7 +160,7 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
             }
             _ = shutdown.cancelled() => break,
         };
-        let msg = match msg {
+        let first = match first {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(consumer = %name, error = %e, "kafka consumer error");
@@ -103,42 +168,48 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
                 continue;
             }
         };
-        let env = match msg.payload().map(decode) {
-            Some(Ok(env)) => env,
-            Some(Err(e)) => {
-                tracing::error!(consumer = %name, topic = msg.topic(), offset = msg.offset(), error = %e, "skipping an undecodable event");
-                let _ = consumer.store_offset_from_message(&msg);
-                continue;
+        let mut msgs = vec![first];
+        while msgs.len() < MAX_BATCH {
+            match consumer.recv().now_or_never() {
+                Some(Ok(m)) => msgs.push(m),
+                _ => break,
             }
-            None => {
-                let _ = consumer.store_offset_from_message(&msg);
-                continue;
+        }
+        let mut envs = Vec::with_capacity(msgs.len());
+        for m in &msgs {
+            match m.payload().map(decode) {
+                Some(Ok(env)) => envs.push(env),
+                Some(Err(e)) => {
+                    tracing::error!(consumer = %name, topic = m.topic(), offset = m.offset(), error = %e, "skipping an undecodable event");
+                }
+                None => {}
             }
-        };
+        }
         let mut backoff = Duration::from_millis(50);
         loop {
-            match handle(&db, &handler, &env).await {
-                Ok(outcome) => {
-                    metrics::counter!("events_consumed_total", "consumer" => name.clone(), "outcome" => format!("{outcome:?}")).increment(1);
-                    tracing::debug!(consumer = %name, event_id = %env.event_id, trace_id = %env.trace_id, ?outcome, "event handled");
+            match handle_batch(&db, &handler, &envs).await {
+                Ok(outcomes) => {
+                    for (env, outcome) in envs.iter().zip(&outcomes) {
+                        metrics::counter!("events_consumed_total", "consumer" => name.clone(), "outcome" => format!("{outcome:?}")).increment(1);
+                        tracing::debug!(consumer = %name, event_id = %env.event_id, trace_id = %env.trace_id, ?outcome, "event handled");
+                    }
                     break;
                 }
                 Err(e) => {
-                    tracing::warn!(consumer = %name, event_id = %env.event_id, error = %format!("{e:#}"), retry_in = ?backoff, "applying an event failed");
+                    tracing::warn!(consumer = %name, events = envs.len(), error = %format!("{e:#}"), retry_in = ?backoff, "applying events failed");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
-                        _ = shutdown.cancelled() => {
-                            // Not stored: the event is replayed after restart.
-                            close(consumer, &name).await;
-                            return;
-                        }
+                        // Not stored: the events are replayed after restart.
+                        _ = shutdown.cancelled() => break 'consume,
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
-        if let Err(e) = consumer.store_offset_from_message(&msg) {
-            tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
+        for m in &msgs {
+            if let Err(e) = consumer.store_offset_from_message(m) {
+                tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
+            }
         }
     }
     close(consumer, &name).await;

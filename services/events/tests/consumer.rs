@@ -3,7 +3,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use food_events::{Envelope, Handled, Handler, Outcome, Payload, consumer::handle, new_envelope};
+use food_events::{
+    Envelope, Handled, Handler, Outcome, Payload,
+    consumer::{handle, handle_batch},
+    new_envelope,
+};
 use food_kit::{
     Db, Tx,
     db::{Migrations, Step},
@@ -149,4 +153,48 @@ async fn postgres() -> Option<Db> {
     )
     .await
     .ok()
+}
+
+#[tokio::test]
+async fn a_batch_applies_each_event_once_even_when_it_repeats_inside_the_batch() {
+    let (db, _dir) = sqlite().await;
+    let handler = Counting {
+        fail_next: AtomicBool::new(false),
+    };
+    let (a, b) = (event("b1"), event("b2"));
+
+    let outcomes = handle_batch(&db, &handler, &[a.clone(), b.clone(), a.clone()])
+        .await
+        .unwrap();
+    let again = handle_batch(&db, &handler, &[b, a]).await.unwrap();
+
+    assert_eq!(
+        outcomes,
+        [Handled::Applied, Handled::Applied, Handled::Duplicate]
+    );
+    assert_eq!(again, [Handled::Duplicate, Handled::Duplicate]);
+    assert_eq!(applied(&db, "b1").await, 1);
+    assert_eq!(applied(&db, "b2").await, 1);
+}
+
+#[tokio::test]
+async fn a_failing_event_in_a_batch_rolls_the_batch_back_and_the_retry_applies_each_once() {
+    let (db, _dir) = sqlite().await;
+    let handler = Counting {
+        fail_next: AtomicBool::new(false),
+    };
+    let envs = [event("f1"), event("f2"), event("f3")];
+    // The first event of the batch fails once: the whole transaction rolls
+    // back, then each event is applied on its own.
+    handler.fail_next.store(true, Ordering::SeqCst);
+
+    let outcomes = handle_batch(&db, &handler, &envs).await.unwrap();
+
+    assert_eq!(
+        outcomes,
+        [Handled::Applied, Handled::Applied, Handled::Applied]
+    );
+    for id in ["f1", "f2", "f3"] {
+        assert_eq!(applied(&db, id).await, 1, "{id}");
+    }
 }

@@ -112,7 +112,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "gateway listening");
         let shutdown = self.shutdown.clone();
-        let serve = axum::serve(self.listener, self.router)
+        // TCP_NODELAY: small responses must not wait for the client's delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let serve = axum::serve(listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await });
         let shutdown = self.shutdown.clone();
         tokio::select! {

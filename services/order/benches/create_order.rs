@@ -93,6 +93,64 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(delivery.run_until_stopped()),
     ];
 
+    println!("| measure | value |");
+    println!("|---|---|");
+    // Latency first, on an idle system: one order at a time.
+    let topics = Topics::with_prefix("");
+    let consumer: StreamConsumer =
+        food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
+    consumer.subscribe(&[&topics.deliveries])?;
+    while consumer.assignment()?.count() == 0 {
+        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut lat = Histogram::<u64>::new(3)?;
+    // Where the time goes: reply, order commit to delivery commit, delivery
+    // commit to the event reaching a consumer.
+    let mut reply = Histogram::<u64>::new(3)?;
+    let mut hop1 = Histogram::<u64>::new(3)?;
+    let mut hop2 = Histogram::<u64>::new(3)?;
+    let mut client = OrderServiceClient::connect(format!("http://{order_addr}")).await?;
+    for i in 0..300 {
+        let t = Instant::now();
+        let order = client.create_order(request(i)).await?.into_inner();
+        reply.record(t.elapsed().as_micros() as u64)?;
+        let placed = food_api::convert::from_timestamp(order.created_at.as_ref());
+        loop {
+            let m = consumer.recv().await?;
+            let env = decode(m.payload().unwrap_or_default())?;
+            if let Some(Payload::DeliveryStatusChanged(c)) = env.payload
+                && let Some(d) = c.delivery.filter(|d| d.order_id == order.id)
+            {
+                let created = food_api::convert::from_timestamp(d.created_at.as_ref());
+                let now = chrono::Utc::now();
+                hop1.record((created - placed).num_microseconds().unwrap_or(0).max(0) as u64)?;
+                hop2.record((now - created).num_microseconds().unwrap_or(0).max(0) as u64)?;
+                break;
+            }
+        }
+        lat.record(t.elapsed().as_micros() as u64)?;
+    }
+    let q = |h: &Histogram<u64>| {
+        format!(
+            "{:.2} / {:.2} ms",
+            h.value_at_quantile(0.5) as f64 / 1000.0,
+            h.value_at_quantile(0.99) as f64 / 1000.0
+        )
+    };
+    println!(
+        "| order to delivery created (PENDING event consumed) p50 / p99 | {} |",
+        q(&lat)
+    );
+    println!("| of which: CreateOrder reply (idle) | {} |", q(&reply));
+    println!(
+        "| of which: order committed to delivery committed (relay, broker, consumer) | {} |",
+        q(&hop1)
+    );
+    println!(
+        "| of which: delivery committed to its event consumed (relay, broker, consumer) | {} |",
+        q(&hop2)
+    );
     // Throughput at 32 callers over a few shared HTTP/2 connections.
     let mut clients = Vec::new();
     for _ in 0..4 {
@@ -129,8 +187,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     let h = hist.lock().await;
-    println!("| measure | value |");
-    println!("|---|---|");
     println!(
         "| CreateOrder, {CALLERS} callers, {secs:.1} s | {:.0} orders/s ({total} orders) |",
         total as f64 / secs
@@ -143,37 +199,6 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(h);
 
-    // Let the backlog of deliveries drain before measuring latency alone.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let topics = Topics::with_prefix("");
-    let consumer: StreamConsumer =
-        food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
-    consumer.subscribe(&[&topics.deliveries])?;
-    while consumer.assignment()?.count() == 0 {
-        let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut lat = Histogram::<u64>::new(3)?;
-    let mut client = clients[0].clone();
-    for i in 0..300 {
-        let t = Instant::now();
-        let id = client.create_order(request(i)).await?.into_inner().id;
-        loop {
-            let m = consumer.recv().await?;
-            let env = decode(m.payload().unwrap_or_default())?;
-            if let Some(Payload::DeliveryStatusChanged(c)) = env.payload
-                && c.delivery.is_some_and(|d| d.order_id == id)
-            {
-                break;
-            }
-        }
-        lat.record(t.elapsed().as_micros() as u64)?;
-    }
-    println!(
-        "| order to delivery created (PENDING event consumed) p50 / p99 | {:.2} / {:.2} ms |",
-        lat.value_at_quantile(0.5) as f64 / 1000.0,
-        lat.value_at_quantile(0.99) as f64 / 1000.0
-    );
     drop(consumer);
     shutdown.trigger();
     for t in tasks {

@@ -28,7 +28,7 @@ use rdkafka::{
 use tokio::sync::Mutex;
 
 const CONNECTIONS: usize = 32;
-const RUN: Duration = Duration::from_secs(8);
+const RUN: Duration = Duration::from_secs(5);
 
 /// Serves `body` with `status` to every request: the ceiling.
 async fn baseline(status: u16, body: Bytes) -> SocketAddr {
