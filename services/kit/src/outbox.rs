@@ -93,6 +93,8 @@ pub struct Relay {
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Batches per [`Relay::relay_once`] call, so that marks and wake-ups interleave.
 const ROUNDS: usize = 8;
+/// How often the backlog gauge is refreshed.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 /// Sent rows are kept this long for inspection, then deleted.
 const KEEP_SENT: Duration = Duration::from_secs(3600);
 
@@ -245,6 +247,7 @@ impl Relay {
         };
         let mut backoff = Duration::from_millis(50);
         let mut last_cleanup = tokio::time::Instant::now();
+        let mut last_backlog = tokio::time::Instant::now() - BACKLOG_EVERY;
         loop {
             if shutdown.is_triggered() {
                 break;
@@ -260,7 +263,11 @@ impl Relay {
                 }
                 Ok(_) => {
                     backoff = Duration::from_millis(50);
-                    if let Ok(n) = self.backlog().await {
+                    // The gauge costs a COUNT(*); once per BACKLOG_EVERY, not per commit.
+                    if last_backlog.elapsed() > BACKLOG_EVERY
+                        && let Ok(n) = self.backlog().await
+                    {
+                        last_backlog = tokio::time::Instant::now();
                         metrics::gauge!("outbox_backlog", "relay" => self.name.clone())
                             .set(n as f64);
                     }

@@ -40,7 +40,12 @@ impl Handler for DeliveryEvents {
             return Ok(Outcome::Ignored);
         };
         let order_id = delivery.order_id.as_str();
-        let Some((current, applied_version)) = store::status_in_tx(tx, order_id).await? else {
+        let Some(store::Current {
+            status: current,
+            delivery_version: applied_version,
+            ..
+        }) = store::current_in_tx(tx, order_id).await?
+        else {
             tracing::warn!(order_id, "delivery event for an unknown order");
             return Ok(Outcome::Ignored);
         };

@@ -191,7 +191,11 @@ impl OrderApi {
         let trace = trace_id(req.metadata());
         let req = req.into_inner();
         let mut tx = self.db.begin().await.map_err(db_error)?;
-        let Some((status, _)) = store::status_in_tx(&mut tx, &req.id)
+        let Some(store::Current {
+            status,
+            customer_id,
+            ..
+        }) = store::current_in_tx(&mut tx, &req.id)
             .await
             .map_err(db_error)?
         else {
@@ -212,10 +216,6 @@ impl OrderApi {
         store::set_status(&mut tx, &req.id, OrderStatus::Cancelled, None)
             .await
             .map_err(db_error)?;
-        let order = store::get_order(&self.db, &req.id)
-            .await
-            .map_err(db_error)?;
-        let customer_id = order.map(|o| o.customer_id).unwrap_or_default();
         let cancelled = new_envelope(
             &trace,
             Payload::OrderCancelled(OrderCancelled {

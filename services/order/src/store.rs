@@ -292,16 +292,28 @@ pub async fn list_orders(
     Ok((orders, next_cursor))
 }
 
-/// Reads the order's status and applied delivery version inside `tx`.
-pub async fn status_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<(OrderStatus, i64)>> {
-    let row = sqlx::query("SELECT status, delivery_version FROM orders WHERE id = $1")
+/// What a state change needs to know of an order, read inside its transaction.
+#[derive(Debug)]
+pub struct Current {
+    pub status: OrderStatus,
+    /// The newest delivery version applied.
+    pub delivery_version: i64,
+    pub customer_id: String,
+}
+
+/// Reads the order's status, applied delivery version and customer inside `tx`.
+pub async fn current_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<Current>> {
+    let row = sqlx::query("SELECT status, delivery_version, customer_id FROM orders WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
     row.map(|r| {
         let s: String = r.try_get("status")?;
-        let v: i64 = r.try_get("delivery_version")?;
-        Ok((s.parse().unwrap_or(OrderStatus::Placed), v))
+        Ok(Current {
+            status: s.parse().unwrap_or(OrderStatus::Placed),
+            delivery_version: r.try_get("delivery_version")?,
+            customer_id: r.try_get("customer_id")?,
+        })
     })
     .transpose()
 }

@@ -8,6 +8,13 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn every_event_delivered_twice_leaves_the_state_unchanged() {
+    // Once seen hanging in a full CI run (cause not found): fail, never hang.
+    tokio::time::timeout(std::time::Duration::from_secs(120), every_event_twice())
+        .await
+        .expect("finished within 120 s");
+}
+
+async fn every_event_twice() {
     let stack = Stack::start().await;
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
