@@ -2,11 +2,17 @@
 //! of DESIGN.md section 7 and the downstream calls. Handlers only parse
 //! their transport's input and render the result.
 
+use std::time::Duration;
+
+use bytes::Bytes;
 use food_api::{
     CreateOrder, Delivery, DeliveryList, DeliveryStatus, ErrorCode, ImportResult, Item, ItemList,
     MAX_LIMIT, Order, OrderList, OrderStatus, UpdateDelivery, convert,
 };
 use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
+
+use moka::sync::Cache;
+use serde::Serialize;
 
 use crate::{auth::Caller, downstream::Downstream, error::ApiError, settings::Role};
 
@@ -40,10 +46,27 @@ pub struct DeliveryFilter {
     pub cursor: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Gateway {
     downstream: Downstream,
+    /// Menu reads as sent (JSON), by request; see [`Gateway::new`].
+    menu_json: Option<Cache<String, Bytes>>,
 }
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("downstream", &self.downstream)
+            .field(
+                "menu_json",
+                &self.menu_json.as_ref().map(Cache::entry_count),
+            )
+            .finish()
+    }
+}
+
+/// Distinct menu reads kept at once (each a query or an item id).
+const MENU_CACHE_ENTRIES: u64 = 10_000;
 
 /// Lists take `limit` 1..=1000 (default 50) and an opaque cursor.
 pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
@@ -60,13 +83,53 @@ pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
     }
 }
 
+fn list_request(f: ItemFilter) -> Result<pm::ListItemsRequest> {
+    Ok(pm::ListItemsRequest {
+        category: non_empty(f.category),
+        available_only: f.available.filter(|a| *a),
+        query: non_empty(f.query),
+        page: Some(page(f.limit, f.cursor)?),
+    })
+}
+
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 impl Gateway {
-    pub fn new(downstream: Downstream) -> Self {
-        Self { downstream }
+    /// Menu reads are answered from memory for `menu_cache` after menu-service
+    /// gave them (menus change rarely, and a read then costs no gRPC call,
+    /// no SQL and no JSON encoding); zero turns that off. Errors are never
+    /// kept, and an import through this gateway empties the cache at once.
+    pub fn new(downstream: Downstream, menu_cache: Duration) -> Self {
+        let menu_json = (!menu_cache.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(MENU_CACHE_ENTRIES)
+                .time_to_live(menu_cache)
+                .build()
+        });
+        Self {
+            downstream,
+            menu_json,
+        }
+    }
+
+    /// `fetch`'s value as JSON, from the cache under `key` when fresh.
+    async fn menu_cached<T, F>(&self, key: String, fetch: F) -> Result<Bytes>
+    where
+        T: Serialize,
+        F: std::future::Future<Output = Result<T>>,
+    {
+        if let Some(hit) = self.menu_json.as_ref().and_then(|c| c.get(&key)) {
+            return Ok(hit);
+        }
+        let value = fetch.await?;
+        let json =
+            Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Unexpected(e.into()))?);
+        if let Some(cache) = &self.menu_json {
+            cache.insert(key, json.clone());
+        }
+        Ok(json)
     }
 
     pub fn downstream(&self) -> &Downstream {
@@ -76,12 +139,17 @@ impl Gateway {
     // ---- menu: readable by anyone ----
 
     pub async fn list_items(&self, f: ItemFilter) -> Result<ItemList> {
-        let req = pm::ListItemsRequest {
-            category: non_empty(f.category),
-            available_only: f.available.filter(|a| *a),
-            query: non_empty(f.query),
-            page: Some(page(f.limit, f.cursor)?),
-        };
+        self.fetch_items(list_request(f)?).await
+    }
+
+    /// [`Gateway::list_items`] as JSON, from the cache when fresh.
+    pub async fn list_items_json(&self, f: ItemFilter) -> Result<Bytes> {
+        let req = list_request(f)?;
+        let key = format!("list {req:?}");
+        self.menu_cached(key, self.fetch_items(req)).await
+    }
+
+    async fn fetch_items(&self, req: pm::ListItemsRequest) -> Result<ItemList> {
         let res = self
             .downstream
             .menu
@@ -105,6 +173,12 @@ impl Gateway {
             .await?
             .into_inner()
             .into())
+    }
+
+    /// [`Gateway::get_item`] as JSON, from the cache when fresh.
+    pub async fn item_json(&self, id: &str) -> Result<Bytes> {
+        self.menu_cached(format!("item {id}"), self.get_item(id))
+            .await
     }
 
     /// One round trip for many items; unknown ids are left out.
@@ -132,6 +206,9 @@ impl Gateway {
             .import_items(req)
             .await?
             .into_inner();
+        if let Some(cache) = &self.menu_json {
+            cache.invalidate_all();
+        }
         Ok(ImportResult {
             created: res.created,
             updated: res.updated,

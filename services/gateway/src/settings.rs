@@ -33,6 +33,10 @@ pub struct Settings {
     pub max_in_flight: usize,
     /// Serves GraphiQL on `GET /graphql` and allows introspection.
     pub graphiql: bool,
+    /// How long a menu read (`GET /menu/items`, `GET /menu/items/:id`) is
+    /// answered from memory before menu-service is asked again; 0 asks
+    /// every time. An import through this gateway empties it at once.
+    pub menu_cache_ms: u64,
 }
 
 impl Default for Settings {
@@ -49,6 +53,7 @@ impl Default for Settings {
             downstream_timeout_ms: 3000,
             max_in_flight: 512,
             graphiql: false,
+            menu_cache_ms: 1000,
         }
     }
 }
@@ -72,6 +77,7 @@ impl Settings {
             downstream_timeout_ms = self.downstream_timeout_ms,
             max_in_flight = self.max_in_flight,
             graphiql = self.graphiql,
+            menu_cache_ms = self.menu_cache_ms,
             "effective settings"
         );
     }

@@ -57,7 +57,7 @@ impl Application {
         food_kit::metrics::handle();
         let keys = KeyStore::new(&settings.api_keys)?;
         let downstream = Downstream::connect_lazy(&settings)?;
-        let gateway = Gateway::new(downstream);
+        let gateway = Gateway::new(downstream, Duration::from_millis(settings.menu_cache_ms));
         let hub = Arc::new(Hub::new(BROADCAST_CAPACITY));
 
         let (ready_tx, ready_rx) = oneshot::channel();

@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
         food_order::Settings {
             service: settings(dir.path(), &b, "order"),
             menu_url: format!("http://{menu_addr}"),
-            menu_timeout_ms: 2000,
+            ..food_order::Settings::default()
         },
         shutdown.clone(),
     )

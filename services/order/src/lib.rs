@@ -10,6 +10,7 @@
 //! - `events`: the DeliveryStatusChanged consumer.
 
 mod events;
+mod menu;
 mod service;
 mod store;
 mod validate;
@@ -47,6 +48,9 @@ pub struct Settings {
     pub menu_url: String,
     /// Bound on each menu call, so that a stuck menu fails orders fast.
     pub menu_timeout_ms: u64,
+    /// How long a menu item's price and availability are used before
+    /// menu-service is asked again; 0 asks for every order.
+    pub menu_cache_ms: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             service: ServiceSettings::with_listen("127.0.0.1:50052"),
             menu_url: "http://127.0.0.1:50051".into(),
             menu_timeout_ms: 2000,
+            menu_cache_ms: 1000,
         }
     }
 }
@@ -106,7 +111,10 @@ impl Application {
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();
-        let menu = MenuServiceClient::new(menu_channel);
+        let menu = menu::MenuItems::new(
+            MenuServiceClient::new(menu_channel),
+            Duration::from_millis(settings.menu_cache_ms),
+        );
 
         let waker = Waker::new();
         let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;

@@ -1,6 +1,6 @@
 //! The `OrderService` gRPC implementation.
 
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
@@ -12,15 +12,15 @@ use food_kit::{
 };
 use food_proto::{
     events::v1::{OrderCancelled, OrderStatusChanged},
-    menu::v1::{BatchGetItemsRequest, menu_service_client::MenuServiceClient},
     order::v1::{
         self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
         ListOrdersResponse, order_service_server::OrderService,
     },
 };
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{Request, Response, Status};
 
 use crate::{
+    menu::MenuItems,
     store::{self, Committer, NewOrder, Stored},
     validate,
 };
@@ -29,7 +29,7 @@ const NAME: &str = "order";
 
 pub struct OrderApi {
     db: Db,
-    menu: MenuServiceClient<Channel>,
+    menu: MenuItems,
     committer: Committer,
     topics: Topics,
     waker: Waker,
@@ -38,7 +38,7 @@ pub struct OrderApi {
 impl OrderApi {
     pub fn new(
         db: Db,
-        menu: MenuServiceClient<Channel>,
+        menu: MenuItems,
         committer: Committer,
         topics: Topics,
         waker: Waker,
@@ -118,22 +118,14 @@ impl OrderApi {
         let mut ids: Vec<String> = v.lines.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
         ids.dedup();
-        let items = self
-            .menu
-            .clone()
-            .batch_get_items(BatchGetItemsRequest { ids })
-            .await
-            .map_err(|s| {
-                tracing::warn!(code = ?s.code(), message = s.message(), "menu-service call failed");
-                error(
-                    ErrorCode::Unavailable,
-                    "the menu service is unavailable, try again",
-                    &[("dependency", "menu".into())],
-                )
-            })?
-            .into_inner();
-        let by_id: HashMap<&str, &food_proto::menu::v1::Item> =
-            items.items.iter().map(|i| (i.id.as_str(), i)).collect();
+        let by_id = self.menu.get(&ids).await.map_err(|s| {
+            tracing::warn!(code = ?s.code(), message = s.message(), "menu-service call failed");
+            error(
+                ErrorCode::Unavailable,
+                "the menu service is unavailable, try again",
+                &[("dependency", "menu".into())],
+            )
+        })?;
         let mut lines = Vec::with_capacity(v.lines.len());
         let mut currency: Option<&str> = None;
         for (i, (id, qty)) in v.lines.iter().enumerate() {

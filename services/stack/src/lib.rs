@@ -229,7 +229,7 @@ impl Stack {
             food_order::Settings {
                 service: service(config.order_addr, "order"),
                 menu_url: format!("http://{menu_addr}"),
-                menu_timeout_ms: 2000,
+                ..food_order::Settings::default()
             },
             child.clone(),
         )

@@ -1,7 +1,13 @@
 //! `/menu/items`: reads are open to anyone; imports are for ops.
 
-use axum::{Json, extract::State};
-use food_api::{ImportResult, Item, ItemList};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use food_api::{ImportResult, Item};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -47,7 +53,7 @@ pub async fn list_items(
     State(state): State<SharedState>,
     _caller: Caller,
     ApiQuery(q): ApiQuery<ItemsQuery>,
-) -> Result<Json<ItemList>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = ItemFilter {
         category: q.category,
         available: q.available,
@@ -55,7 +61,7 @@ pub async fn list_items(
         limit: q.limit,
         cursor: q.cursor,
     };
-    Ok(Json(state.gateway.list_items(filter).await?))
+    Ok(json(state.gateway.list_items_json(filter).await?))
 }
 
 #[utoipa::path(
@@ -71,8 +77,20 @@ pub async fn get_item(
     State(state): State<SharedState>,
     _caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Item>, ApiError> {
-    Ok(Json(state.gateway.get_item(&id).await?))
+) -> Result<Response, ApiError> {
+    Ok(json(state.gateway.item_json(&id).await?))
+}
+
+/// A body that is JSON already (a cached menu read).
+fn json(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[utoipa::path(

@@ -347,3 +347,45 @@ async fn ops_import_menu_items() {
         .unwrap();
     assert_eq!(item["price_cents"], 450);
 }
+
+#[tokio::test]
+async fn a_menu_read_after_an_import_through_the_gateway_shows_the_import() {
+    let stack = spawn_stack().await;
+    let read = |path: &'static str| {
+        let req = stack.get(path, Who::Anonymous);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["content-type"], "application/json");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let mut item = read("/menu/items/margherita").await;
+    let listed = read("/menu/items?limit=1000").await;
+    let price = item["price_cents"].as_i64().unwrap();
+
+    item["price_cents"] = json!(price + 100);
+    let res = stack
+        .request(Method::POST, "/menu/items", Who::Ops)
+        .json(&json!({ "items": [item] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let after = read("/menu/items/margherita").await;
+    let relisted = read("/menu/items?limit=1000").await;
+
+    let price_in = |list: &Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "margherita")
+            .unwrap()["price_cents"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(price_in(&listed), price);
+    assert_eq!(after["price_cents"], price + 100);
+    assert_eq!(price_in(&relisted), price + 100);
+}

@@ -125,7 +125,7 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
         food_order::Settings {
             service: service.clone(),
             menu_url: format!("http://{menu_addr}"),
-            menu_timeout_ms: 2000,
+            ..food_order::Settings::default()
         },
         shutdown.child(),
     )
@@ -163,6 +163,7 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
         downstream_timeout_ms: 2000,
         max_in_flight: 512,
         graphiql: options.graphiql,
+        menu_cache_ms: 1000,
     };
     let gateway = food_gateway::Application::build(settings, shutdown.child())
         .await

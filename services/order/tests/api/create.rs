@@ -1,8 +1,9 @@
 use std::time::{Duration, Instant};
 
 use food_api::ErrorCode;
-use food_proto::order::v1::{
-    ListOrdersRequest, OrderStatus, order_service_client::OrderServiceClient,
+use food_proto::{
+    menu::v1::{GetItemRequest, ImportItemsRequest, menu_service_client::MenuServiceClient},
+    order::v1::{ListOrdersRequest, OrderStatus, order_service_client::OrderServiceClient},
 };
 use tonic::Code;
 
@@ -216,19 +217,76 @@ async fn with_the_menu_down_create_fails_fast_with_unavailable_and_reads_still_w
         .into_inner();
     stack.menu.take().unwrap().stop().await;
 
+    // An item the order service has not priced lately needs the menu.
     let started = Instant::now();
     let err = orders
-        .create_order(order_request("erin", &[("margherita", 1)]))
+        .create_order(order_request("erin", &[("tiramisu", 1)]))
         .await
         .unwrap_err();
     let took = started.elapsed();
+    // Once the cache time has passed, every item does.
+    tokio::time::sleep(Duration::from_millis(MENU_CACHE_MS)).await;
+    let expired = orders
+        .create_order(order_request("erin", &[("margherita", 1)]))
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), Code::Unavailable);
     assert!(
         took < Duration::from_secs(3),
         "failed fast, not a hang: {took:?}"
     );
+    assert_eq!(expired.code(), Code::Unavailable);
     assert_eq!(order_of(&orders, &placed.id).await.unwrap().id, placed.id);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_menu_change_reaches_new_orders_within_the_cache_time() {
+    let stack = Stack::start().await;
+    let mut orders = stack.orders().await;
+    let mut menu = MenuServiceClient::connect(format!("http://{}", stack.menu_addr))
+        .await
+        .unwrap();
+    let before = orders
+        .create_order(order_request("fay", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut item = menu
+        .get_item(GetItemRequest {
+            id: "margherita".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let new_price = before.total_cents + 100;
+
+    item.price_cents = new_price;
+    menu.import_items(ImportItemsRequest {
+        items: vec![item.clone()],
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(MENU_CACHE_MS + 100)).await;
+    let repriced = orders
+        .create_order(order_request("fay", &[("margherita", 1)]))
+        .await
+        .unwrap()
+        .into_inner();
+    item.available = false;
+    menu.import_items(ImportItemsRequest { items: vec![item] })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(MENU_CACHE_MS + 100)).await;
+    let refused = orders
+        .create_order(order_request("fay", &[("margherita", 1)]))
+        .await
+        .unwrap_err();
+
+    assert_eq!(repriced.total_cents, new_price);
+    assert_eq!(repriced.items[0].unit_price_cents, new_price);
+    assert_eq!(code_of(&refused), ErrorCode::ItemUnavailable);
     stack.stop().await;
 }
 

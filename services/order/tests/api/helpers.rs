@@ -15,6 +15,10 @@ use food_proto::{
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// How long the order service uses a menu item before asking menu-service
+/// again (`menu_cache_ms`), as in the default settings.
+pub const MENU_CACHE_MS: u64 = 1000;
+
 pub struct Service {
     pub addr: SocketAddr,
     shutdown: Shutdown,
@@ -102,6 +106,7 @@ pub async fn start_order(
             service: settings(dir, broker, prefix, "order"),
             menu_url: format!("http://{menu}"),
             menu_timeout_ms: 1000,
+            menu_cache_ms: MENU_CACHE_MS,
         },
         shutdown.clone(),
     )
