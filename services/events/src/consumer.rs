@@ -8,11 +8,15 @@
 
 use std::{future::Future, time::Duration};
 
-use food_kit::{Db, Shutdown, Tx, db::now_micros};
+use food_kit::{
+    Db, Shutdown, Tx,
+    db::{ROWS_PER_INSERT, now_micros, values_placeholders},
+};
 use rdkafka::{
     Message,
     consumer::{CommitMode, Consumer, StreamConsumer},
 };
+use sqlx::Row;
 
 use crate::envelope::{Envelope, decode};
 
@@ -99,21 +103,29 @@ pub async fn handle_batch<H: Handler>(
         return Ok(out);
     }
     let mut tx = db.begin().await?;
+    // One statement records every event id; those it did not insert were
+    // seen before (or earlier in this batch).
+    let mut fresh = std::collections::HashSet::new();
+    let at = now_micros();
+    for chunk in envs.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+            values_placeholders(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for env in chunk {
+            q = q.bind(handler.name()).bind(&env.event_id).bind(at);
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            fresh.insert(row.try_get::<String, _>("event_id")?);
+        }
+    }
     let mut out = Vec::with_capacity(envs.len());
     let mut applied = false;
     for env in envs {
-        let fresh = sqlx::query(
-            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(handler.name())
-        .bind(&env.event_id)
-        .bind(now_micros())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        // `remove`: a second copy of an event in the batch is a duplicate.
+        if !fresh.remove(&env.event_id) {
             out.push(Handled::Duplicate);
             continue;
         }

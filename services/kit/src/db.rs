@@ -207,6 +207,31 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
 }
 
 /// Current time as microseconds since the Unix epoch, the storage format for times.
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` values: the VALUES of
+/// one multi-row INSERT, in the `$n` form SQLite and PostgreSQL both read.
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * columns + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Rows per multi-row INSERT: far below SQLite's 32,766 bound variables and
+/// PostgreSQL's 65,535 parameters for any of our tables.
+pub const ROWS_PER_INSERT: usize = 1000;
+
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

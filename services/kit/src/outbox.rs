@@ -14,8 +14,25 @@
 //! producer never times a message out (`message.timeout.ms=0`) and
 //! idempotence keeps order across its retries. A broker outage delays
 //! events, it does not drop them.
+//!
+//! On SQLite, marks are deferred: the relay remembers in memory how far the
+//! broker has acknowledged and writes that mark at most every
+//! [`MARK_EVERY`] (and when it stops), so that under load it does not take
+//! the database's one writer, with an fsync, after every commit of the
+//! service it serves. That needs rows to commit in id order, which SQLite's
+//! single writer guarantees. A crash loses at most the last [`MARK_EVERY`]
+//! of marks; those rows are sent again and consumers drop them by event id,
+//! as after any crash. On PostgreSQL, where concurrent transactions may
+//! commit a lower id after a higher one, every round reads all unsent rows
+//! and marks what was acknowledged at once.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use rdkafka::{
@@ -27,7 +44,7 @@ use tokio::sync::Notify;
 
 use crate::{
     Shutdown,
-    db::{Backend, Db, Tx, now_micros},
+    db::{Backend, Db, ROWS_PER_INSERT, Tx, now_micros, values_placeholders},
 };
 
 /// One event to publish.
@@ -45,19 +62,30 @@ pub struct OutboxMessage {
 /// Writes `msg` inside the caller's transaction; it is published only if the
 /// transaction commits.
 pub async fn enqueue(tx: &mut Tx, msg: &OutboxMessage) -> sqlx::Result<()> {
-    let headers = serde_json::to_string(&msg.headers).unwrap_or_else(|_| "[]".into());
-    sqlx::query(
-        "INSERT INTO outbox (event_id, topic, msg_key, payload, headers, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&msg.event_id)
-    .bind(&msg.topic)
-    .bind(&msg.key)
-    .bind(&msg.payload)
-    .bind(headers)
-    .bind(now_micros())
-    .execute(&mut **tx)
-    .await?;
+    enqueue_all(tx, std::slice::from_ref(msg)).await
+}
+
+/// [`enqueue`] for many messages, in their order, in few statements.
+pub async fn enqueue_all(tx: &mut Tx, msgs: &[OutboxMessage]) -> sqlx::Result<()> {
+    let now = now_micros();
+    for chunk in msgs.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO outbox (event_id, topic, msg_key, payload, headers, created_at) VALUES {}",
+            values_placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for msg in chunk {
+            let headers = serde_json::to_string(&msg.headers).unwrap_or_else(|_| "[]".into());
+            q = q
+                .bind(&msg.event_id)
+                .bind(&msg.topic)
+                .bind(&msg.key)
+                .bind(&msg.payload)
+                .bind(headers)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -87,7 +115,14 @@ pub struct Relay {
     batch: i64,
     /// Used in metric labels and logs.
     name: String,
+    /// The broker has acknowledged every row up to this id.
+    acked: AtomicI64,
+    /// Rows up to this id are marked sent in the database.
+    marked: AtomicI64,
 }
+
+/// Longest time an acknowledged row stays unmarked.
+pub const MARK_EVERY: Duration = Duration::from_millis(250);
 
 /// How long the relay sleeps when nothing woke it; a safety net only.
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -109,17 +144,24 @@ impl Relay {
             waker,
             batch: 5000,
             name: name.to_owned(),
+            acked: AtomicI64::new(0),
+            marked: AtomicI64::new(0),
         })
     }
 
-    /// Publishes unsent rows in id order (up to [`ROUNDS`] batches) and
-    /// marks the acknowledged ones sent. Returns how many were published.
+    /// Publishes unsent rows in id order (up to [`ROUNDS`] batches); the
+    /// acknowledged ones are marked sent by [`Relay::mark`]. Returns how many
+    /// were published.
     ///
     /// Two batches are in flight at once: while the broker acknowledges one,
     /// the next is read and handed to the producer. Marks still happen in id
     /// order, each after its batch is fully acknowledged.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
-        let mut after = 0i64;
+        let mut after = if self.deferred_marks() {
+            self.acked.load(Ordering::Acquire)
+        } else {
+            0
+        };
         let mut in_flight: std::collections::VecDeque<Vec<(i64, DeliveryFuture)>> =
             std::collections::VecDeque::new();
         let mut sent = 0;
@@ -190,14 +232,18 @@ impl Relay {
         Ok(pending)
     }
 
-    /// Waits for a batch's acknowledgements in order and marks the
-    /// acknowledged prefix sent.
+    /// Waits for a batch's acknowledgements in order and remembers the
+    /// acknowledged prefix.
     async fn settle(&self, batch: Vec<(i64, DeliveryFuture)>) -> anyhow::Result<usize> {
         let mut acked_up_to = None;
         let mut failure = None;
+        let mut sent = 0;
         for (id, fut) in batch {
             match fut.await {
-                Ok(Ok(_)) => acked_up_to = Some(id),
+                Ok(Ok(_)) => {
+                    acked_up_to = Some(id);
+                    sent += 1;
+                }
                 Ok(Err((e, _))) => {
                     failure = Some(anyhow::anyhow!("publishing outbox row {id}: {e}"));
                     break;
@@ -208,15 +254,8 @@ impl Relay {
                 }
             }
         }
-        let mut sent = 0;
         if let Some(last) = acked_up_to {
-            let done =
-                sqlx::query("UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND id <= $2")
-                    .bind(now_micros())
-                    .bind(last)
-                    .execute(self.db.writer())
-                    .await?;
-            sent = done.rows_affected() as usize;
+            self.acked.fetch_max(last, Ordering::AcqRel);
             metrics::counter!("outbox_published_total", "relay" => self.name.clone())
                 .increment(sent as u64);
         }
@@ -226,9 +265,36 @@ impl Relay {
         }
     }
 
+    /// Whether marks may wait (see the module documentation).
+    fn deferred_marks(&self) -> bool {
+        matches!(self.db.backend(), Backend::Sqlite)
+    }
+
+    /// Whether acknowledged rows wait for their mark.
+    fn marks_pending(&self) -> bool {
+        self.acked.load(Ordering::Acquire) > self.marked.load(Ordering::Acquire)
+    }
+
+    /// Marks the acknowledged rows sent in the database; returns false when
+    /// there was nothing to mark.
+    pub async fn mark(&self) -> anyhow::Result<bool> {
+        let acked = self.acked.load(Ordering::Acquire);
+        if acked <= self.marked.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND id <= $2")
+            .bind(now_micros())
+            .bind(acked)
+            .execute(self.db.writer())
+            .await?;
+        self.marked.fetch_max(acked, Ordering::AcqRel);
+        Ok(true)
+    }
+
     /// Unsent rows, for the backlog gauge and tests.
     pub async fn backlog(&self) -> anyhow::Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND id > $1")
+            .bind(self.acked.load(Ordering::Acquire))
             .fetch_one(self.db.reader())
             .await?;
         Ok(row.try_get("n")?)
@@ -248,6 +314,7 @@ impl Relay {
         let mut backoff = Duration::from_millis(50);
         let mut last_cleanup = tokio::time::Instant::now();
         let mut last_backlog = tokio::time::Instant::now() - BACKLOG_EVERY;
+        let mut last_mark = tokio::time::Instant::now();
         loop {
             if shutdown.is_triggered() {
                 break;
@@ -256,6 +323,15 @@ impl Relay {
                 r = self.relay_once() => r,
                 _ = shutdown.cancelled() => break,
             };
+            if round.is_ok()
+                && self.marks_pending()
+                && (!self.deferred_marks() || last_mark.elapsed() >= MARK_EVERY)
+            {
+                last_mark = tokio::time::Instant::now();
+                if let Err(e) = self.mark().await {
+                    tracing::warn!(relay = %self.name, error = %format!("{e:#}"), "marking outbox rows sent failed; retrying later");
+                }
+            }
             match round {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(50);
@@ -281,9 +357,15 @@ impl Relay {
                         .execute(self.db.writer())
                         .await;
                     }
+                    // Wake for new rows, or when the pending marks are due.
+                    let wait = if self.marks_pending() {
+                        MARK_EVERY.saturating_sub(last_mark.elapsed())
+                    } else {
+                        IDLE_POLL
+                    };
                     tokio::select! {
                         _ = self.waker.notify.notified() => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = shutdown.cancelled() => break,
                     }
                 }
@@ -303,6 +385,9 @@ impl Relay {
                 if n == 0 {
                     break;
                 }
+            }
+            if let Err(e) = self.mark().await {
+                tracing::warn!(relay = %self.name, error = %format!("{e:#}"), "marking outbox rows sent at shutdown failed; they will be sent again");
             }
         })
         .await;

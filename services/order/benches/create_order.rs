@@ -2,6 +2,9 @@
 //! concurrent callers, every order committed (with its outbox row) before
 //! its reply; then order-to-delivery-created latency: from the CreateOrder
 //! call to the delivery's DeliveryStatusChanged(PENDING) reaching a consumer.
+//! Throughput is measured twice: with the delivery service creating a
+//! delivery for each order (the whole pipeline on the same two cores), then
+//! with the order service alone.
 //!
 //! Run: `cargo bench -p food-order --bench create_order`.
 
@@ -52,11 +55,24 @@ fn request(i: usize) -> CreateOrderRequest {
     }
 }
 
+/// `(sum, count)` of a histogram in Prometheus text.
+fn sum_count(rendered: &str, name: &str) -> (f64, f64) {
+    let find = |suffix: &str| {
+        rendered
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}_{suffix} ")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (find("sum"), find("count"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
+    let metrics = food_kit::metrics::handle();
     let dir = tempfile::tempdir()?;
     let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
     let b = broker.bootstrap();
@@ -80,17 +96,18 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let order_addr = order.local_addr();
+    let delivery_stop = shutdown.child();
     let delivery = food_delivery::Application::build(
         food_delivery::Settings {
             service: settings(dir.path(), &b, "delivery"),
         },
-        shutdown.clone(),
+        delivery_stop.clone(),
     )
     .await?;
+    let mut delivery = Some(tokio::spawn(delivery.run_until_stopped()));
     let tasks = vec![
         tokio::spawn(menu.run_until_stopped()),
         tokio::spawn(order.run_until_stopped()),
-        tokio::spawn(delivery.run_until_stopped()),
     ];
 
     println!("| measure | value |");
@@ -159,46 +176,73 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..200 {
         clients[0].create_order(request(i)).await?;
     }
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
-    let started = Instant::now();
-    let mut callers = Vec::new();
-    for c in 0..CALLERS {
-        let mut client = clients[c % clients.len()].clone();
-        let hist = hist.clone();
-        callers.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new(3).unwrap();
-            let mut n = 0usize;
-            while started.elapsed() < RUN {
-                let t = Instant::now();
-                client
-                    .create_order(request(c * 1_000_000 + n))
-                    .await
-                    .expect("order created");
-                local.record(t.elapsed().as_micros() as u64).unwrap();
-                n += 1;
+    let (sizes, batches) = sum_count(&metrics.render(), "order_commit_batch_size");
+    let (secs, _) = sum_count(&metrics.render(), "order_commit_seconds");
+    let mut seen = (sizes, secs, batches);
+    for whole in [true, false] {
+        if !whole {
+            // The order service alone: no deliveries being created, so no
+            // delivery events for the order service to follow.
+            delivery_stop.trigger();
+            if let Some(d) = delivery.take() {
+                let _ = d.await;
             }
-            hist.lock().await.add(local).unwrap();
-            n
-        }));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let what = if whole {
+            "with the delivery service creating each delivery"
+        } else {
+            "order service alone (delivery service stopped)"
+        };
+        let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+        let started = Instant::now();
+        let mut callers = Vec::new();
+        for c in 0..CALLERS {
+            let mut client = clients[c % clients.len()].clone();
+            let hist = hist.clone();
+            callers.push(tokio::spawn(async move {
+                let mut local = Histogram::<u64>::new(3).unwrap();
+                let mut n = 0usize;
+                while started.elapsed() < RUN {
+                    let t = Instant::now();
+                    client
+                        .create_order(request(c * 1_000_000 + n))
+                        .await
+                        .expect("order created");
+                    local.record(t.elapsed().as_micros() as u64).unwrap();
+                    n += 1;
+                }
+                hist.lock().await.add(local).unwrap();
+                n
+            }));
+        }
+        let mut total = 0;
+        for c in callers {
+            total += c.await?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let h = hist.lock().await;
+        println!(
+            "| CreateOrder, {CALLERS} callers, {secs:.1} s, {what} | {:.0} orders/s ({total} orders) |",
+            total as f64 / secs
+        );
+        println!(
+            "| CreateOrder latency p50 / p99 / max, {what} | {:.2} / {:.2} / {:.2} ms |",
+            h.value_at_quantile(0.5) as f64 / 1000.0,
+            h.value_at_quantile(0.99) as f64 / 1000.0,
+            h.max() as f64 / 1000.0
+        );
+        drop(h);
+        let (sizes, batches) = sum_count(&metrics.render(), "order_commit_batch_size");
+        let (secs, _) = sum_count(&metrics.render(), "order_commit_seconds");
+        let (sizes, secs, batches) = (sizes - seen.0, secs - seen.1, batches - seen.2);
+        seen = (seen.0 + sizes, seen.1 + secs, seen.2 + batches);
+        println!(
+            "| order commits, {what}: mean orders per batch, mean time per batch | {:.1}, {:.2} ms |",
+            sizes / batches,
+            secs * 1000.0 / batches
+        );
     }
-    let mut total = 0;
-    for c in callers {
-        total += c.await?;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let h = hist.lock().await;
-    println!(
-        "| CreateOrder, {CALLERS} callers, {secs:.1} s | {:.0} orders/s ({total} orders) |",
-        total as f64 / secs
-    );
-    println!(
-        "| CreateOrder latency p50 / p99 / max | {:.2} / {:.2} / {:.2} ms |",
-        h.value_at_quantile(0.5) as f64 / 1000.0,
-        h.value_at_quantile(0.99) as f64 / 1000.0,
-        h.max() as f64 / 1000.0
-    );
-    drop(h);
-
     drop(consumer);
     shutdown.trigger();
     for t in tasks {

@@ -4,12 +4,14 @@
 //! arrive together into one transaction keeps every order durable before
 //! its reply while paying one fsync per batch instead of per order.
 
+use std::collections::HashSet;
+
 use food_api::{Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{micros_to_datetime, now_micros},
-    outbox::{Waker, enqueue},
+    db::{ROWS_PER_INSERT, micros_to_datetime, now_micros, values_placeholders},
+    outbox::{Waker, enqueue_all},
 };
 use food_proto::events::v1::OrderPlaced;
 use sqlx::{Row, any::AnyRow};
@@ -58,7 +60,10 @@ impl Committer {
                 }
                 metrics::histogram!("order_commit_batch_size").record(batch.len() as f64);
                 let jobs = std::mem::take(&mut batch);
-                match write_batch(&db, &topics, jobs.iter().map(|(o, _)| o)).await {
+                let started = std::time::Instant::now();
+                let written = write_batch(&db, &topics, jobs.iter().map(|(o, _)| o)).await;
+                metrics::histogram!("order_commit_seconds").record(started.elapsed().as_secs_f64());
+                match written {
                     Ok(results) => {
                         waker.wake();
                         for ((_, reply), r) in jobs.into_iter().zip(results) {
@@ -89,67 +94,117 @@ impl Committer {
     }
 }
 
+/// Writes `orders` in one transaction with a few multi-row statements (each
+/// statement is a round trip to the database's worker, so one per row would
+/// cost more than the commit). An order whose idempotency key is already
+/// taken, by a stored order or an earlier one in the batch, is left out.
 async fn write_batch<'a>(
     db: &Db,
     topics: &Topics,
     orders: impl Iterator<Item = &'a NewOrder>,
 ) -> sqlx::Result<Vec<Stored>> {
+    let orders: Vec<&NewOrder> = orders.collect();
     let mut tx = db.begin().await?;
-    let mut out = Vec::new();
-    for new in orders {
-        out.push(insert_order(&mut tx, topics, new).await?);
+    let mut inserted = HashSet::new();
+    for chunk in orders.chunks(ROWS_PER_INSERT / 10) {
+        inserted.extend(insert_orders(&mut tx, chunk).await?);
     }
+    let created: Vec<&NewOrder> = orders
+        .iter()
+        .copied()
+        .filter(|n| inserted.contains(&n.order.id))
+        .collect();
+    let lines: Vec<(&str, usize, &OrderLine)> = created
+        .iter()
+        .flat_map(|n| {
+            n.order
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (n.order.id.as_str(), i, l))
+        })
+        .collect();
+    for chunk in lines.chunks(ROWS_PER_INSERT) {
+        insert_lines(&mut tx, chunk).await?;
+    }
+    let events: Vec<_> = created
+        .iter()
+        .map(|n| {
+            let env = new_envelope(
+                &n.trace_id,
+                Payload::OrderPlaced(OrderPlaced {
+                    order: Some(n.order.clone().into()),
+                }),
+            );
+            to_outbox(&topics.orders, &n.order.id, &env)
+        })
+        .collect();
+    enqueue_all(&mut tx, &events).await?;
     tx.commit().await?;
-    Ok(out)
+    Ok(orders
+        .iter()
+        .map(|n| {
+            if inserted.contains(&n.order.id) {
+                Stored::Created(n.order.clone())
+            } else {
+                Stored::KeyTaken
+            }
+        })
+        .collect())
 }
 
-async fn insert_order(tx: &mut Tx, topics: &Topics, new: &NewOrder) -> sqlx::Result<Stored> {
-    let o = &new.order;
-    let inserted = sqlx::query(
+/// Inserts the orders whose idempotency key is free; returns their ids.
+async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
         "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, note, \
-         idempotency_key, request_hash, delivery_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) \
-         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
-    )
-    .bind(&o.id)
-    .bind(&o.customer_id)
-    .bind(o.status.as_str())
-    .bind(o.total_cents)
-    .bind(&o.currency)
-    .bind(&o.delivery_address)
-    .bind(o.note.as_deref())
-    .bind(new.idempotency_key.as_deref())
-    .bind(&new.request_hash)
-    .bind(o.created_at.timestamp_micros())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(Stored::KeyTaken);
-    }
-    for (i, l) in o.items.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, item_id, name, quantity, unit_price_cents, line_total_cents) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&o.id)
-        .bind(i as i64)
-        .bind(&l.item_id)
-        .bind(&l.name)
-        .bind(i64::from(l.quantity))
-        .bind(l.unit_price_cents)
-        .bind(l.line_total_cents)
-        .execute(&mut **tx)
-        .await?;
-    }
-    let env = new_envelope(
-        &new.trace_id,
-        Payload::OrderPlaced(OrderPlaced {
-            order: Some(o.clone().into()),
-        }),
+         idempotency_key, request_hash, delivery_version, created_at, updated_at) VALUES {} \
+         ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+         RETURNING id",
+        values_placeholders(orders.len(), 12)
     );
-    enqueue(tx, &to_outbox(&topics.orders, &o.id, &env)).await?;
-    Ok(Stored::Created(o.clone()))
+    let mut q = sqlx::query(&sql);
+    for new in orders {
+        let o = &new.order;
+        q = q
+            .bind(&o.id)
+            .bind(&o.customer_id)
+            .bind(o.status.as_str())
+            .bind(o.total_cents)
+            .bind(&o.currency)
+            .bind(&o.delivery_address)
+            .bind(o.note.as_deref())
+            .bind(new.idempotency_key.as_deref())
+            .bind(&new.request_hash)
+            .bind(0_i64)
+            .bind(o.created_at.timestamp_micros())
+            .bind(o.created_at.timestamp_micros());
+    }
+    q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect()
+}
+
+async fn insert_lines(tx: &mut Tx, lines: &[(&str, usize, &OrderLine)]) -> sqlx::Result<()> {
+    let sql = format!(
+        "INSERT INTO order_lines (order_id, line_no, item_id, name, quantity, unit_price_cents, line_total_cents) \
+         VALUES {}",
+        values_placeholders(lines.len(), 7)
+    );
+    let mut q = sqlx::query(&sql);
+    for (order_id, i, l) in lines {
+        q = q
+            .bind(*order_id)
+            .bind(*i as i64)
+            .bind(&l.item_id)
+            .bind(&l.name)
+            .bind(i64::from(l.quantity))
+            .bind(l.unit_price_cents)
+            .bind(l.line_total_cents);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 const ORDER_COLUMNS: &str = "id, customer_id, status, total_cents, currency, delivery_address, note, created_at, updated_at";
