@@ -1,6 +1,9 @@
 //! Startup and round-trip figures for docs/benchmarks.md (a benchmark, not a
 //! timed test): runs the built `foodctl` N times and prints percentiles.
 //!
+//! Beside it, `/bin/true` run the same way: the cost of starting any process
+//! here, in the same run.
+//!
 //! `cargo bench -p foodctl --bench startup`; `FOODCTL_BENCH_RUNS` sets N
 //! (default 300). With `FOODCTL_GATEWAY` set (and `FOODCTL_TOKEN` if
 //! needed) it also times `foodctl menu list -o json` against that gateway.
@@ -11,7 +14,10 @@ use std::{
 };
 
 fn time_runs(args: &[&str], runs: usize) -> Vec<Duration> {
-    let bin = env!("CARGO_BIN_EXE_foodctl");
+    time_program(env!("CARGO_BIN_EXE_foodctl"), args, runs)
+}
+
+fn time_program(bin: &str, args: &[&str], runs: usize) -> Vec<Duration> {
     let once = || {
         let started = Instant::now();
         let status = Command::new(bin)
@@ -20,7 +26,7 @@ fn time_runs(args: &[&str], runs: usize) -> Vec<Duration> {
             .stderr(Stdio::null())
             .status()
             .expect("running foodctl");
-        assert!(status.success(), "foodctl {args:?} failed");
+        assert!(status.success(), "{bin} {args:?} failed");
         started.elapsed()
     };
     for _ in 0..runs.min(10) {
@@ -54,6 +60,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
+    // The floor: starting any process on this machine, in the same run.
+    let floor = time_program("/bin/true", &[], runs);
+    report("/bin/true (process start floor)", &floor);
     let version = time_runs(&["--version"], runs);
     report("foodctl --version", &version);
     let p50 = pct(&version, 0.50);

@@ -163,7 +163,7 @@ async fn run_pieces(
         food_order::Settings {
             service: service("order"),
             menu_url: menu_url.clone(),
-            menu_timeout_ms: 2000,
+            ..food_order::Settings::default()
         },
         shutdown.clone(),
     )

@@ -1,10 +1,27 @@
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use food_stack::{Args, Stack};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("food-stack: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // A Kafka client whose close outlived its bound may still hold a
+    // blocking thread; the process must not wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+async fn run() -> ExitCode {
     food_kit::telemetry::init();
     let args = Args::parse();
     let shutdown = food_kit::Shutdown::new();

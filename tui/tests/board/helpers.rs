@@ -113,7 +113,7 @@ async fn spawn_stack_with(storage: Storage) -> TestStack {
         food_order::Settings {
             service: service.clone(),
             menu_url: format!("http://{menu_addr}"),
-            menu_timeout_ms: 2000,
+            ..food_order::Settings::default()
         },
         order_shutdown.clone(),
     )
