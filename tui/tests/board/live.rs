@@ -107,10 +107,8 @@ fn status_of_app(app: &food_board::app::App, order_id: &str) -> Option<DeliveryS
     app.delivery(order_id).map(|d| d.status)
 }
 
-// librdkafka sometimes segfaults in a service's group consumer
-// (rd_kafka_metadata_cache_find, on its rdk:main thread) when the broker
-// comes back; not the board's consumer. Passes about 3 runs in 4.
-#[ignore = "a service's librdkafka consumer may crash on broker restart; run with --ignored"]
+// This test found a crash in librdkafka when the broker comes back (fixed in
+// vendor/rdkafka-sys, see FOOD-PATCH.md there).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_board_goes_stale_without_its_broker_and_resyncs_when_it_returns() {
     // Arrange: a live board with one delivery on it.
