@@ -50,6 +50,23 @@ pub trait Handler: Send + Sync + 'static {
         env: &'a Envelope,
     ) -> impl Future<Output = anyhow::Result<Outcome>> + Send + 'a;
 
+    /// Applies a batch in order, inside one transaction; one outcome per
+    /// event. The default runs [`Handler::apply`] for each; a handler may
+    /// read and write the whole batch in a few statements instead.
+    fn apply_all<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        envs: &'a [&'a Envelope],
+    ) -> impl Future<Output = anyhow::Result<Vec<Outcome>>> + Send + 'a {
+        async move {
+            let mut out = Vec::with_capacity(envs.len());
+            for env in envs {
+                out.push(self.apply(tx, env).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// Called after a commit that applied an event (to wake an outbox relay, say).
     fn committed(&self) {}
 }
@@ -121,29 +138,40 @@ pub async fn handle_batch<H: Handler>(
             fresh.insert(row.try_get::<String, _>("event_id")?);
         }
     }
-    let mut out = Vec::with_capacity(envs.len());
-    let mut applied = false;
-    for env in envs {
-        // `remove`: a second copy of an event in the batch is a duplicate.
-        if !fresh.remove(&env.event_id) {
-            out.push(Handled::Duplicate);
-            continue;
+    // `remove`: a second copy of an event in the batch is a duplicate.
+    let fresh: Vec<&Envelope> = envs
+        .iter()
+        .filter(|env| fresh.remove(&env.event_id))
+        .collect();
+    let outcomes = match handler.apply_all(&mut tx, &fresh).await {
+        Ok(o) if o.len() == fresh.len() => o,
+        Ok(_) => anyhow::bail!(
+            "{}: apply_all must give one outcome per event",
+            handler.name()
+        ),
+        Err(e) => {
+            tracing::debug!(error = %format!("{e:#}"), "batch failed; applying one by one");
+            tx.rollback().await?;
+            let mut out = Vec::with_capacity(envs.len());
+            for env in envs {
+                out.push(handle(db, handler, env).await?);
+            }
+            return Ok(out);
         }
-        match handler.apply(&mut tx, env).await {
-            Ok(Outcome::Applied) => {
-                applied = true;
-                out.push(Handled::Applied);
-            }
-            Ok(Outcome::Ignored) => out.push(Handled::Ignored),
-            Err(e) => {
-                tracing::debug!(event_id = %env.event_id, error = %format!("{e:#}"), "batch failed; applying one by one");
-                tx.rollback().await?;
-                let mut out = Vec::with_capacity(envs.len());
-                for env in envs {
-                    out.push(handle(db, handler, env).await?);
-                }
-                return Ok(out);
-            }
+    };
+    let applied = outcomes.contains(&Outcome::Applied);
+    let mut outcomes = outcomes.into_iter();
+    let mut fresh = fresh.into_iter().peekable();
+    let mut out = Vec::with_capacity(envs.len());
+    for env in envs {
+        if fresh.peek().is_some_and(|f| std::ptr::eq(*f, env)) {
+            fresh.next();
+            out.push(match outcomes.next() {
+                Some(Outcome::Applied) => Handled::Applied,
+                _ => Handled::Ignored,
+            });
+        } else {
+            out.push(Handled::Duplicate);
         }
     }
     tx.commit().await?;

@@ -401,11 +401,56 @@ pub async fn set_status(
     Ok(())
 }
 
-pub async fn set_delivery_version(tx: &mut Tx, id: &str, v: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE orders SET delivery_version = $1 WHERE id = $2")
-        .bind(v)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+/// Moves the applied delivery version of many orders in one statement.
+pub async fn set_delivery_versions(tx: &mut Tx, versions: &[(&str, i64)]) -> sqlx::Result<()> {
+    for chunk in versions.chunks(ROWS_PER_INSERT / 2) {
+        let cases: String = (0..chunk.len())
+            .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let ids: Vec<String> = (0..chunk.len())
+            .map(|i| format!("${}", 2 * i + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE orders SET delivery_version = CASE id{cases} ELSE delivery_version END \
+             WHERE id IN ({})",
+            ids.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, v) in chunk {
+            q = q.bind(*id).bind(*v);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
+}
+
+/// The current state of each of `ids` that exists, by id, read inside `tx`.
+pub async fn current_many(
+    tx: &mut Tx,
+    ids: &[&str],
+) -> sqlx::Result<std::collections::HashMap<String, Current>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, status, delivery_version, customer_id FROM orders WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let s: String = r.try_get("status")?;
+            out.insert(
+                r.try_get("id")?,
+                Current {
+                    status: s.parse().unwrap_or(OrderStatus::Placed),
+                    delivery_version: r.try_get("delivery_version")?,
+                    customer_id: r.try_get("customer_id")?,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
