@@ -70,54 +70,6 @@ impl Handler for OrderEvents {
         }
     }
 
-    /// Runs of OrderPlaced events are created together
-    /// ([`store::create_all`]); any other event is applied on its own, in
-    /// its place, so that a cancel still follows the placement before it.
-    async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
-        let mut out = Vec::with_capacity(envs.len());
-        let mut i = 0;
-        while i < envs.len() {
-            let run: Vec<(&str, &food_proto::order::v1::Order)> = envs[i..]
-                .iter()
-                .map_while(|env| match &env.payload {
-                    Some(Payload::OrderPlaced(p)) => {
-                        Some(p.order.as_ref().map(|o| (env.trace_id.as_str(), o)))
-                    }
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            let run_len = envs[i..]
-                .iter()
-                .take_while(|env| matches!(env.payload, Some(Payload::OrderPlaced(_))))
-                .count();
-            if run_len == 0 {
-                out.push(self.apply(tx, envs[i]).await?);
-                i += 1;
-                continue;
-            }
-            let mut created = store::create_all(tx, &self.topics, &run).await?.into_iter();
-            for env in &envs[i..i + run_len] {
-                let has_order =
-                    matches!(&env.payload, Some(Payload::OrderPlaced(p)) if p.order.is_some());
-                let delivery = if has_order {
-                    created.next().flatten()
-                } else {
-                    None
-                };
-                match delivery {
-                    Some(d) => {
-                        tracing::info!(order_id = %d.order_id, trace_id = %env.trace_id, "delivery created");
-                        out.push(Outcome::Applied);
-                    }
-                    _ => out.push(Outcome::Ignored),
-                }
-            }
-            i += run_len;
-        }
-        Ok(out)
-    }
-
     fn committed(&self) {
         self.waker.wake();
     }

@@ -7,8 +7,8 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{ROWS_PER_INSERT, micros_to_datetime, now_micros, values_placeholders},
-    outbox::{enqueue, enqueue_all},
+    db::{micros_to_datetime, now_micros},
+    outbox::enqueue,
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
@@ -190,111 +190,6 @@ pub async fn create(
     let delivery = get_in_tx(tx, &order.id).await?.expect("just inserted");
     announce(tx, topics, trace_id, &delivery, DeliveryStatus::Pending).await?;
     Ok(Some(delivery))
-}
-
-/// [`create`] for many orders in a few statements (a multi-row INSERT each
-/// for deliveries, their history and their events): returns, per order in
-/// `orders`, the delivery when it was created. An order that already has a
-/// delivery, or appears twice, gets one delivery.
-pub async fn create_all(
-    tx: &mut Tx,
-    topics: &Topics,
-    orders: &[(&str, &food_proto::order::v1::Order)],
-) -> sqlx::Result<Vec<Option<Delivery>>> {
-    let now = now_micros();
-    let at = micros_to_datetime(now);
-    let mut inserted = std::collections::HashSet::new();
-    for chunk in orders.chunks(ROWS_PER_INSERT / 10) {
-        let sql = format!(
-            "INSERT INTO deliveries (order_id, customer_id, item_count, total_cents, currency, delivery_address, \
-             status, courier, eta, version, created_at, updated_at) VALUES {} \
-             ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            values_placeholders(chunk.len(), 12)
-        );
-        let mut q = sqlx::query(&sql);
-        for (_, order) in chunk {
-            let item_count: u32 = order.items.iter().map(|l| l.quantity).sum();
-            q = q
-                .bind(&order.id)
-                .bind(&order.customer_id)
-                .bind(i64::from(item_count))
-                .bind(order.total_cents)
-                .bind(&order.currency)
-                .bind(&order.delivery_address)
-                .bind(DeliveryStatus::Pending.as_str())
-                .bind(None::<String>)
-                .bind(None::<i64>)
-                .bind(1_i64)
-                .bind(now)
-                .bind(now);
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            inserted.insert(row.try_get::<String, _>("order_id")?);
-        }
-    }
-    // `remove`: only an order's first appearance creates its delivery.
-    let created: Vec<Option<Delivery>> = orders
-        .iter()
-        .map(|(_, order)| {
-            inserted.remove(&order.id).then(|| Delivery {
-                order_id: order.id.clone(),
-                customer_id: order.customer_id.clone(),
-                item_count: order.items.iter().map(|l| l.quantity).sum(),
-                total_cents: order.total_cents,
-                currency: order.currency.clone(),
-                delivery_address: order.delivery_address.clone(),
-                status: DeliveryStatus::Pending,
-                courier: None,
-                eta: None,
-                version: 1,
-                created_at: at,
-                updated_at: at,
-                history: vec![HistoryEntry {
-                    status: DeliveryStatus::Pending,
-                    at,
-                    note: Some("order placed".into()),
-                    courier: None,
-                }],
-            })
-        })
-        .collect();
-    let new: Vec<(&str, &Delivery)> = orders
-        .iter()
-        .zip(&created)
-        .filter_map(|((trace_id, _), d)| Some((*trace_id, d.as_ref()?)))
-        .collect();
-    for chunk in new.chunks(ROWS_PER_INSERT / 10) {
-        let sql = format!(
-            "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
-            values_placeholders(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
-        for (_, d) in chunk {
-            q = q
-                .bind(&d.order_id)
-                .bind(1_i64)
-                .bind(DeliveryStatus::Pending.as_str())
-                .bind(now)
-                .bind("order placed")
-                .bind(None::<String>);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    let events: Vec<_> = new
-        .iter()
-        .map(|(trace_id, d)| {
-            let env = new_envelope(
-                trace_id,
-                Payload::DeliveryStatusChanged(DeliveryStatusChanged {
-                    delivery: Some((*d).clone().into()),
-                    previous: pd::DeliveryStatus::from(DeliveryStatus::Pending) as i32,
-                }),
-            );
-            to_outbox(&topics.deliveries, &d.order_id, &env)
-        })
-        .collect();
-    enqueue_all(tx, &events).await?;
-    Ok(created)
 }
 
 /// A validated change to apply.
