@@ -139,10 +139,10 @@ pub async fn handle_batch<H: Handler>(
         }
     }
     // `remove`: a second copy of an event in the batch is a duplicate.
-    let fresh: Vec<&Envelope> = envs
-        .iter()
-        .filter(|env| fresh.remove(&env.event_id))
+    let fresh_at: Vec<usize> = (0..envs.len())
+        .filter(|&i| fresh.remove(&envs[i].event_id))
         .collect();
+    let fresh: Vec<&Envelope> = fresh_at.iter().map(|&i| &envs[i]).collect();
     let outcomes = match handler.apply_all(&mut tx, &fresh).await {
         Ok(o) if o.len() == fresh.len() => o,
         Ok(_) => anyhow::bail!(
@@ -160,19 +160,12 @@ pub async fn handle_batch<H: Handler>(
         }
     };
     let applied = outcomes.contains(&Outcome::Applied);
-    let mut outcomes = outcomes.into_iter();
-    let mut fresh = fresh.into_iter().peekable();
-    let mut out = Vec::with_capacity(envs.len());
-    for env in envs {
-        if fresh.peek().is_some_and(|f| std::ptr::eq(*f, env)) {
-            fresh.next();
-            out.push(match outcomes.next() {
-                Some(Outcome::Applied) => Handled::Applied,
-                _ => Handled::Ignored,
-            });
-        } else {
-            out.push(Handled::Duplicate);
-        }
+    let mut out = vec![Handled::Duplicate; envs.len()];
+    for (i, outcome) in fresh_at.into_iter().zip(outcomes) {
+        out[i] = match outcome {
+            Outcome::Applied => Handled::Applied,
+            Outcome::Ignored => Handled::Ignored,
+        };
     }
     tx.commit().await?;
     if applied {

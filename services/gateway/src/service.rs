@@ -53,18 +53,6 @@ pub struct Gateway {
     menu_json: Option<Cache<String, Bytes>>,
 }
 
-impl std::fmt::Debug for Gateway {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway")
-            .field("downstream", &self.downstream)
-            .field(
-                "menu_json",
-                &self.menu_json.as_ref().map(Cache::entry_count),
-            )
-            .finish()
-    }
-}
-
 /// Distinct menu reads kept at once (each a query or an item id).
 const MENU_CACHE_ENTRIES: u64 = 10_000;
 

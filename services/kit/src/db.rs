@@ -206,7 +206,6 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         .with_context(|| format!("opening {url}"))
 }
 
-/// Current time as microseconds since the Unix epoch, the storage format for times.
 /// `($1, $2), ($3, $4)` for `rows` rows of `columns` values: the VALUES of
 /// one multi-row INSERT, in the `$n` form SQLite and PostgreSQL both read.
 pub fn values_placeholders(rows: usize, columns: usize) -> String {
@@ -232,6 +231,7 @@ pub fn values_placeholders(rows: usize, columns: usize) -> String {
 /// PostgreSQL's 65,535 parameters for any of our tables.
 pub const ROWS_PER_INSERT: usize = 1000;
 
+/// Current time as microseconds since the Unix epoch, the storage format for times.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

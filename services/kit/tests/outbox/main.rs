@@ -95,12 +95,33 @@ async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never
     let extra = read_topic(&broker.bootstrap(), &topic, 61, Duration::from_millis(1500)).await;
     stop.trigger();
     task.await.unwrap();
+    let unmarked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    // A new relay on the same outbox finds nothing left to send.
+    let relay = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
+    let stop = Shutdown::new();
+    let task = tokio::spawn(relay.run(stop.clone()));
+    let after_restart =
+        read_topic(&broker.bootstrap(), &topic, 61, Duration::from_millis(1500)).await;
+    stop.trigger();
+    task.await.unwrap();
 
     assert_eq!(msgs.len(), 60, "every committed event arrives");
     assert_eq!(
         extra.len(),
         60,
         "nothing more: no duplicate, no rolled-back event"
+    );
+    assert_eq!(
+        unmarked, 0,
+        "every published row is marked sent by the time the relay stops"
+    );
+    assert_eq!(
+        after_restart.len(),
+        60,
+        "a restarted relay sends nothing again"
     );
     let keyed = by_key(&msgs);
     for key in keys {
