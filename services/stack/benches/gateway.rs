@@ -3,7 +3,8 @@
 //! GET /menu/items, GET /menu/items/:id, POST /orders at 32 connections;
 //! then PUT-to-SSE latency beside the broker's own produce-to-consume latency.
 //!
-//! Run: `cargo bench -p food-stack --bench gateway` (prints Markdown tables).
+//! Run: `cargo bench -p food-stack --bench gateway` (prints Markdown tables);
+//! `-- orders` (or `menu`, `live`) runs only the parts whose name holds it.
 
 use std::{
     convert::Infallible,
@@ -125,6 +126,13 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
+    // `cargo bench` passes `--bench`; other words select parts by name.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let dir = tempfile::tempdir()?;
     let mut config = Config::for_tests(dir.path().to_path_buf());
     config.topic_prefix = "bench.".into();
@@ -182,9 +190,10 @@ async fn main() -> anyhow::Result<()> {
             buf.push_str(&String::from_utf8_lossy(&chunk));
         }
     };
+    let samples = if wanted("live") { 200 } else { 0 };
     let mut put_sse = Histogram::<u64>::new(3)?;
     let mut put_only = Histogram::<u64>::new(3)?;
-    for _ in 0..200 {
+    for _ in 0..samples {
         let order: food_api::Order = http
             .post(format!("{base}/orders"))
             .bearer_auth(&customer)
@@ -245,7 +254,7 @@ async fn main() -> anyhow::Result<()> {
     let producer: FutureProducer =
         food_kit::kafka::producer_config(&stack.kafka_brokers).create()?;
     let mut raw = Histogram::<u64>::new(3)?;
-    for i in 0..200 {
+    for i in 0..samples {
         let t = Instant::now();
         producer
             .send(
@@ -297,6 +306,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|");
     for (name, method, path, token, body, status, response) in cases {
+        if !wanted(name) {
+            continue;
+        }
         let ceiling_addr = baseline(status, response).await;
         let (g_rate, g) = drive(Load {
             method: method.clone(),
@@ -323,28 +335,30 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
-    println!();
-    println!("| live path | p50 (ms) | p99 (ms) |");
-    println!("|---|---|---|");
-    println!(
-        "| PUT /delivery/status answered | {:.2} | {:.2} |",
-        ms(&put_only, 0.5),
-        ms(&put_only, 0.99)
-    );
-    println!(
-        "| PUT sent → change on the SSE stream | {:.2} | {:.2} |",
-        ms(&put_sse, 0.5),
-        ms(&put_sse, 0.99)
-    );
-    println!(
-        "| broker alone: produce → consume (embedded broker, SQLite storage) | {:.2} | {:.2} |",
-        ms(&raw, 0.5),
-        ms(&raw, 0.99)
-    );
-    println!(
-        "| gap at p99 (PUT→SSE minus broker) | | {:.2} |",
-        ms(&put_sse, 0.99) - ms(&raw, 0.99)
-    );
+    if samples > 0 {
+        println!();
+        println!("| live path | p50 (ms) | p99 (ms) |");
+        println!("|---|---|---|");
+        println!(
+            "| PUT /delivery/status answered | {:.2} | {:.2} |",
+            ms(&put_only, 0.5),
+            ms(&put_only, 0.99)
+        );
+        println!(
+            "| PUT sent → change on the SSE stream | {:.2} | {:.2} |",
+            ms(&put_sse, 0.5),
+            ms(&put_sse, 0.99)
+        );
+        println!(
+            "| broker alone: produce → consume (embedded broker, SQLite storage) | {:.2} | {:.2} |",
+            ms(&raw, 0.5),
+            ms(&raw, 0.99)
+        );
+        println!(
+            "| gap at p99 (PUT→SSE minus broker) | | {:.2} |",
+            ms(&put_sse, 0.99) - ms(&raw, 0.99)
+        );
+    }
     drop(consumer);
     drop(producer);
     stack.stop().await?;
