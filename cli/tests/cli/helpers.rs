@@ -2,13 +2,12 @@
 //! gateway on free ports with SQLite in a tempdir) and running the real
 //! `foodctl` binary against it.
 //!
-//! Until `food-stack` exposes its start function, [`start_stack`] wires the
-//! pieces itself. The stack runs on its own thread and runtime, so tests
-//! stay plain synchronous `assert_cmd` tests.
+//! [`start_stack`] starts the platform with `food-stack`'s own start
+//! function, on an in-memory broker. The stack runs on its own thread and
+//! runtime, so tests stay plain synchronous `assert_cmd` tests.
 
 use std::{
     io::{BufRead, BufReader},
-    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, ChildStdout, Stdio},
     sync::{OnceLock, mpsc},
@@ -83,10 +82,13 @@ pub fn start_stack() -> Stack {
                 .expect("a runtime");
             rt.block_on(async move {
                 let started = run_pieces(&data_dir, &prefix, &keys, shutdown.clone()).await;
-                let broker = match started {
-                    Ok((gateway, broker)) => {
-                        let _ = tx.send(Ok((format!("http://{gateway}"), broker.bootstrap())));
-                        broker
+                let (stack, broker) = match started {
+                    Ok((stack, broker)) => {
+                        let _ = tx.send(Ok((
+                            format!("http://{}", stack.gateway),
+                            broker.bootstrap(),
+                        )));
+                        (stack, broker)
                     }
                     Err(e) => {
                         let _ = tx.send(Err(format!("{e:#}")));
@@ -94,7 +96,7 @@ pub fn start_stack() -> Stack {
                     }
                 };
                 shutdown.cancelled().await;
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                let _ = stack.wait().await;
                 broker.stop().await;
             });
         });
@@ -128,86 +130,26 @@ struct Keys {
     other_customer: String,
 }
 
+/// The platform as `food-stack` starts it, on an in-memory broker of its
+/// own, with the test keys.
 async fn run_pieces(
     data_dir: &Path,
     prefix: &str,
     keys: &Keys,
     shutdown: Shutdown,
-) -> anyhow::Result<(SocketAddr, EmbeddedBroker)> {
+) -> anyhow::Result<(food_stack::Stack, EmbeddedBroker)> {
     let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
-    let brokers = broker.bootstrap();
-    let topics = food_events::topics::Topics::with_prefix(prefix);
-    food_kit::kafka::ensure_topics(&brokers, &topics.all(), 3, Duration::from_secs(30)).await?;
-
-    let service = |name: &str| {
-        let mut s = food_kit::settings::ServiceSettings::with_listen("127.0.0.1:0");
-        s.data_dir = data_dir.to_owned();
-        s.database_url = format!("sqlite://{}/{name}.db", data_dir.display());
-        s.kafka.brokers = brokers.clone();
-        s.kafka.topic_prefix = prefix.to_owned();
-        s
-    };
-
-    let menu = food_menu::Application::build(
-        food_menu::Settings {
-            service: service("menu"),
-            seed: true,
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let menu_url = format!("http://{}", menu.local_addr());
-    tokio::spawn(menu.run_until_stopped());
-
-    let order = food_order::Application::build(
-        food_order::Settings {
-            service: service("order"),
-            menu_url: menu_url.clone(),
-            ..food_order::Settings::default()
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let order_url = format!("http://{}", order.local_addr());
-    tokio::spawn(order.run_until_stopped());
-
-    let delivery = food_delivery::Application::build(
-        food_delivery::Settings {
-            service: service("delivery"),
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let delivery_url = format!("http://{}", delivery.local_addr());
-    tokio::spawn(delivery.run_until_stopped());
-
-    let kafka = food_kit::settings::KafkaSettings {
-        brokers: brokers.clone(),
-        topic_prefix: prefix.to_owned(),
-        ..Default::default()
-    };
-    let gateway = food_gateway::Application::build(
-        food_gateway::Settings {
-            listen: "127.0.0.1:0".parse()?,
-            menu_url,
-            order_url,
-            delivery_url,
-            kafka,
-            api_keys: vec![
-                ApiKey::new(&keys.ops, Role::Ops, None),
-                ApiKey::new(&keys.courier, Role::Courier, None),
-                ApiKey::new(&keys.customer, Role::Customer, Some(&keys.customer_id)),
-                ApiKey::new(&keys.other_customer, Role::Customer, Some("cust-other")),
-            ],
-            rate_limit_per_sec: 0,
-            ..Default::default()
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let addr = gateway.local_addr();
-    tokio::spawn(gateway.run_until_stopped());
-    Ok((addr, broker))
+    let mut config = food_stack::Config::for_tests(data_dir.to_owned());
+    config.kafka_brokers = Some(broker.bootstrap());
+    config.topic_prefix = prefix.to_owned();
+    config.gateway.api_keys = vec![
+        ApiKey::new(&keys.ops, Role::Ops, None),
+        ApiKey::new(&keys.courier, Role::Courier, None),
+        ApiKey::new(&keys.customer, Role::Customer, Some(&keys.customer_id)),
+        ApiKey::new(&keys.other_customer, Role::Customer, Some("cust-other")),
+    ];
+    let stack = food_stack::Stack::start(config, shutdown).await?;
+    Ok((stack, broker))
 }
 
 /// `foodctl` with a private config dir and no colour; no gateway or token.

@@ -69,12 +69,15 @@ pub struct Config {
     pub broker_addr: SocketAddr,
     pub kafka_brokers: Option<String>,
     pub fresh: bool,
-    pub rate_limit: u32,
     pub partitions: i32,
     /// Prefix for topic names (tests share nothing).
     pub topic_prefix: String,
     /// Where to write foodctl contexts; `None` writes none.
     pub foodctl_config: Option<PathBuf>,
+    /// The gateway's limits and options. The stack sets its address, the
+    /// services' endpoints and Kafka, and adds the local keys to any keys
+    /// given here.
+    pub gateway: food_gateway::Settings,
 }
 
 impl Args {
@@ -91,9 +94,12 @@ impl Args {
             broker_addr: self.broker_addr,
             kafka_brokers: self.kafka_brokers,
             fresh: self.fresh,
-            rate_limit: self.rate_limit,
             partitions: self.partitions,
             topic_prefix: String::new(),
+            gateway: food_gateway::Settings {
+                rate_limit_per_sec: self.rate_limit,
+                ..Default::default()
+            },
         }
     }
 }
@@ -111,10 +117,10 @@ impl Config {
             broker_addr: any,
             kafka_brokers: None,
             fresh: false,
-            rate_limit: 0,
             partitions: 3,
             topic_prefix: String::new(),
             foodctl_config: None,
+            gateway: food_gateway::Settings::default(),
         }
     }
 }
@@ -261,15 +267,12 @@ impl Stack {
         });
 
         let child = shutdown.child();
-        let mut gw = food_gateway::Settings {
-            listen: config.gateway_addr,
-            menu_url: format!("http://{menu_addr}"),
-            order_url: format!("http://{order_addr}"),
-            delivery_url: format!("http://{delivery_addr}"),
-            api_keys: local_keys.api_keys(),
-            rate_limit_per_sec: config.rate_limit,
-            ..Default::default()
-        };
+        let mut gw = config.gateway.clone();
+        gw.listen = config.gateway_addr;
+        gw.menu_url = format!("http://{menu_addr}");
+        gw.order_url = format!("http://{order_addr}");
+        gw.delivery_url = format!("http://{delivery_addr}");
+        gw.api_keys.extend(local_keys.api_keys());
         gw.kafka.brokers = kafka_brokers.clone();
         gw.kafka.topic_prefix = config.topic_prefix.clone();
         let gateway = food_gateway::Application::build(gw, child.clone())
@@ -327,6 +330,24 @@ impl Stack {
             "try: foodctl menu list    (or: curl http://{}/menu/items)",
             self.gateway
         );
+    }
+
+    /// Stops one part (`"menu-service"`, `"order-service"`,
+    /// `"delivery-service"` or `"gateway"`) and waits for it, leaving the
+    /// others running: a downstream outage, for tests.
+    pub async fn stop_part(&mut self, name: &str) -> anyhow::Result<()> {
+        let at = self
+            .parts
+            .iter()
+            .position(|p| p.name == name)
+            .with_context(|| format!("no running part named {name}"))?;
+        let part = self.parts.remove(at);
+        part.shutdown.trigger();
+        match tokio::time::timeout(Duration::from_secs(15), part.task).await {
+            Ok(Ok(result)) => result.context(part.name),
+            Ok(Err(e)) => anyhow::bail!("{} panicked: {e}", part.name),
+            Err(_) => anyhow::bail!("{} did not stop within 15 s", part.name),
+        }
     }
 
     /// Stops every part, gateway first, broker last; returns the first error.

@@ -10,12 +10,9 @@ use food_board::{
 };
 use food_broker::{EmbeddedBroker, Storage};
 use food_gateway::{ApiKey, Role};
-use food_kit::{
-    Shutdown,
-    settings::{KafkaSettings, ServiceSettings},
-};
+use food_kit::Shutdown;
 use serde_json::{Value, json};
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::sync::mpsc;
 
 pub const ALICE: &str = "alice-key";
 pub const OPS: &str = "ops-key";
@@ -30,10 +27,8 @@ pub struct TestStack {
     pub broker: Option<EmbeddedBroker>,
     /// Where a restarted broker finds its log.
     broker_storage: Storage,
-    /// order-service, which a test may stop on its own.
-    order: Option<(Shutdown, JoinHandle<anyhow::Result<()>>)>,
-    /// The services' `run_until_stopped` tasks.
-    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    /// Menu, order, delivery and the gateway (`food-stack`'s own start).
+    platform: Option<food_stack::Stack>,
     _dir: tempfile::TempDir,
     _broker_dir: Option<tempfile::TempDir>,
 }
@@ -44,15 +39,13 @@ impl Drop for TestStack {
     /// services must finish closing their consumers first.
     fn drop(&mut self) {
         self.shutdown.trigger();
-        let mut tasks = std::mem::take(&mut self.tasks);
-        tasks.extend(self.order.take().map(|(_, t)| t));
-        tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(async {
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(15), futures::future::join_all(tasks))
-                        .await;
-            })
-        });
+        if let Some(platform) = self.platform.take() {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let _ = tokio::time::timeout(Duration::from_secs(20), platform.wait()).await;
+                })
+            });
+        }
     }
 }
 
@@ -71,74 +64,21 @@ pub async fn spawn_stack_with_durable_broker() -> TestStack {
     stack
 }
 
+/// The platform as `food-stack` starts it, on a broker of the test's own.
 async fn spawn_stack_with(storage: Storage) -> TestStack {
     food_kit::telemetry::init_for_tests();
     let prefix = food_kit::testing::unique_prefix();
-    let topics = food_events::topics::Topics::with_prefix(&prefix).all();
     let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), storage.clone())
         .await
         .expect("starting the broker");
     let brokers = broker.bootstrap();
-    food_kit::kafka::ensure_topics(&brokers, &topics, 3, Duration::from_secs(30))
-        .await
-        .expect("creating topics");
     let dir = tempfile::tempdir().unwrap();
     let shutdown = Shutdown::new();
-    let mut tasks = Vec::new();
 
-    let kafka = KafkaSettings {
-        brokers: brokers.clone(),
-        topic_prefix: prefix.clone(),
-        partitions: 3,
-        group_id: None,
-    };
-    let mut service = ServiceSettings::with_listen("127.0.0.1:0");
-    service.data_dir = dir.path().to_owned();
-    service.kafka = kafka.clone();
-
-    let menu = food_menu::Application::build(
-        food_menu::Settings {
-            service: service.clone(),
-            seed: true,
-        },
-        shutdown.child(),
-    )
-    .await
-    .expect("building menu");
-    let menu_addr = menu.local_addr();
-    tasks.push(tokio::spawn(menu.run_until_stopped()));
-
-    let order_shutdown = shutdown.child();
-    let order = food_order::Application::build(
-        food_order::Settings {
-            service: service.clone(),
-            menu_url: format!("http://{menu_addr}"),
-            ..food_order::Settings::default()
-        },
-        order_shutdown.clone(),
-    )
-    .await
-    .expect("building order");
-    let order_addr = order.local_addr();
-    let order_task = tokio::spawn(order.run_until_stopped());
-
-    let delivery = food_delivery::Application::build(
-        food_delivery::Settings {
-            service: service.clone(),
-        },
-        shutdown.child(),
-    )
-    .await
-    .expect("building delivery");
-    let delivery_addr = delivery.local_addr();
-    tasks.push(tokio::spawn(delivery.run_until_stopped()));
-
-    let settings = food_gateway::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        menu_url: format!("http://{menu_addr}"),
-        order_url: format!("http://{order_addr}"),
-        delivery_url: format!("http://{delivery_addr}"),
-        kafka,
+    let mut config = food_stack::Config::for_tests(dir.path().to_owned());
+    config.kafka_brokers = Some(brokers.clone());
+    config.topic_prefix = prefix.clone();
+    config.gateway = food_gateway::Settings {
         api_keys: vec![
             ApiKey::new(ALICE, Role::Customer, Some("alice")),
             ApiKey::new(OPS, Role::Ops, None),
@@ -146,22 +86,19 @@ async fn spawn_stack_with(storage: Storage) -> TestStack {
         downstream_timeout_ms: 2000,
         ..food_gateway::Settings::default()
     };
-    let gateway = food_gateway::Application::build(settings, shutdown.child())
+    let platform = food_stack::Stack::start(config, shutdown.clone())
         .await
-        .expect("building the gateway");
-    let gateway_addr = gateway.local_addr();
-    tasks.push(tokio::spawn(gateway.run_until_stopped()));
+        .expect("starting the platform");
 
     TestStack {
-        gateway_addr,
+        gateway_addr: platform.gateway,
         brokers,
         prefix,
         client: reqwest::Client::new(),
         shutdown,
         broker: Some(broker),
         broker_storage: storage,
-        order: Some((order_shutdown, order_task)),
-        tasks,
+        platform: Some(platform),
         _dir: dir,
         _broker_dir: None,
     }
@@ -240,9 +177,12 @@ impl TestStack {
     /// so tests that restart the broker stop it first; the board needs only
     /// the gateway and delivery-service.
     pub async fn stop_order_service(&mut self) {
-        let (stop, task) = self.order.take().expect("running");
-        stop.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        self.platform
+            .as_mut()
+            .expect("running")
+            .stop_part("order-service")
+            .await
+            .expect("order-service stops");
     }
 
     /// Kills the broker (the board's feed loses it).
@@ -250,10 +190,11 @@ impl TestStack {
         self.broker.take().expect("running").stop().await;
     }
 
-    /// Starts a fresh broker on the same address, with the topics.
+    /// Starts the broker again on the same address and storage (a durable
+    /// broker comes back with its log), with the topics.
     pub async fn restart_broker(&mut self) {
         let addr: SocketAddr = self.brokers.parse().unwrap();
-        let broker = EmbeddedBroker::start(addr, Storage::Memory)
+        let broker = EmbeddedBroker::start(addr, self.broker_storage.clone())
             .await
             .expect("restarting the broker");
         let topics = food_events::topics::Topics::with_prefix(&self.prefix).all();

@@ -265,14 +265,13 @@ async fn a_customer_over_the_rate_limit_gets_429_with_retry_after() {
 #[tokio::test]
 async fn a_stopped_downstream_gives_a_fast_503() {
     // Arrange
-    let stack = spawn_stack().await;
+    let mut stack = spawn_stack().await;
     let order = stack.create_order(Who::Alice).await;
-    let id = order["id"].as_str().unwrap();
-    stack.wait_for_delivery(id).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    stack.wait_for_delivery(&id).await;
 
     // Act
-    stack.delivery_shutdown.trigger();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    stack.stop_service("delivery-service").await;
     let started = Instant::now();
     let res = stack
         .get(&format!("/delivery/status/{id}"), Who::Ops)

@@ -1,14 +1,12 @@
-//! A whole platform per test: an in-memory broker, menu, order and delivery
-//! on port 0 with SQLite in a temp dir, and the gateway in front of them
-//! with two customer keys, a courier key and an ops key.
+//! A whole platform per test, started as `food-stack` starts it: menu,
+//! order and delivery on port 0 with SQLite in a temp dir and the gateway in
+//! front of them, on an in-memory broker of the test's own, with two
+//! customer keys, a courier key and an ops key.
 
 use std::{net::SocketAddr, time::Duration};
 
 use food_gateway::{ApiKey, Role, Settings};
-use food_kit::{
-    Shutdown,
-    settings::{KafkaSettings, ServiceSettings},
-};
+use food_kit::Shutdown;
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -63,8 +61,8 @@ pub struct TestStack {
     pub client: reqwest::Client,
     /// Stops everything when the test ends.
     pub shutdown: Shutdown,
-    /// Stops only the delivery service (a downstream outage).
-    pub delivery_shutdown: Shutdown,
+    /// Menu, order and delivery behind the gateway (`food-stack`'s own start).
+    platform: food_stack::Stack,
     /// Outlives the stack's Kafka clients (see `Drop`).
     broker: Option<food_broker::EmbeddedBroker>,
     _dir: tempfile::TempDir,
@@ -90,68 +88,21 @@ pub async fn spawn_stack() -> TestStack {
     spawn_stack_with(Options::default()).await
 }
 
+/// The platform as `food-stack` starts it, on an in-memory broker of the
+/// test's own, with the test keys (ALICE, BOB, COURIER, OPS) beside the
+/// generated local ones.
 pub async fn spawn_stack_with(options: Options) -> TestStack {
     food_kit::telemetry::init_for_tests();
     let prefix = food_kit::testing::unique_prefix();
     let topics = food_events::topics::Topics::with_prefix(&prefix).all();
     let broker = food_kit::testing::broker_with_topics(&topics).await;
-    let brokers = broker.bootstrap();
     let dir = tempfile::tempdir().unwrap();
     let shutdown = Shutdown::new();
 
-    let kafka = KafkaSettings {
-        brokers: brokers.clone(),
-        topic_prefix: prefix.clone(),
-        partitions: 3,
-        group_id: None,
-    };
-    let mut service = ServiceSettings::with_listen("127.0.0.1:0");
-    service.data_dir = dir.path().to_owned();
-    service.kafka = kafka.clone();
-
-    let menu = food_menu::Application::build(
-        food_menu::Settings {
-            service: service.clone(),
-            seed: true,
-        },
-        shutdown.child(),
-    )
-    .await
-    .expect("building menu");
-    let menu_addr = menu.local_addr();
-    tokio::spawn(menu.run_until_stopped());
-
-    let order = food_order::Application::build(
-        food_order::Settings {
-            service: service.clone(),
-            menu_url: format!("http://{menu_addr}"),
-            ..food_order::Settings::default()
-        },
-        shutdown.child(),
-    )
-    .await
-    .expect("building order");
-    let order_addr = order.local_addr();
-    tokio::spawn(order.run_until_stopped());
-
-    let delivery_shutdown = shutdown.child();
-    let delivery = food_delivery::Application::build(
-        food_delivery::Settings {
-            service: service.clone(),
-        },
-        delivery_shutdown.clone(),
-    )
-    .await
-    .expect("building delivery");
-    let delivery_addr = delivery.local_addr();
-    tokio::spawn(delivery.run_until_stopped());
-
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        menu_url: format!("http://{menu_addr}"),
-        order_url: format!("http://{order_addr}"),
-        delivery_url: format!("http://{delivery_addr}"),
-        kafka,
+    let mut config = food_stack::Config::for_tests(dir.path().to_owned());
+    config.kafka_brokers = Some(broker.bootstrap());
+    config.topic_prefix = prefix;
+    config.gateway = Settings {
         api_keys: vec![
             ApiKey::new(ALICE, Role::Customer, Some("alice")),
             ApiKey::new(BOB, Role::Customer, Some("bob")),
@@ -161,27 +112,32 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
         rate_limit_per_sec: options.rate_limit_per_sec,
         body_limit_bytes: options.body_limit_bytes,
         downstream_timeout_ms: 2000,
-        max_in_flight: 512,
         graphiql: options.graphiql,
-        menu_cache_ms: 1000,
+        ..Settings::default()
     };
-    let gateway = food_gateway::Application::build(settings, shutdown.child())
+    let platform = food_stack::Stack::start(config, shutdown.clone())
         .await
-        .expect("building the gateway");
-    let addr = gateway.local_addr();
-    tokio::spawn(gateway.run_until_stopped());
+        .expect("starting the platform");
 
     TestStack {
-        addr,
+        addr: platform.gateway,
         client: reqwest::Client::new(),
         shutdown,
-        delivery_shutdown,
+        platform,
         broker: Some(broker),
         _dir: dir,
     }
 }
 
 impl TestStack {
+    /// Stops one service behind the gateway (a downstream outage).
+    pub async fn stop_service(&mut self, name: &str) {
+        self.platform
+            .stop_part(name)
+            .await
+            .unwrap_or_else(|e| panic!("stopping {name}: {e:#}"));
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
