@@ -1,2 +1,6 @@
-//! Whole-system tests live in `e2e/`: they start a real `food-stack` (broker
-//! process, three services, gateway) and drive it through the gateway.
+//! Whole-system tests:
+//! - `e2e/`: a real `food-stack` (broker process, three services, gateway)
+//!   driven through the gateway, restarted on its data dir, watched live.
+//! - `api/`: the gateway's whole surface (REST, GraphQL, SSE, WebSocket
+//!   subscriptions, the auth matrix, every error status, the limits) against
+//!   the platform as `food-stack` starts it, on a broker of each test's own.

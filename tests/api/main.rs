@@ -1,0 +1,13 @@
+//! The gateway's whole surface driven over HTTP, SSE and WebSocket
+//! (graphql-transport-ws) against the platform as `food-stack` starts it:
+//! menu, order and delivery services in-process on a broker of the test's
+//! own. The routes, the auth matrix (anonymous, two customers, courier, ops),
+//! every error status and the limits.
+
+mod auth;
+mod errors;
+mod flow;
+mod graphql;
+mod helpers;
+mod live;
+mod ops;
