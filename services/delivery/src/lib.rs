@@ -13,10 +13,13 @@ mod events;
 mod service;
 mod store;
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use anyhow::Context;
-use food_events::topics::Topics;
+use food_events::{
+    service::{EventService, ensure_topics, group_consumer},
+    topics::Topics,
+};
 use food_kit::{
     Db, Shutdown,
     db::{Migrations, Step},
@@ -24,7 +27,6 @@ use food_kit::{
     settings::ServiceSettings,
 };
 use food_proto::delivery::v1::delivery_service_server::DeliveryServiceServer;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -62,42 +64,17 @@ pub const MIGRATIONS: Migrations = Migrations {
 };
 
 /// A built delivery-service, listening, not yet serving.
-pub struct Application {
-    addr: SocketAddr,
-    listener: TcpListener,
-    router: tonic::transport::server::Router,
-    db: Db,
-    relay: Relay,
-    consumer: StreamConsumer,
-    handler: OrderEvents,
-    shutdown: Shutdown,
-    metrics_listen: Option<SocketAddr>,
-}
+pub struct Application(EventService<OrderEvents>);
 
 impl Application {
     pub async fn build(settings: Settings, shutdown: Shutdown) -> anyhow::Result<Self> {
         let s = &settings.service;
         let db = Db::connect(&s.database_url(SERVICE), &MIGRATIONS).await?;
         let topics = Topics::with_prefix(&s.kafka.topic_prefix);
-        food_kit::kafka::ensure_topics(
-            &s.kafka.brokers,
-            &topics.all(),
-            s.kafka.partitions,
-            Duration::from_secs(30),
-        )
-        .await
-        .context("creating topics")?;
+        ensure_topics(&s.kafka, &topics).await?;
         let waker = Waker::new();
         let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;
-        let group = s
-            .kafka
-            .group_id
-            .clone()
-            .unwrap_or_else(|| "delivery-service".to_owned());
-        let consumer: StreamConsumer = food_kit::kafka::consumer_config(&s.kafka.brokers, &group)
-            .create()
-            .context("creating the order-events consumer")?;
-        consumer.subscribe(&[&topics.orders])?;
+        let consumer = group_consumer(&s.kafka, "delivery-service", &topics.orders)?;
         let handler = OrderEvents::new(topics.clone(), waker.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -114,9 +91,9 @@ impl Application {
         let listener = TcpListener::bind(s.listen)
             .await
             .with_context(|| format!("binding {}", s.listen))?;
-        let addr = listener.local_addr()?;
-        Ok(Self {
-            addr,
+        Ok(Self(EventService {
+            name: "delivery-service",
+            addr: listener.local_addr()?,
             listener,
             router,
             db,
@@ -125,31 +102,16 @@ impl Application {
             handler,
             shutdown,
             metrics_listen: s.metrics_listen,
-        })
+        }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr
     }
 
     /// Serves until shutdown: drains in-flight calls, stops consuming, then
     /// flushes the outbox relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "delivery-service listening");
-        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
-        let consumer = tokio::spawn(food_events::consumer::run(
-            self.consumer,
-            self.db.clone(),
-            self.handler,
-            self.shutdown.clone(),
-        ));
-        let relay_stop = Shutdown::new();
-        let relay = tokio::spawn(self.relay.run(relay_stop.clone()));
-        let served = food_kit::grpc::serve(self.router, self.listener, self.shutdown.clone()).await;
-        let _ = consumer.await;
-        relay_stop.trigger();
-        let _ = relay.await;
-        self.db.close().await;
-        served
+        self.0.run(async {}).await
     }
 }

@@ -18,7 +18,10 @@ mod validate;
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use food_events::topics::Topics;
+use food_events::{
+    service::{EventService, ensure_topics, group_consumer},
+    topics::Topics,
+};
 use food_kit::{
     Db, Shutdown,
     db::{Migrations, Step},
@@ -29,7 +32,6 @@ use food_proto::{
     menu::v1::menu_service_client::MenuServiceClient,
     order::v1::order_service_server::OrderServiceServer,
 };
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tonic::transport::Endpoint;
@@ -79,16 +81,9 @@ pub const MIGRATIONS: Migrations = Migrations {
 
 /// A built order-service, listening, not yet serving.
 pub struct Application {
-    addr: SocketAddr,
-    listener: TcpListener,
-    router: tonic::transport::server::Router,
-    db: Db,
-    relay: Relay,
-    consumer: StreamConsumer,
-    handler: DeliveryEvents,
+    service: EventService<DeliveryEvents>,
+    /// Writes orders in batches; ends when the server's senders are gone.
     committer: JoinHandle<()>,
-    shutdown: Shutdown,
-    metrics_listen: Option<SocketAddr>,
 }
 
 impl Application {
@@ -96,14 +91,7 @@ impl Application {
         let s = &settings.service;
         let db = Db::connect(&s.database_url(SERVICE), &MIGRATIONS).await?;
         let topics = Topics::with_prefix(&s.kafka.topic_prefix);
-        food_kit::kafka::ensure_topics(
-            &s.kafka.brokers,
-            &topics.all(),
-            s.kafka.partitions,
-            Duration::from_secs(30),
-        )
-        .await
-        .context("creating topics")?;
+        ensure_topics(&s.kafka, &topics).await?;
 
         let timeout = Duration::from_millis(settings.menu_timeout_ms);
         let menu_channel = Endpoint::from_shared(settings.menu_url.clone())
@@ -121,15 +109,7 @@ impl Application {
         let (committer, committer_task) =
             store::Committer::start(db.clone(), topics.clone(), waker.clone());
 
-        let group = s
-            .kafka
-            .group_id
-            .clone()
-            .unwrap_or_else(|| "order-service".to_owned());
-        let consumer: StreamConsumer = food_kit::kafka::consumer_config(&s.kafka.brokers, &group)
-            .create()
-            .context("creating the delivery-events consumer")?;
-        consumer.subscribe(&[&topics.deliveries])?;
+        let consumer = group_consumer(&s.kafka, "order-service", &topics.deliveries)?;
         let handler = DeliveryEvents::new(topics.clone(), waker.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -147,45 +127,35 @@ impl Application {
         let listener = TcpListener::bind(s.listen)
             .await
             .with_context(|| format!("binding {}", s.listen))?;
-        let addr = listener.local_addr()?;
         Ok(Self {
-            addr,
-            listener,
-            router,
-            db,
-            relay,
-            consumer,
-            handler,
+            service: EventService {
+                name: "order-service",
+                addr: listener.local_addr()?,
+                listener,
+                router,
+                db,
+                relay,
+                consumer,
+                handler,
+                shutdown,
+                metrics_listen: s.metrics_listen,
+            },
             committer: committer_task,
-            shutdown,
-            metrics_listen: s.metrics_listen,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.service.addr
     }
 
-    /// Serves until shutdown: drains in-flight calls, stops consuming, then
-    /// flushes the outbox relay.
+    /// Serves until shutdown: drains in-flight calls, stops consuming, waits
+    /// for the committer's last batch, then flushes the outbox relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "order-service listening");
-        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
-        let consumer = tokio::spawn(food_events::consumer::run(
-            self.consumer,
-            self.db.clone(),
-            self.handler,
-            self.shutdown.clone(),
-        ));
-        let relay_stop = Shutdown::new();
-        let relay = tokio::spawn(self.relay.run(relay_stop.clone()));
-        let served = food_kit::grpc::serve(self.router, self.listener, self.shutdown.clone()).await;
-        let _ = consumer.await;
-        // The committer ends when the server (and with it every sender) is gone.
-        let _ = self.committer.await;
-        relay_stop.trigger();
-        let _ = relay.await;
-        self.db.close().await;
-        served
+        let committer = self.committer;
+        self.service
+            .run(async {
+                let _ = committer.await;
+            })
+            .await
     }
 }
