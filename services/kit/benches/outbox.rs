@@ -1,7 +1,8 @@
 //! Outbox relay against the broker's own ceiling, in one run, per storage
 //! engine of the broker (memory, sqlite):
 //!
-//! - raw batched produce rate (an idempotent producer, acks=all);
+//! - raw batched produce rate (an idempotent producer, acks=all) of the same
+//!   records the relay sends (key, payload and header), from memory;
 //! - the relay's rate: committed outbox rows to acknowledged by the broker;
 //! - produce-to-consume latency of the broker alone, and enqueue-to-consumed
 //!   latency through the outbox (commit, wake, relay, broker, consumer).
@@ -21,6 +22,7 @@ use hdrhistogram::Histogram;
 use rdkafka::{
     Message,
     consumer::{Consumer, StreamConsumer},
+    message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
 };
 
@@ -113,11 +115,20 @@ async fn raw_produce_rate(b: &str, topic: &str) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut futs = Vec::with_capacity(N);
     for i in 0..N {
-        let key = format!("order-{}", i % 64);
-        let body = payload(i as u128);
+        let msg = row(topic, i, i as u128);
+        let (name, value) = &msg.headers[0];
+        let headers = OwnedHeaders::new().insert(Header {
+            key: name,
+            value: Some(value.as_bytes()),
+        });
         futs.push(
-            p.send_result(FutureRecord::to(topic).key(&key).payload(&body))
-                .map_err(|(e, _)| e)?,
+            p.send_result(
+                FutureRecord::to(topic)
+                    .key(&msg.key)
+                    .payload(&msg.payload)
+                    .headers(headers),
+            )
+            .map_err(|(e, _)| e)?,
         );
     }
     for f in futs {
