@@ -56,7 +56,8 @@ pub async fn tail(out: &Printer, t: Tail) -> anyhow::Result<ExitCode> {
                 "latest"
             },
         )
-        .set("fetch.wait.max.ms", "5")
+        // A long poll: answered as soon as a record arrives.
+        .set("fetch.wait.max.ms", "100")
         .set("socket.nagle.disable", "true")
         .set("broker.address.family", "v4")
         .set("log_level", if t.verbose { "6" } else { "3" })

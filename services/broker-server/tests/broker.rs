@@ -137,3 +137,39 @@ async fn sqlite_storage_keeps_messages_and_committed_offsets_across_a_kill() {
     drop(c);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn a_waiting_fetch_is_answered_when_a_record_arrives_not_when_its_wait_ends() {
+    // Arrange: a consumer whose fetches may wait 10 s, caught up and idle.
+    let broker = start(Storage::Memory, None).await;
+    create_topic(&broker.bootstrap(), "live").await;
+    let p = producer(&broker.bootstrap());
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("group.id", "long-poll")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "10000")
+        .create()
+        .unwrap();
+    c.subscribe(&["live"]).unwrap();
+    produce(&p, "live", "k", 0..1).await;
+    assert_eq!(receive(&c, 1).await, ["k:0"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Act
+    let sent = std::time::Instant::now();
+    produce(&p, "live", "k", 1..2).await;
+    let got = receive(&c, 1).await;
+
+    // Assert: a fetch that slept out its wait would answer after up to 10 s.
+    assert_eq!(got, ["k:1"]);
+    let waited = sent.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the record arrived after {waited:?}, as if the fetch waited out its 10 s"
+    );
+    drop(c);
+    drop(p);
+    broker.stop().await;
+}

@@ -1,9 +1,11 @@
 //! Kafka client configs tuned for latency, and topic creation.
 //!
-//! librdkafka's defaults batch for throughput (`linger.ms` 5, and a fetch
-//! waits up to `fetch.wait.max.ms` 500 for data): a status change would take
-//! hundreds of milliseconds to reach a watcher. These configs send at once
-//! and poll briskly.
+//! librdkafka's defaults batch for throughput (`linger.ms` 5): these
+//! producers send at once. Consumers long-poll: a fetch waits at most
+//! `fetch.wait.max.ms` (100) for records and is answered as soon as one
+//! arrives, by Kafka and by the embedded broker (whose Tansu storage is
+//! patched for it, see vendor/tansu-storage/FOOD-PATCH.md). So the wait
+//! bounds how often an idle consumer asks, not how late a record arrives.
 
 use std::time::Duration;
 
@@ -34,7 +36,7 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
 }
 
 /// A consumer in `group` that commits only offsets the application stored
-/// (after its transaction), and fetches with a 5 ms wait.
+/// (after its transaction), and long-polls (see the module documentation).
 pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers)
@@ -43,7 +45,7 @@ pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
         .set("auto.commit.interval.ms", "500")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "5")
+        .set("fetch.wait.max.ms", "100")
         .set("fetch.min.bytes", "1")
         .set("socket.nagle.disable", "true")
         .set("session.timeout.ms", "10000")
