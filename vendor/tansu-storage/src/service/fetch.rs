@@ -13,9 +13,12 @@
 // limitations under the License.
 
 use std::{
-    sync::LazyLock,
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
     time::{Duration, Instant},
 };
+
+use futures::future::select_all;
 
 use rama::{Context, Service};
 use tansu_sans_io::{
@@ -123,13 +126,60 @@ use crate::{Error, Result, Storage, Topition};
 /// # Ok(())
 /// # }
 /// ```
-/// food-platform patch: counts produced batches, so that a waiting fetch
-/// wakes when records arrive instead of when its wait runs out.
-static PRODUCED: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
+/// food-platform patch: counts stored batches per topic, so that a waiting
+/// fetch wakes when records arrive for one of its topics instead of when its
+/// wait runs out. A fetch may name its topics by id; ids are mapped to names
+/// as fetches resolve them, and a fetch with an id not yet seen waits on
+/// `any` (every produce) instead.
+struct Produced {
+    any: watch::Sender<u64>,
+    by_topic: Mutex<HashMap<String, Arc<watch::Sender<u64>>>>,
+    names: Mutex<HashMap<[u8; 16], String>>,
+}
 
-/// food-platform patch: called after records are stored.
-pub(crate) fn records_produced() {
-    PRODUCED.send_modify(|n| *n = n.wrapping_add(1));
+static PRODUCED: LazyLock<Produced> = LazyLock::new(|| Produced {
+    any: watch::Sender::new(0),
+    by_topic: Mutex::new(HashMap::new()),
+    names: Mutex::new(HashMap::new()),
+});
+
+impl Produced {
+    fn topic(&self, name: &str) -> Arc<watch::Sender<u64>> {
+        let mut by_topic = self.by_topic.lock().unwrap_or_else(PoisonError::into_inner);
+        by_topic
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(watch::Sender::new(0)))
+            .clone()
+    }
+
+    /// Receivers that change when any of `topics` gets records (never empty
+    /// for a non-empty `topics`).
+    fn subscribe(&self, topics: &[FetchTopic]) -> Vec<watch::Receiver<u64>> {
+        let names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut receivers = Vec::with_capacity(topics.len());
+        for topic in topics {
+            let name = topic
+                .topic
+                .clone()
+                .or_else(|| topic.topic_id.and_then(|id| names.get(&id).cloned()));
+            match name {
+                Some(name) => receivers.push(self.topic(&name).subscribe()),
+                None => return vec![self.any.subscribe()],
+            }
+        }
+        receivers
+    }
+
+    fn remember(&self, id: [u8; 16], name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        _ = names.entry(id).or_insert_with(|| name.to_owned());
+    }
+}
+
+/// food-platform patch: called after records for `topic` are stored.
+pub(crate) fn records_produced(topic: &str) {
+    PRODUCED.topic(topic).send_modify(|n| *n = n.wrapping_add(1));
+    PRODUCED.any.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -278,6 +328,11 @@ impl FetchService {
             ..
         }) = metadata.topics().first()
         {
+            // food-platform patch: lets a later fetch by id wait on this name.
+            if let Some(id) = topic_id {
+                PRODUCED.remember(*id, name);
+            }
+
             let mut partitions = Vec::new();
 
             for fetch_partition in fetch.partitions.as_ref().unwrap_or(&Vec::new()) {
@@ -331,7 +386,7 @@ impl FetchService {
             // `max_wait`) and looks again. Subscribing before the query
             // means a produce that lands after it is never missed.
             let start = Instant::now();
-            let mut produced = PRODUCED.subscribe();
+            let mut produced = PRODUCED.subscribe(topics);
             let mut responses = vec![];
             let mut iteration = 0;
 
@@ -367,11 +422,12 @@ impl FetchService {
                     break;
                 }
 
-                match timeout(remaining, produced.changed()).await {
-                    Ok(Ok(())) => iteration += 1,
+                let changed = select_all(produced.iter_mut().map(|rx| Box::pin(rx.changed())));
+                match timeout(remaining, changed).await {
+                    Ok((Ok(()), _, _)) => iteration += 1,
                     // Timed out with nothing produced (or the signal is
                     // gone): the empty answer stands.
-                    Ok(Err(_)) | Err(_) => break,
+                    Ok((Err(_), _, _)) | Err(_) => break,
                 }
             }
 

@@ -176,7 +176,7 @@ impl ProduceService {
                     Ok(offset) => {
                         _ = base_offset.get_or_insert(offset);
                         // food-platform patch: wake long-polling fetches.
-                        super::fetch::records_produced();
+                        super::fetch::records_produced(name);
                     }
 
                     Err(Error::Api(error_code)) => {
