@@ -112,10 +112,11 @@ async fn raw_produce_rate(b: &str, topic: &str) -> anyhow::Result<f64> {
     )
     .await
     .map_err(|(e, _)| e)?;
+    // Built before the clock starts, as the relay's rows are.
+    let rows: Vec<OutboxMessage> = (0..N).map(|i| row(topic, i, i as u128)).collect();
     let started = Instant::now();
     let mut futs = Vec::with_capacity(N);
-    for i in 0..N {
-        let msg = row(topic, i, i as u128);
+    for msg in &rows {
         let (name, value) = &msg.headers[0];
         let headers = OwnedHeaders::new().insert(Header {
             key: name,

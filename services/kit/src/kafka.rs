@@ -16,11 +16,25 @@ use rdkafka::{
     error::{KafkaError, RDKafkaErrorCode},
 };
 
+/// A config with librdkafka's debug contexts from `FOOD_KAFKA_DEBUG` (for
+/// example `msg,broker,protocol`), when set; its lines are logged under the
+/// `rdkafka` target, so `RUST_LOG` must also let them through
+/// (`RUST_LOG=info,rdkafka=debug`).
+fn client_config() -> ClientConfig {
+    let mut c = ClientConfig::new();
+    if let Ok(contexts) = std::env::var("FOOD_KAFKA_DEBUG")
+        && !contexts.is_empty()
+    {
+        c.set("debug", contexts);
+    }
+    c
+}
+
 /// An idempotent producer (acks=all) that never gives up on a message:
 /// `message.timeout.ms=0` waits out a broker outage instead of dropping,
 /// and idempotence keeps each partition's order across retries.
 pub fn producer_config(brokers: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
+    let mut c = client_config();
     c.set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -38,7 +52,7 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
 /// A consumer in `group` that commits only offsets the application stored
 /// (after its transaction), and long-polls (see the module documentation).
 pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
+    let mut c = client_config();
     c.set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "true")

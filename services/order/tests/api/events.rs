@@ -15,12 +15,16 @@ async fn every_event_delivered_twice_leaves_the_state_unchanged() {
 }
 
 async fn every_event_twice() {
+    // Shown when the test fails: where the time went.
+    let t0 = std::time::Instant::now();
+    let phase = |name: &str| eprintln!("{:>8.2?} {name}", t0.elapsed());
     let stack = Stack::start().await;
+    phase("stack up");
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
     let topics = Topics::with_prefix(&stack.prefix);
     let b = stack.broker.bootstrap();
-    let mut ids = Vec::new();
+    let mut expected = Vec::new();
     for i in 0..6 {
         let o = orders
             .create_order(order_request("dup", &[("margherita", 1)]))
@@ -41,14 +45,28 @@ async fn every_event_twice() {
                 .await
                 .unwrap();
         }
-        ids.push(o.id);
+        let status = match i % 3 {
+            0 => OrderStatus::Placed,
+            1 => OrderStatus::Preparing,
+            _ => OrderStatus::OutForDelivery,
+        };
+        expected.push((o.id, status as i32));
+    }
+    // The snapshot is taken once every delivery event has moved its order:
+    // only then has each event been applied once.
+    phase("orders placed, deliveries moved");
+    for (id, status) in &expected {
+        let o = eventually(|| order_of(&orders, id), |o| o.status == *status).await;
+        assert_eq!(o.status, *status, "order {id} follows its delivery");
     }
     caught_up(&b, &format!("{}delivery", stack.prefix), &topics.orders).await;
     caught_up(&b, &format!("{}order", stack.prefix), &topics.deliveries).await;
     let snapshot = state(&stack).await;
+    phase("settled; snapshot taken");
 
     let orders_events = republish_everything(&b, &topics.orders, usize::MAX).await;
     let delivery_events = republish_everything(&b, &topics.deliveries, usize::MAX).await;
+    phase("everything republished");
     caught_up(&b, &format!("{}delivery", stack.prefix), &topics.orders).await;
     caught_up(&b, &format!("{}order", stack.prefix), &topics.deliveries).await;
 

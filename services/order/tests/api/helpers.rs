@@ -350,6 +350,7 @@ pub async fn republish_everything(brokers: &str, topic: &str, expected: usize) -
         food_kit::testing::read_topic(brokers, topic, expected, Duration::from_secs(3)).await;
     let p: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
+        .set("message.timeout.ms", "10000")
         .create()
         .unwrap();
     for m in &msgs {
