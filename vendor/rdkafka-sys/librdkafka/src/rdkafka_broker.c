@@ -3889,6 +3889,7 @@ static int rd_kafka_toppar_producer_serve(rd_kafka_broker_t *rkb,
         int inflight              = 0;
         uint64_t epoch_base_msgid = 0;
         rd_bool_t batch_ready     = rd_false;
+        rd_ts_t wakeup_before     = 0; /* food-platform patch */
 
         /* By limiting the number of not-yet-sent buffers (rkb_outbufs) we
          * provide a backpressure mechanism to the producer loop
@@ -3968,6 +3969,12 @@ static int rd_kafka_toppar_producer_serve(rd_kafka_broker_t *rkb,
                             &rktp->rktp_xmit_msgq, &rktp->rktp_msgq,
                             rktp->rktp_rkt->rkt_conf.msg_order_cmp);
                 }
+
+                /* food-platform patch: remember the wakeup time, so that
+                 * a batch that cannot be sent yet (see below) does not
+                 * make the broker thread poll without waiting. */
+                if (next_wakeup)
+                        wakeup_before = *next_wakeup;
 
                 /* Calculate maximum wait-time to honour
                  * queue.buffering.max.ms contract.
@@ -4066,8 +4073,17 @@ static int rd_kafka_toppar_producer_serve(rd_kafka_broker_t *rkb,
 
 
         /* Check if allowed to create and enqueue a ProduceRequest */
-        if (max_requests <= 0)
+        if (max_requests <= 0) {
+                /* food-platform patch: the batch waits for an in-flight
+                 * request to finish, and the response wakes the broker
+                 * thread. A wakeup "now" for it would make the thread spin
+                 * on poll(0) until then (a busy core while a slow broker
+                 * answers). Look again within 1 ms at the latest, so that
+                 * a wakeup missed for any reason costs at most that. */
+                if (next_wakeup && wakeup_before)
+                        *next_wakeup = RD_MIN(wakeup_before, now + 1000);
                 return 0;
+        }
 
         r = rktp->rktp_xmit_msgq.rkmq_msg_cnt;
         if (r == 0)
