@@ -173,3 +173,50 @@ async fn a_waiting_fetch_is_answered_when_a_record_arrives_not_when_its_wait_end
     drop(p);
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn sqlite_storage_reads_a_records_headers_by_index_not_by_scanning_them_all() {
+    // Tansu 0.6.0 created the header table without an index, so every
+    // fetched record scanned every header stored so far (a broker slowing
+    // down with its history); vendor/tansu-storage adds the index.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broker.db");
+    let broker = start(Storage::Sqlite(file.clone()), None).await;
+    create_topic(&broker.bootstrap(), "events").await;
+    let p = producer(&broker.bootstrap());
+    produce(&p, "events", "k", 0..3).await;
+    let c = consumer(&broker.bootstrap(), "g3", "events");
+    assert_eq!(receive(&c, 3).await.len(), 3, "headers come back");
+    drop(c);
+    drop(p);
+    broker.stop().await;
+
+    // The query the broker runs for each fetched record, planned on its file.
+    let sql = include_str!("../../../vendor/tansu-storage/src/sql/header_fetch.sql")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace('$', "?");
+    let db = libsql::Builder::new_local(&file).build().await.unwrap();
+    let conn = db.connect().unwrap();
+    let mut rows = conn
+        .query(
+            &format!("EXPLAIN QUERY PLAN {sql}"),
+            libsql::params!["tansu", "events", 0, 0],
+        )
+        .await
+        .unwrap();
+    let mut plan = Vec::new();
+    while let Some(row) = rows.next().await.unwrap() {
+        plan.push(row.get::<String>(3).unwrap());
+    }
+    let header_step = plan
+        .iter()
+        .find(|step| step.contains(" h ") || step.ends_with(" h"))
+        .unwrap_or_else(|| panic!("no step reads the header table: {plan:?}"));
+    assert!(
+        header_step.starts_with("SEARCH h USING INDEX"),
+        "headers are read by {header_step:?} (whole plan: {plan:?})"
+    );
+}

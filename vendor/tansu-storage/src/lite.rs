@@ -1311,6 +1311,11 @@ static DDL: LazyLock<Cache> = LazyLock::new(|| {
         ("040-record.sql", include_sql!("ddl/040-record.sql")),
         ("040-txn-detail.sql", include_sql!("ddl/040-txn-detail.sql")),
         ("040-watermark.sql", include_sql!("ddl/040-watermark.sql")),
+        // food-platform patch: an index for header_fetch.sql.
+        (
+            "045-header-index.sql",
+            include_sql!("ddl/045-header-index.sql"),
+        ),
         (
             "050-txn-offset-commit.sql",
             include_sql!("ddl/050-txn-offset-commit.sql"),
