@@ -5,7 +5,9 @@
 //!   records the relay sends (key, payload and header), from memory;
 //! - the relay's rate: committed outbox rows to acknowledged by the broker;
 //! - produce-to-consume latency of the broker alone, and enqueue-to-consumed
-//!   latency through the outbox (commit, wake, relay, broker, consumer).
+//!   latency through the outbox (commit, wake, relay, broker, consumer);
+//! - catch-up: a new consumer group reading the raw topic's records (each
+//!   with its header) from the start, as a service does after downtime.
 //!
 //! Run: `cargo bench -p food-kit --bench outbox` (prints a Markdown table).
 
@@ -37,9 +39,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "| broker storage | raw produce (msg/s) | relay (rows/s) | relay / raw | broker p50 / p99 (ms) | outbox p50 / p99 (ms) | p99 gap (ms) |"
+        "| broker storage | raw produce (msg/s) | relay (rows/s) | relay / raw | broker p50 / p99 (ms) | outbox p50 / p99 (ms) | p99 gap (ms) | catch-up read (msg/s) |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for storage in ["memory", "sqlite"] {
         let dir = tempfile::tempdir()?;
         let s = match storage {
@@ -66,8 +68,9 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let relay_rate = relay_rate(&db, &b, "relay").await?;
         let outbox_lat = outbox_latency(&db, &b, "olat").await?;
+        let catch_up = catch_up_rate(&b, "raw").await?;
         println!(
-            "| {storage} | {raw:.0} | {relay_rate:.0} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} |",
+            "| {storage} | {raw:.0} | {relay_rate:.0} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} | {catch_up:.0} |",
             relay_rate / raw,
             ms(&broker_lat, 0.5),
             ms(&broker_lat, 0.99),
@@ -169,6 +172,27 @@ async fn broker_latency(b: &str, topic: &str) -> anyhow::Result<Histogram<u64>> 
         h.record((micros_now() - sent_at(&m)) as u64)?;
     }
     Ok(h)
+}
+
+/// A new group reads the `N` records (each with its header) and the warm-up
+/// record (without one) of `topic` from the start; the clock starts at the
+/// first record, when the group has joined.
+async fn catch_up_rate(b: &str, topic: &str) -> anyhow::Result<f64> {
+    let c: StreamConsumer =
+        consumer_config(b, &format!("bench-catch-up-{}", uuid::Uuid::now_v7())).create()?;
+    c.subscribe(&[topic])?;
+    let first = c.recv().await?;
+    let started = Instant::now();
+    let mut without_header = usize::from(first.headers().is_none());
+    for _ in 0..N {
+        let m = tokio::time::timeout(Duration::from_secs(60), c.recv()).await??;
+        without_header += usize::from(m.headers().is_none());
+    }
+    anyhow::ensure!(
+        without_header == 1,
+        "{without_header} records came without a header; only the warm-up one has none"
+    );
+    Ok(N as f64 / started.elapsed().as_secs_f64())
 }
 
 fn row(topic: &str, i: usize, tag: u128) -> OutboxMessage {
