@@ -136,12 +136,21 @@ impl EmbeddedBroker {
 
 const BIN: &str = "food-broker";
 
-/// Finds the `food-broker` binary: `FOOD_BROKER_BIN`, next to this
-/// executable (or its `deps/` parent, for tests), then `PATH`. Under cargo
-/// (`cargo run`, `cargo test`) a missing binary is built first.
+/// Finds the `food-broker` binary: `FOOD_BROKER_BIN`; then, under cargo
+/// (`cargo run`, `cargo test`, `cargo bench`), the one cargo builds next to
+/// this executable, built or brought up to date first (once per process:
+/// a no-op when nothing changed), so a change to the broker's sources never
+/// runs stale; otherwise next to this executable (or its `deps/` parent),
+/// then `PATH`.
 pub fn broker_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_BROKER_BIN") {
         return Ok(PathBuf::from(p));
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        if let Err(e) = BUILT.get_or_init(|| build_with_cargo(&cargo)) {
+            tracing::warn!(error = %e, "could not build food-broker with cargo; looking for one already built");
+        }
     }
     if let Some(p) = beside_exe() {
         return Ok(p);
@@ -154,26 +163,28 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     {
         return Ok(p);
     }
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let release = std::env::current_exe()
-            .ok()
-            .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "food-broker-server", "--bin", BIN]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().context("building food-broker with cargo")?;
-        if status.success()
-            && let Some(p) = beside_exe()
-        {
-            return Ok(p);
-        }
-    }
     bail!(
         "cannot find the `{BIN}` binary; build it with `cargo build -p food-broker-server` \
          or set FOOD_BROKER_BIN"
     )
+}
+
+/// `cargo build -p food-broker-server --bin food-broker`, in the profile this
+/// executable was built in.
+fn build_with_cargo(cargo: &std::ffi::OsStr) -> Result<(), String> {
+    let release = std::env::current_exe()
+        .ok()
+        .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "food-broker-server", "--bin", BIN]);
+    if release {
+        cmd.arg("--release");
+    }
+    match cmd.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("cargo build of {BIN} failed: {status}")),
+        Err(e) => Err(format!("running cargo: {e}")),
+    }
 }
 
 fn beside_exe() -> Option<PathBuf> {
