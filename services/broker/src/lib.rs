@@ -136,19 +136,23 @@ impl EmbeddedBroker {
 
 const BIN: &str = "food-broker";
 
-/// Finds the `food-broker` binary: `FOOD_BROKER_BIN`; then, under cargo
-/// (`cargo run`, `cargo test`, `cargo bench`), the one cargo builds next to
-/// this executable, built or brought up to date first (once per process:
-/// a no-op when nothing changed), so a change to the broker's sources never
-/// runs stale; otherwise next to this executable (or its `deps/` parent),
-/// then `PATH`.
+/// Finds the `food-broker` binary: `FOOD_BROKER_BIN`, next to this
+/// executable (or its `deps/` parent, for tests and benches), then `PATH`.
+///
+/// Under `cargo run` the binary is built or brought up to date first (a
+/// no-op when nothing changed), so a change to the broker's sources is never
+/// run stale. Tests and benches (executables in `deps/`) only build a missing
+/// one: `cargo test --workspace` has just built it, and a `cargo build -p`
+/// from inside a test would build the broker again with other features,
+/// which on a cold cache could outlast a test's time limit.
 pub fn broker_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_BROKER_BIN") {
         return Ok(PathBuf::from(p));
     }
-    if let Some(cargo) = std::env::var_os("CARGO") {
+    let under_cargo_run = std::env::var_os("CARGO").is_some() && !in_deps_dir();
+    if under_cargo_run {
         static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-        if let Err(e) = BUILT.get_or_init(|| build_with_cargo(&cargo)) {
+        if let Err(e) = BUILT.get_or_init(build_with_cargo) {
             tracing::warn!(error = %e, "could not build food-broker with cargo; looking for one already built");
         }
     }
@@ -163,20 +167,35 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     {
         return Ok(p);
     }
+    if std::env::var_os("CARGO").is_some() && !under_cargo_run {
+        build_with_cargo().map_err(anyhow::Error::msg)?;
+        if let Some(p) = beside_exe() {
+            return Ok(p);
+        }
+    }
     bail!(
         "cannot find the `{BIN}` binary; build it with `cargo build -p food-broker-server` \
          or set FOOD_BROKER_BIN"
     )
 }
 
+/// Whether this executable is a test or bench (cargo puts those in `deps/`).
+fn in_deps_dir() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.ends_with("deps")))
+        .unwrap_or(false)
+}
+
 /// `cargo build -p food-broker-server --bin food-broker`, in the profile this
-/// executable was built in.
-fn build_with_cargo(cargo: &std::ffi::OsStr) -> Result<(), String> {
+/// executable was built in; cargo's progress goes to stderr.
+fn build_with_cargo() -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").ok_or("not run by cargo")?;
     let release = std::env::current_exe()
         .ok()
         .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
     let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", "food-broker-server", "--bin", BIN]);
+    cmd.args(["build", "-p", "food-broker-server", "--bin", BIN]);
     if release {
         cmd.arg("--release");
     }
