@@ -149,25 +149,26 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_BROKER_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let under_cargo_run = std::env::var_os("CARGO").is_some() && !in_deps_dir();
-    if under_cargo_run {
-        static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-        if let Err(e) = BUILT.get_or_init(build_with_cargo) {
+    let under_cargo = std::env::var_os("CARGO").is_some();
+    let test_or_bench = in_deps_dir();
+    if under_cargo && !test_or_bench {
+        // `cargo run`: bring it up to date.
+        if let Err(e) = build_with_cargo() {
             tracing::warn!(error = %e, "could not build food-broker with cargo; looking for one already built");
         }
     }
-    if let Some(p) = beside_exe() {
+    let found = beside_exe().or_else(|| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+            .map(|d| d.join(BIN))
+            .find(|p| p.is_file())
+    });
+    if let Some(p) = found {
         return Ok(p);
     }
-    if let Some(p) = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|d| d.join(BIN))
-        .find(|p| p.is_file())
-    {
-        return Ok(p);
-    }
-    if std::env::var_os("CARGO").is_some() && !under_cargo_run {
+    if under_cargo && test_or_bench {
+        // A test or bench: build the missing binary.
         build_with_cargo().map_err(anyhow::Error::msg)?;
         if let Some(p) = beside_exe() {
             return Ok(p);

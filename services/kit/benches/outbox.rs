@@ -181,7 +181,7 @@ async fn catch_up_rate(b: &str, topic: &str) -> anyhow::Result<f64> {
     let c: StreamConsumer =
         consumer_config(b, &format!("bench-catch-up-{}", uuid::Uuid::now_v7())).create()?;
     c.subscribe(&[topic])?;
-    let first = c.recv().await?;
+    let first = tokio::time::timeout(Duration::from_secs(60), c.recv()).await??;
     let started = Instant::now();
     let mut without_header = usize::from(first.headers().is_none());
     for _ in 0..N {
