@@ -222,6 +222,8 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
         loop {
             match handle_batch(&db, &handler, &envs).await {
                 Ok(outcomes) => {
+                    metrics::counter!("events_consumer_batches_total", "consumer" => name.clone())
+                        .increment(1);
                     for (env, outcome) in envs.iter().zip(&outcomes) {
                         metrics::counter!("events_consumed_total", "consumer" => name.clone(), "outcome" => format!("{outcome:?}")).increment(1);
                         tracing::debug!(consumer = %name, event_id = %env.event_id, trace_id = %env.trace_id, ?outcome, "event handled");

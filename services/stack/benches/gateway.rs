@@ -63,6 +63,82 @@ async fn baseline(status: u16, body: Bytes) -> SocketAddr {
     addr
 }
 
+/// How work was batched, from the stack's own metrics: orders per order
+/// commit, and for each event consumer its batches and events per batch.
+#[derive(Default)]
+struct Batching {
+    orders_committed: f64,
+    order_commits: f64,
+    /// consumer → (batches, events)
+    consumers: std::collections::BTreeMap<String, (f64, f64)>,
+}
+
+fn batching() -> Batching {
+    let mut b = Batching::default();
+    for line in food_kit::metrics::handle().render().lines() {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let consumer = || {
+            series
+                .split("consumer=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("?")
+                .to_owned()
+        };
+        if series == "order_commit_batch_size_sum" {
+            b.orders_committed = value;
+        } else if series == "order_commit_batch_size_count" {
+            b.order_commits = value;
+        } else if series.starts_with("events_consumer_batches_total{") {
+            b.consumers.entry(consumer()).or_default().0 += value;
+        } else if series.starts_with("events_consumed_total{") {
+            b.consumers.entry(consumer()).or_default().1 += value;
+        }
+    }
+    b
+}
+
+impl std::ops::Sub for Batching {
+    type Output = Batching;
+
+    fn sub(mut self, earlier: Batching) -> Batching {
+        self.orders_committed -= earlier.orders_committed;
+        self.order_commits -= earlier.order_commits;
+        for (name, (batches, events)) in earlier.consumers {
+            let now = self.consumers.entry(name).or_default();
+            now.0 -= batches;
+            now.1 -= events;
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for Batching {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per = |n: f64, d: f64| if d > 0.0 { n / d } else { 0.0 };
+        write!(
+            f,
+            "{:.1} orders per order commit, {:.0} commits/s",
+            per(self.orders_committed, self.order_commits),
+            self.order_commits / RUN.as_secs_f64()
+        )?;
+        for (name, (batches, events)) in &self.consumers {
+            write!(
+                f,
+                "; consumer {name}: {:.1} events per batch, {:.0} batches/s",
+                per(*events, *batches),
+                batches / RUN.as_secs_f64()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone)]
 struct Load {
     method: reqwest::Method,
@@ -305,11 +381,13 @@ async fn main() -> anyhow::Result<()> {
         RUN.as_secs()
     );
     println!("|---|---|---|---|---|---|");
+    let mut batch_notes = Vec::new();
     for (name, method, path, token, body, status, response) in cases {
         if !wanted(name) {
             continue;
         }
         let ceiling_addr = baseline(status, response).await;
+        let before = batching();
         let (g_rate, g) = drive(Load {
             method: method.clone(),
             url: format!("{base}{path}"),
@@ -317,6 +395,7 @@ async fn main() -> anyhow::Result<()> {
             body: body.clone(),
         })
         .await;
+        let during = batching() - before;
         let (c_rate, c) = drive(Load {
             method,
             url: format!("http://{ceiling_addr}{path}"),
@@ -332,7 +411,14 @@ async fn main() -> anyhow::Result<()> {
             ms(&c, 0.99),
             g_rate / c_rate
         );
+        if during.orders_committed > 0.0 {
+            batch_notes.push(format!("{name}: {during}"));
+        }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    for note in &batch_notes {
+        println!();
+        println!("{note}");
     }
 
     if samples > 0 {

@@ -13,7 +13,7 @@
 // limitations under the License.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     env,
     fmt::Debug,
     marker::PhantomData,
@@ -38,7 +38,8 @@ use chrono::NaiveDateTime;
 use deadpool::managed;
 use libsql::{
     Connection, Database, Row, Rows, Statement, Transaction, TransactionBehavior, Value,
-    ffi::SQLITE_CONSTRAINT_UNIQUE, params::IntoParams,
+    ffi::SQLITE_CONSTRAINT_UNIQUE,
+    params::{IntoParams, Params},
 };
 use opentelemetry::{
     KeyValue,
@@ -177,10 +178,10 @@ struct Txn {
     status: TxnState,
 }
 
-impl TryFrom<Row> for Txn {
+impl TryFrom<&Row> for Txn {
     type Error = Error;
 
-    fn try_from(row: Row) -> Result<Self, Self::Error> {
+    fn try_from(row: &Row) -> Result<Self, Self::Error> {
         let name = row.get::<String>(0).inspect_err(|err| error!(?err))?;
         let producer_id = row.get::<i64>(1).inspect_err(|err| error!(?err))?;
         let producer_epoch = row.get::<i32>(2).inspect_err(|err| error!(?err))? as i16;
@@ -229,6 +230,78 @@ pub(crate) struct ConnectionManager {
 
 pub(crate) struct PoolConnection {
     connection: Connection,
+    // food-platform patch: prepared statements kept for reuse, by SQL key.
+    // Tansu 0.6.0 prepared every statement anew, and parsing and planning
+    // were most of the broker's CPU under load. A statement is taken out of
+    // the cache while in use (see `Lent`), so two uses never share one.
+    statements: Mutex<HashMap<&'static str, Statement>>,
+}
+
+/// food-platform patch: a prepared statement lent out of its connection's
+/// cache. On drop it is reset, which ends any read it still holds open, and
+/// goes back to the cache.
+struct Lent<'c> {
+    connection: &'c PoolConnection,
+    // `None` for a statement that is not to be cached.
+    key: Option<&'static str>,
+    statement: Option<Statement>,
+}
+
+impl Deref for Lent<'_> {
+    type Target = Statement;
+
+    fn deref(&self) -> &Self::Target {
+        self.statement.as_ref().expect("a lent statement until dropped")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let (Some(key), Some(statement)) = (self.key, self.statement.take()) {
+            statement.reset();
+
+            if let Ok(mut statements) = self.connection.statements.lock() {
+                _ = statements.entry(key).or_insert(statement);
+            }
+        }
+    }
+}
+
+/// food-platform patch: rows of a cached statement. A row borrows these
+/// rows, so it cannot outlive them, and the statement goes back to the cache
+/// (reset) only when both are gone.
+pub(crate) struct CachedRows<'c> {
+    current: Option<Row>,
+    rows: Rows,
+    _statement: Lent<'c>,
+}
+
+impl CachedRows<'_> {
+    pub(crate) async fn next(&mut self) -> result::Result<Option<&Row>, libsql::Error> {
+        self.current = self.rows.next().await?;
+        Ok(self.current.as_ref())
+    }
+}
+
+/// food-platform patch: the one row of a cached statement; the statement
+/// goes back to the cache (reset) when the row is dropped.
+pub(crate) struct CachedRow<'c> {
+    row: Row,
+    _statement: Lent<'c>,
+}
+
+impl Debug for CachedRow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.row.fmt(f)
+    }
+}
+
+impl Deref for CachedRow<'_> {
+    type Target = Row;
+
+    fn deref(&self) -> &Self::Target {
+        &self.row
+    }
 }
 
 impl Debug for PoolConnection {
@@ -305,17 +378,57 @@ impl PoolConnection {
     async fn new(connection: Connection) -> Result<Self> {
         Self::init(&connection).await?;
 
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            statements: Mutex::new(HashMap::new()),
+        })
     }
 
-    #[instrument(skip(self))]
-    async fn prepared_statement(&self, key: &str) -> Result<Statement, libsql::Error> {
+    // food-platform patch: the statement for `key`, from this connection's
+    // cache when it has one there. Each use binds the statement's
+    // parameters again, and a reset keeps earlier bindings; so a use that
+    // binds fewer parameters than the statement has gets a fresh statement
+    // (its unbound parameters NULL, as before), which is not cached.
+    #[instrument(skip(self, params))]
+    async fn prepared_statement(
+        &self,
+        key: &'static str,
+        params: &Params,
+    ) -> Result<Lent<'_>, libsql::Error> {
+        let bound = match params {
+            Params::None => 0,
+            Params::Positional(values) => values.len(),
+            Params::Named(values) => values.len(),
+        };
+
+        let cached = self
+            .statements
+            .lock()
+            .map_err(|_| libsql::Error::Misuse("statement cache poisoned".into()))?
+            .remove(key);
+
+        if let Some(statement) = cached {
+            if statement.parameter_count() == bound {
+                return Ok(Lent {
+                    connection: self,
+                    key: Some(key),
+                    statement: Some(statement),
+                });
+            }
+        }
+
         let sql = SQL
             .0
             .get(key)
             .ok_or(libsql::Error::Misuse(format!("Unknown cache key: {}", key)))?;
 
-        self.connection.prepare(sql).await
+        let statement = self.connection.prepare(sql).await?;
+
+        Ok(Lent {
+            connection: self,
+            key: (statement.parameter_count() == bound).then_some(key),
+            statement: Some(statement),
+        })
     }
 
     fn attributes_for_error(&self, key: Option<&str>, error: &libsql::Error) -> Vec<KeyValue> {
@@ -365,16 +478,21 @@ impl PoolConnection {
     }
 
     #[instrument(skip_all)]
-    async fn query<P>(&self, sql: &str, params: P) -> result::Result<Rows, libsql::Error>
+    async fn query<P>(
+        &self,
+        sql: &'static str,
+        params: P,
+    ) -> result::Result<CachedRows<'_>, libsql::Error>
     where
         P: IntoParams,
         P: Debug,
     {
+        let params = params.into_params()?;
         debug!(sql, ?params);
 
         let start = SystemTime::now();
 
-        let statement = self.prepared_statement(sql).await?;
+        let statement = self.prepared_statement(sql, &params).await?;
 
         statement
             .query(params)
@@ -394,18 +512,24 @@ impl PoolConnection {
 
                 SQL_ERROR.add(1, &self.attributes_for_error(Some(sql), err)[..]);
             })
+            .map(|rows| CachedRows {
+                current: None,
+                rows,
+                _statement: statement,
+            })
     }
 
     #[instrument(skip_all)]
-    async fn execute<P>(&self, sql: &str, params: P) -> result::Result<usize, libsql::Error>
+    async fn execute<P>(&self, sql: &'static str, params: P) -> result::Result<usize, libsql::Error>
     where
         P: IntoParams,
         P: Debug,
     {
+        let params = params.into_params()?;
         debug!(sql, ?params);
         let start = SystemTime::now();
 
-        let statement = self.prepared_statement(sql).await?;
+        let statement = self.prepared_statement(sql, &params).await?;
 
         statement
             .execute(params)
@@ -425,16 +549,21 @@ impl PoolConnection {
     }
 
     #[instrument(skip_all)]
-    async fn query_opt<P>(&self, sql: &str, params: P) -> result::Result<Option<Row>, libsql::Error>
+    async fn query_opt<P>(
+        &self,
+        sql: &'static str,
+        params: P,
+    ) -> result::Result<Option<CachedRow<'_>>, libsql::Error>
     where
         P: IntoParams,
         P: Debug,
     {
+        let params = params.into_params()?;
         debug!(sql, ?params);
 
         let start = SystemTime::now();
 
-        let statement = self.prepared_statement(sql).await?;
+        let statement = self.prepared_statement(sql, &params).await?;
 
         let mut rows = statement.query(params).await.inspect_err(|err| {
             error!(?err, elapsed_millis = elapsed_millis(start));
@@ -451,20 +580,28 @@ impl PoolConnection {
         SQL_DURATION.record(elapsed_millis(start), &attributes);
         SQL_REQUESTS.add(1, &attributes);
 
-        Ok(row)
+        Ok(row.map(|row| CachedRow {
+            row,
+            _statement: statement,
+        }))
     }
 
     #[instrument(skip_all)]
-    async fn query_one<P>(&self, sql: &str, params: P) -> result::Result<Row, libsql::Error>
+    async fn query_one<P>(
+        &self,
+        sql: &'static str,
+        params: P,
+    ) -> result::Result<CachedRow<'_>, libsql::Error>
     where
         P: IntoParams,
         P: Debug,
     {
+        let params = params.into_params()?;
         debug!(sql, ?params);
 
         let start = SystemTime::now();
 
-        let statement = self.prepared_statement(sql).await?;
+        let statement = self.prepared_statement(sql, &params).await?;
 
         let mut rows = statement
             .query(params)
@@ -498,7 +635,12 @@ impl PoolConnection {
 
             SQL_REQUESTS.add(1, &attributes);
 
-            Ok(row).inspect(|row| debug!(?row))
+            debug!(?row);
+
+            Ok(CachedRow {
+                row,
+                _statement: statement,
+            })
         } else {
             panic!("more or less than one row");
         }
