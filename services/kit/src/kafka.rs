@@ -30,6 +30,14 @@ fn client_config() -> ClientConfig {
     c
 }
 
+/// A short-lived client for topic administration and metadata.
+fn admin_config(brokers: &str) -> ClientConfig {
+    let mut c = client_config();
+    c.set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4");
+    c
+}
+
 /// An idempotent producer (acks=all) that never gives up on a message:
 /// `message.timeout.ms=0` waits out a broker outage instead of dropping,
 /// and idempotence keeps each partition's order across retries.
@@ -88,10 +96,7 @@ pub async fn ensure_topics(
     partitions: i32,
     patience: Duration,
 ) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("broker.address.family", "v4")
-        .create()?;
+    let admin: AdminClient<DefaultClientContext> = admin_config(brokers).create()?;
     let deadline = tokio::time::Instant::now() + patience;
     let missing = loop {
         match existing_topics(brokers).await {
@@ -148,10 +153,7 @@ pub async fn ensure_topics(
 async fn existing_topics(brokers: &str) -> anyhow::Result<Vec<String>> {
     let brokers = brokers.to_owned();
     tokio::task::spawn_blocking(move || {
-        let c: rdkafka::consumer::BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("broker.address.family", "v4")
-            .create()?;
+        let c: rdkafka::consumer::BaseConsumer = admin_config(&brokers).create()?;
         let md = rdkafka::consumer::Consumer::fetch_metadata(&c, None, Duration::from_secs(3))?;
         Ok(md.topics().iter().map(|t| t.name().to_owned()).collect())
     })

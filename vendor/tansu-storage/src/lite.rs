@@ -401,14 +401,19 @@ impl PoolConnection {
             Params::Named(values) => values.len(),
         };
 
-        let cached = self
-            .statements
-            .lock()
-            .map_err(|_| libsql::Error::Misuse("statement cache poisoned".into()))?
-            .remove(key);
+        {
+            let mut statements = self
+                .statements
+                .lock()
+                .map_err(|_| libsql::Error::Misuse("statement cache poisoned".into()))?;
 
-        if let Some(statement) = cached {
-            if statement.parameter_count() == bound {
+            // Only a use that binds every parameter takes the cached one;
+            // any other leaves it there for the next use.
+            if statements
+                .get(key)
+                .is_some_and(|statement| statement.parameter_count() == bound)
+                && let Some(statement) = statements.remove(key)
+            {
                 return Ok(Lent {
                     connection: self,
                     key: Some(key),
