@@ -74,3 +74,172 @@ impl Handler for OrderEvents {
         self.waker.wake();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use food_api::DeliveryStatus;
+    use food_events::{
+        Envelope, Handled, Payload, consumer::handle_batch, envelope::decode, new_envelope,
+        topics::Topics,
+    };
+    use food_kit::{Db, outbox::Waker};
+    use food_proto::{
+        delivery::v1 as pd,
+        events::v1::{OrderCancelled, OrderPlaced},
+        order::v1::{Order, OrderLine},
+    };
+    use sqlx::Row;
+
+    use super::OrderEvents;
+    use crate::store;
+
+    fn placed(order_id: &str) -> Envelope {
+        new_envelope(
+            "trace",
+            Payload::OrderPlaced(OrderPlaced {
+                order: Some(Order {
+                    id: order_id.to_owned(),
+                    customer_id: "rita".to_owned(),
+                    items: vec![
+                        OrderLine {
+                            item_id: "margherita".to_owned(),
+                            quantity: 2,
+                            ..Default::default()
+                        },
+                        OrderLine {
+                            item_id: "tiramisu".to_owned(),
+                            quantity: 1,
+                            ..Default::default()
+                        },
+                    ],
+                    total_cents: 2_450,
+                    currency: "EUR".to_owned(),
+                    delivery_address: "1 Main St".to_owned(),
+                    ..Default::default()
+                }),
+            }),
+        )
+    }
+
+    fn cancelled(order_id: &str) -> Envelope {
+        new_envelope(
+            "trace",
+            Payload::OrderCancelled(OrderCancelled {
+                order_id: order_id.to_owned(),
+                customer_id: "rita".to_owned(),
+                reason: None,
+            }),
+        )
+    }
+
+    /// The outbox's events in order: (order id, previous, delivery as announced).
+    async fn announced(db: &Db) -> Vec<(String, i32, pd::Delivery)> {
+        sqlx::query("SELECT msg_key, payload FROM outbox ORDER BY id")
+            .fetch_all(db.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let env = decode(&row.get::<Vec<u8>, _>("payload")).unwrap();
+                let Some(Payload::DeliveryStatusChanged(c)) = env.payload else {
+                    panic!("not a DeliveryStatusChanged: {env:?}");
+                };
+                (row.get("msg_key"), c.previous, c.delivery.unwrap())
+            })
+            .collect()
+    }
+
+    /// One batch: two orders placed, one of them placed again under a new
+    /// event id, then cancelled, a third placed after the cancel, and the
+    /// first event delivered twice.
+    async fn a_batch_of_order_events(db: Db) {
+        let handler = OrderEvents::new(Topics::with_prefix(""), Waker::new());
+        let a = placed("a");
+        let envs = [
+            a.clone(),
+            placed("b"),
+            placed("a"),
+            cancelled("b"),
+            placed("c"),
+            a,
+        ];
+
+        let handled = handle_batch(&db, &handler, &envs).await.unwrap();
+
+        use Handled::*;
+        assert_eq!(
+            handled,
+            [Applied, Applied, Ignored, Applied, Applied, Duplicate]
+        );
+        let a = store::get(&db, "a").await.unwrap().unwrap();
+        assert_eq!(
+            (a.status, a.version, a.item_count, a.total_cents),
+            (DeliveryStatus::Pending, 1, 3, 2_450)
+        );
+        assert_eq!(a.history.len(), 1, "{a:?}");
+        assert_eq!(a.history[0].note.as_deref(), Some("order placed"));
+        let b = store::get(&db, "b").await.unwrap().unwrap();
+        assert_eq!((b.status, b.version), (DeliveryStatus::Cancelled, 2));
+        assert_eq!(b.history.len(), 2, "{b:?}");
+
+        let events = announced(&db).await;
+        let keys: Vec<(&str, i32, i32)> = events
+            .iter()
+            .map(|(k, prev, d)| (k.as_str(), *prev, d.status))
+            .collect();
+        let (pending, cancelled) = (
+            pd::DeliveryStatus::Pending as i32,
+            pd::DeliveryStatus::Cancelled as i32,
+        );
+        assert_eq!(
+            keys,
+            [
+                ("a", pending, pending),
+                ("b", pending, pending),
+                ("b", pending, cancelled),
+                ("c", pending, pending)
+            ]
+        );
+        // A new delivery is announced as a read of it returns it.
+        assert_eq!(events[0].2, pd::Delivery::from(a));
+        let c = store::get(&db, "c").await.unwrap().unwrap();
+        assert_eq!(events[3].2, pd::Delivery::from(c));
+
+        // Placed again in a later batch: nothing changes.
+        let again = handle_batch(&db, &handler, &[placed("a"), placed("c")])
+            .await
+            .unwrap();
+        assert_eq!(again, [Ignored, Ignored]);
+        assert_eq!(announced(&db).await.len(), 4);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_a_batch_creates_each_delivery_once_and_cancels_after_the_placements_before_it()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/delivery.db", dir.path().display());
+        a_batch_of_order_events(Db::connect(&url, &crate::MIGRATIONS).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_a_batch_creates_each_delivery_once_and_cancels_after_the_placements_before_it()
+     {
+        use sqlx::Connection;
+        let base = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("delivery_{}", uuid::Uuid::now_v7().simple());
+        let created = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            let mut conn = sqlx::PgConnection::connect(base).await?;
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await
+        })
+        .await;
+        if !matches!(created, Ok(Ok(_))) {
+            eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
+            return;
+        }
+        let url = format!("{base}?options=-c%20search_path%3D{schema}");
+        a_batch_of_order_events(Db::connect(&url, &crate::MIGRATIONS).await.unwrap()).await;
+    }
+}

@@ -139,6 +139,64 @@ impl std::fmt::Display for Batching {
     }
 }
 
+/// CPU time (user + system, in seconds) of this process, which runs the
+/// stack and the load client, and of its child processes (the embedded
+/// broker), read from /proc.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    this: f64,
+    children: f64,
+}
+
+fn cpu() -> Cpu {
+    // Linux reports these times in USER_HZ ticks, 100 per second.
+    const TICKS: f64 = 100.0;
+    // Fields after the command name: state ppid ... utime (12th) stime (13th).
+    let fields = |stat: &str| -> Option<(u32, f64)> {
+        let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
+        Some((rest.get(1)?.parse().ok()?, ticks / TICKS))
+    };
+    let me = std::process::id();
+    let mut out = Cpu::default();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Some((ppid, seconds)) = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(fields)
+        else {
+            continue;
+        };
+        if pid == me {
+            out.this += seconds;
+        } else if ppid == me {
+            out.children += seconds;
+        }
+    }
+    out
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+
+    fn sub(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            this: self.this - earlier.this,
+            children: self.children - earlier.children,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Load {
     method: reqwest::Method,
@@ -148,8 +206,8 @@ struct Load {
 }
 
 /// `CONNECTIONS` clients, one connection each, for `RUN`; returns
-/// requests/s and the latency histogram (µs).
-async fn drive(load: Load) -> (f64, Histogram<u64>) {
+/// requests/s, the latency histogram (µs) and the number of requests.
+async fn drive(load: Load) -> (f64, Histogram<u64>, u64) {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3).unwrap()));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -190,7 +248,7 @@ async fn drive(load: Load) -> (f64, Histogram<u64>) {
     }
     let rate = total as f64 / started.elapsed().as_secs_f64();
     let h = hist.lock().await.clone();
-    (rate, h)
+    (rate, h, total)
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -382,27 +440,37 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|");
     let mut batch_notes = Vec::new();
+    let mut cpu_notes = Vec::new();
     for (name, method, path, token, body, status, response) in cases {
         if !wanted(name) {
             continue;
         }
         let ceiling_addr = baseline(status, response).await;
-        let before = batching();
-        let (g_rate, g) = drive(Load {
+        let (before, cpu_before) = (batching(), cpu());
+        let (g_rate, g, g_n) = drive(Load {
             method: method.clone(),
             url: format!("{base}{path}"),
             token: token.clone(),
             body: body.clone(),
         })
         .await;
-        let during = batching() - before;
-        let (c_rate, c) = drive(Load {
+        let (during, g_cpu) = (batching() - before, cpu() - cpu_before);
+        let cpu_before = cpu();
+        let (c_rate, c, c_n) = drive(Load {
             method,
             url: format!("http://{ceiling_addr}{path}"),
             token,
             body,
         })
         .await;
+        let c_cpu = cpu() - cpu_before;
+        let per_request = |seconds: f64, requests: u64| seconds * 1e6 / requests.max(1) as f64;
+        cpu_notes.push(format!(
+            "| {name} | {:.0} | {:.0} | {:.0} |",
+            per_request(g_cpu.this, g_n),
+            per_request(g_cpu.children, g_n),
+            per_request(c_cpu.this, c_n),
+        ));
         println!(
             "| {name} | {g_rate:.0} | {:.2} / {:.2} | {c_rate:.0} | {:.2} / {:.2} | {:.2} |",
             ms(&g, 0.5),
@@ -415,6 +483,16 @@ async fn main() -> anyhow::Result<()> {
             batch_notes.push(format!("{name}: {during}"));
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if !cpu_notes.is_empty() {
+        println!();
+        println!(
+            "| CPU per request (µs) | stack process, with the load client | embedded broker | ceiling process, with the load client |"
+        );
+        println!("|---|---|---|---|");
+        for note in &cpu_notes {
+            println!("{note}");
+        }
     }
     for note in &batch_notes {
         println!();
