@@ -19,6 +19,9 @@ use tansu_storage::StorageContainer;
 use tokio::io::AsyncReadExt;
 use url::Url;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     version,

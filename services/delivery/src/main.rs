@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use food_delivery::{Application, Settings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     food_kit::main_helper::run(

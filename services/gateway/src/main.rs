@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use food_gateway::{Application, Settings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     food_kit::main_helper::run(

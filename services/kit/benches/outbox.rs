@@ -28,6 +28,9 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: usize = 50_000;
 const SAMPLES: usize = 500;
 const PAYLOAD: usize = 300;

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use food_menu::{Application, Settings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     food_kit::main_helper::run(

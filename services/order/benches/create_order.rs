@@ -26,6 +26,9 @@ use rdkafka::{
 };
 use tokio::sync::Mutex;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CALLERS: usize = 32;
 const RUN: Duration = Duration::from_secs(10);
 

@@ -28,6 +28,9 @@ use rdkafka::{
 };
 use tokio::sync::Mutex;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONNECTIONS: usize = 32;
 const RUN: Duration = Duration::from_secs(5);
 

@@ -3,6 +3,9 @@ use std::{process::ExitCode, time::Duration};
 use clap::Parser;
 use food_stack::{Args, Stack};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
