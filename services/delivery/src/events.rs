@@ -4,6 +4,10 @@
 use food_api::DeliveryStatus;
 use food_events::{Envelope, Handler, Outcome, Payload, topics::Topics};
 use food_kit::{Tx, outbox::Waker};
+use food_proto::{
+    events::v1::{OrderCancelled, OrderPlaced},
+    order::v1::Order,
+};
 
 use crate::store::{self, Change};
 
@@ -17,6 +21,67 @@ impl OrderEvents {
     pub fn new(topics: Topics, waker: Waker) -> Self {
         Self { topics, waker }
     }
+
+    /// Creates the deliveries of `placed` (a delivery per order, keyed on
+    /// the order id, so that a re-published OrderPlaced with a new event id
+    /// still creates one) and pushes one outcome per order onto `out`.
+    async fn create(
+        &self,
+        tx: &mut Tx,
+        placed: &mut Vec<(&str, &Order)>,
+        out: &mut Vec<Outcome>,
+    ) -> anyhow::Result<()> {
+        if placed.is_empty() {
+            return Ok(());
+        }
+        for (created, (trace_id, _)) in store::create_many(tx, &self.topics, placed)
+            .await?
+            .into_iter()
+            .zip(placed.drain(..))
+        {
+            out.push(match created {
+                Some(d) => {
+                    tracing::info!(order_id = %d.order_id, trace_id, "delivery created");
+                    Outcome::Applied
+                }
+                None => Outcome::Ignored,
+            });
+        }
+        Ok(())
+    }
+
+    /// Cancels the order's delivery while it has not been picked up.
+    async fn cancel(
+        &self,
+        tx: &mut Tx,
+        trace_id: &str,
+        c: &OrderCancelled,
+    ) -> anyhow::Result<Outcome> {
+        let Some(current) = store::get_in_tx(tx, &c.order_id).await? else {
+            return Ok(Outcome::Ignored);
+        };
+        if !matches!(
+            current.status,
+            DeliveryStatus::Pending | DeliveryStatus::Assigned
+        ) {
+            tracing::warn!(order_id = %c.order_id, status = %current.status, "order cancelled after pick-up; delivery left as is");
+            return Ok(Outcome::Ignored);
+        }
+        store::change(
+            tx,
+            &self.topics,
+            trace_id,
+            &current,
+            Change {
+                to: DeliveryStatus::Cancelled,
+                courier: None,
+                eta: None,
+                note: Some(c.reason.as_deref().unwrap_or("order cancelled")),
+            },
+        )
+        .await?;
+        Ok(Outcome::Applied)
+    }
 }
 
 impl Handler for OrderEvents {
@@ -25,49 +90,33 @@ impl Handler for OrderEvents {
     }
 
     async fn apply(&self, tx: &mut Tx, env: &Envelope) -> anyhow::Result<Outcome> {
-        match &env.payload {
-            Some(Payload::OrderPlaced(placed)) => {
-                let Some(order) = &placed.order else {
-                    return Ok(Outcome::Ignored);
-                };
-                // Keyed on the order id too, so a re-published OrderPlaced
-                // with a new event id still creates one delivery.
-                match store::create(tx, &self.topics, &env.trace_id, order).await? {
-                    Some(d) => {
-                        tracing::info!(order_id = %d.order_id, trace_id = %env.trace_id, "delivery created");
-                        Ok(Outcome::Applied)
-                    }
-                    None => Ok(Outcome::Ignored),
+        let mut out = self.apply_all(tx, &[env]).await?;
+        Ok(out.pop().unwrap_or(Outcome::Ignored))
+    }
+
+    /// In event order: each run of OrderPlaced events creates its
+    /// deliveries in a few multi-row statements; an OrderCancelled is
+    /// applied on its own, after the orders placed before it.
+    async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
+        let mut out = Vec::with_capacity(envs.len());
+        let mut placed: Vec<(&str, &Order)> = Vec::new();
+        for env in envs {
+            match &env.payload {
+                Some(Payload::OrderPlaced(OrderPlaced {
+                    order: Some(order), ..
+                })) => placed.push((env.trace_id.as_str(), order)),
+                Some(Payload::OrderCancelled(c)) => {
+                    self.create(tx, &mut placed, &mut out).await?;
+                    out.push(self.cancel(tx, &env.trace_id, c).await?);
+                }
+                _ => {
+                    self.create(tx, &mut placed, &mut out).await?;
+                    out.push(Outcome::Ignored);
                 }
             }
-            Some(Payload::OrderCancelled(c)) => {
-                let Some(current) = store::get_in_tx(tx, &c.order_id).await? else {
-                    return Ok(Outcome::Ignored);
-                };
-                if !matches!(
-                    current.status,
-                    DeliveryStatus::Pending | DeliveryStatus::Assigned
-                ) {
-                    tracing::warn!(order_id = %c.order_id, status = %current.status, "order cancelled after pick-up; delivery left as is");
-                    return Ok(Outcome::Ignored);
-                }
-                store::change(
-                    tx,
-                    &self.topics,
-                    &env.trace_id,
-                    &current,
-                    Change {
-                        to: DeliveryStatus::Cancelled,
-                        courier: None,
-                        eta: None,
-                        note: Some(c.reason.as_deref().unwrap_or("order cancelled")),
-                    },
-                )
-                .await?;
-                Ok(Outcome::Applied)
-            }
-            _ => Ok(Outcome::Ignored),
         }
+        self.create(tx, &mut placed, &mut out).await?;
+        Ok(out)
     }
 
     fn committed(&self) {

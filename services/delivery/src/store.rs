@@ -2,13 +2,15 @@
 //! row, a history entry and the DeliveryStatusChanged outbox row in the
 //! caller's transaction.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{micros_to_datetime, now_micros},
-    outbox::enqueue,
+    db::{micros_to_datetime, now_micros, values_placeholders},
+    outbox::{OutboxMessage, enqueue, enqueue_all},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
@@ -148,49 +150,117 @@ pub async fn list(
     Ok((out, next_cursor))
 }
 
-/// Inserts a new PENDING delivery (version 1) unless the order has one.
-/// Returns the delivery when it was created.
-pub async fn create(
+/// Rows per multi-row INSERT here. SQLite's driver finds each bound
+/// parameter by name with a linear search, so a statement's binding cost
+/// grows with the square of its parameters; at this size it stays small
+/// next to the statement's round trip to the database worker.
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// Inserts a new PENDING delivery (version 1) for each order that has none,
+/// with its first history entry and its DeliveryStatusChanged event, in
+/// three multi-row statements per [`ROWS_PER_STATEMENT`] orders. Returns,
+/// for each of `orders` in turn, the delivery when it was created; an order
+/// that already has one (or appears earlier in `orders`) gets `None`.
+pub async fn create_many(
     tx: &mut Tx,
     topics: &Topics,
-    trace_id: &str,
-    order: &food_proto::order::v1::Order,
-) -> sqlx::Result<Option<Delivery>> {
+    orders: &[(&str, &food_proto::order::v1::Order)],
+) -> sqlx::Result<Vec<Option<Delivery>>> {
     let now = now_micros();
-    let item_count: u32 = order.items.iter().map(|l| l.quantity).sum();
-    let inserted = sqlx::query(
-        "INSERT INTO deliveries (order_id, customer_id, item_count, total_cents, currency, delivery_address, \
-         status, courier, eta, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $8) ON CONFLICT (order_id) DO NOTHING",
-    )
-    .bind(&order.id)
-    .bind(&order.customer_id)
-    .bind(i64::from(item_count))
-    .bind(order.total_cents)
-    .bind(&order.currency)
-    .bind(&order.delivery_address)
-    .bind(DeliveryStatus::Pending.as_str())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(None);
+    let at = micros_to_datetime(now);
+    let mut out = Vec::with_capacity(orders.len());
+    for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO deliveries ({COLUMNS}) VALUES {} ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            values_placeholders(chunk.len(), 12)
+        );
+        let mut q = sqlx::query(&sql);
+        for (_, order) in chunk {
+            let item_count: u32 = order.items.iter().map(|l| l.quantity).sum();
+            q = q
+                .bind(&order.id)
+                .bind(&order.customer_id)
+                .bind(i64::from(item_count))
+                .bind(order.total_cents)
+                .bind(&order.currency)
+                .bind(&order.delivery_address)
+                .bind(DeliveryStatus::Pending.as_str())
+                .bind(None::<&str>)
+                .bind(None::<i64>)
+                .bind(1_i64)
+                .bind(now)
+                .bind(now);
+        }
+        let mut inserted: HashSet<String> = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("order_id"))
+            .collect::<sqlx::Result<_>>()?;
+        // What a read of the new row returns, without reading it.
+        let created: Vec<(&str, Delivery)> = chunk
+            .iter()
+            .filter(|(_, order)| inserted.remove(&order.id))
+            .map(|(trace_id, order)| {
+                let delivery = Delivery {
+                    order_id: order.id.clone(),
+                    customer_id: order.customer_id.clone(),
+                    item_count: order.items.iter().map(|l| l.quantity).sum(),
+                    total_cents: order.total_cents,
+                    currency: order.currency.clone(),
+                    delivery_address: order.delivery_address.clone(),
+                    status: DeliveryStatus::Pending,
+                    courier: None,
+                    eta: None,
+                    version: 1,
+                    created_at: at,
+                    updated_at: at,
+                    history: vec![HistoryEntry {
+                        status: DeliveryStatus::Pending,
+                        at,
+                        note: Some(CREATED_NOTE.to_owned()),
+                        courier: None,
+                    }],
+                };
+                (*trace_id, delivery)
+            })
+            .collect();
+        if !created.is_empty() {
+            let sql = format!(
+                "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
+                values_placeholders(created.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for (_, d) in &created {
+                q = q
+                    .bind(&d.order_id)
+                    .bind(1_i64)
+                    .bind(DeliveryStatus::Pending.as_str())
+                    .bind(now)
+                    .bind(CREATED_NOTE)
+                    .bind(None::<&str>);
+            }
+            q.execute(&mut **tx).await?;
+            let events: Vec<OutboxMessage> = created
+                .iter()
+                .map(|(trace_id, d)| event(topics, trace_id, d, DeliveryStatus::Pending))
+                .collect();
+            enqueue_all(tx, &events).await?;
+        }
+        let mut created = created.into_iter().peekable();
+        for (_, order) in chunk {
+            out.push(
+                created
+                    .next_if(|(_, d)| d.order_id == order.id)
+                    .map(|(_, d)| d),
+            );
+        }
     }
-    insert_history(
-        tx,
-        &order.id,
-        1,
-        DeliveryStatus::Pending,
-        now,
-        Some("order placed"),
-        None,
-    )
-    .await?;
-    let delivery = get_in_tx(tx, &order.id).await?.expect("just inserted");
-    announce(tx, topics, trace_id, &delivery, DeliveryStatus::Pending).await?;
-    Ok(Some(delivery))
+    Ok(out)
 }
+
+/// The note of a delivery's first history entry.
+const CREATED_NOTE: &str = "order placed";
 
 /// A validated change to apply.
 #[derive(Debug)]
@@ -282,6 +352,16 @@ async fn announce(
     delivery: &Delivery,
     previous: DeliveryStatus,
 ) -> sqlx::Result<()> {
+    enqueue(tx, &event(topics, trace_id, delivery, previous)).await
+}
+
+/// The DeliveryStatusChanged outbox row announcing `delivery`.
+fn event(
+    topics: &Topics,
+    trace_id: &str,
+    delivery: &Delivery,
+    previous: DeliveryStatus,
+) -> OutboxMessage {
     let env = new_envelope(
         trace_id,
         Payload::DeliveryStatusChanged(DeliveryStatusChanged {
@@ -289,5 +369,5 @@ async fn announce(
             previous: pd::DeliveryStatus::from(previous) as i32,
         }),
     );
-    enqueue(tx, &to_outbox(&topics.deliveries, &delivery.order_id, &env)).await
+    to_outbox(&topics.deliveries, &delivery.order_id, &env)
 }

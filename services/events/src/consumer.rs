@@ -176,8 +176,17 @@ pub async fn handle_batch<H: Handler>(
 
 /// Consumes until shutdown: takes what has arrived (up to [`MAX_BATCH`]
 /// records), applies it with [`handle_batch`], retries with backoff while
-/// that fails, and stores the offsets only after the commit.
-pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutdown: Shutdown) {
+/// that fails, and stores the offsets only after the commit. A batch starts
+/// at least `batch_interval` after the previous one started: under load,
+/// what arrives meanwhile makes the next batch larger instead of each
+/// arrival making a transaction of its own.
+pub async fn run<H: Handler>(
+    consumer: StreamConsumer,
+    db: Db,
+    handler: H,
+    batch_interval: Duration,
+    shutdown: Shutdown,
+) {
     use futures::FutureExt;
     // Shared with the lag probe, which runs on a blocking thread.
     let consumer = std::sync::Arc::new(consumer);
@@ -201,6 +210,7 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
                 continue;
             }
         };
+        let batch_started = tokio::time::Instant::now();
         let mut msgs = vec![first];
         while msgs.len() < MAX_BATCH {
             match consumer.recv().now_or_never() {
@@ -245,6 +255,10 @@ pub async fn run<H: Handler>(consumer: StreamConsumer, db: Db, handler: H, shutd
             if let Err(e) = consumer.store_offset_from_message(m) {
                 tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
             }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(batch_started + batch_interval) => {}
+            _ = shutdown.cancelled() => break,
         }
     }
     close(consumer, &name).await;

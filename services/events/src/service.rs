@@ -50,6 +50,8 @@ pub struct EventService<H: Handler> {
     pub relay: Relay,
     pub consumer: StreamConsumer,
     pub handler: H,
+    /// See [`KafkaSettings::consumer_batch_interval_ms`].
+    pub batch_interval: Duration,
     pub shutdown: Shutdown,
     pub metrics_listen: Option<SocketAddr>,
 }
@@ -65,6 +67,7 @@ impl<H: Handler> EventService<H> {
             self.consumer,
             self.db.clone(),
             self.handler,
+            self.batch_interval,
             self.shutdown.clone(),
         ));
         // The relay has its own stop: it outlives the server and consumer.

@@ -1,5 +1,6 @@
 //! The idempotent consumer step against real databases: the same event
-//! twice is applied once, and a failing handler records nothing.
+//! twice is applied once, and a failing handler records nothing. And the
+//! consumer's run loop against the embedded broker: its batch interval.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -197,4 +198,118 @@ async fn a_failing_event_in_a_batch_rolls_the_batch_back_and_the_retry_applies_e
     for id in ["f1", "f2", "f3"] {
         assert_eq!(applied(&db, id).await, 1, "{id}");
     }
+}
+
+/// Records when each event was applied and the size of each batch of two
+/// or more (a batch of one goes through `apply` alone).
+#[derive(Clone, Default)]
+struct Timing {
+    applied: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+    batches: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl Handler for Timing {
+    fn name(&self) -> &str {
+        "test.timing"
+    }
+
+    async fn apply(&self, _tx: &mut Tx, env: &Envelope) -> anyhow::Result<Outcome> {
+        if let Some(Payload::OrderCancelled(c)) = &env.payload {
+            let at = std::time::Instant::now();
+            self.applied.lock().unwrap().push((c.order_id.clone(), at));
+        }
+        Ok(Outcome::Applied)
+    }
+
+    async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
+        self.batches.lock().unwrap().push(envs.len());
+        let mut out = Vec::new();
+        for env in envs {
+            out.push(self.apply(tx, env).await?);
+        }
+        Ok(out)
+    }
+}
+
+#[tokio::test]
+async fn events_that_arrive_within_the_batch_interval_wait_for_it_and_are_applied_in_one_batch() {
+    use std::time::Duration;
+
+    use prost::Message;
+    use rdkafka::{
+        consumer::{Consumer, StreamConsumer},
+        producer::{FutureProducer, FutureRecord},
+    };
+
+    let topic = format!("{}orders", food_kit::testing::unique_prefix());
+    let broker = food_kit::testing::broker_with_topics(std::slice::from_ref(&topic)).await;
+    let (db, _dir) = sqlite().await;
+    let consumer: StreamConsumer = food_kit::kafka::consumer_config(&broker.bootstrap(), "timing")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&topic]).unwrap();
+    let producer: FutureProducer = food_kit::kafka::producer_config(&broker.bootstrap())
+        .create()
+        .unwrap();
+    let send = |order_id: &str| {
+        let payload = event(order_id).encode_to_vec();
+        let (producer, topic, key) = (producer.clone(), topic.clone(), order_id.to_owned());
+        async move {
+            producer
+                .send(
+                    FutureRecord::to(&topic).key(&key).payload(&payload),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    };
+    let timing = Timing::default();
+    let interval = Duration::from_secs(2);
+    let shutdown = food_kit::Shutdown::new();
+    let running = tokio::spawn(food_events::consumer::run(
+        consumer,
+        db,
+        timing.clone(),
+        interval,
+        shutdown.clone(),
+    ));
+    let applied = |id: &'static str| {
+        let timing = timing.clone();
+        async move {
+            for _ in 0..600 {
+                if let Some((_, at)) = timing.applied.lock().unwrap().iter().find(|(o, _)| o == id)
+                {
+                    return *at;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("{id} was not applied within 30 s");
+        }
+    };
+
+    // The first event after a quiet spell is applied at once; its batch
+    // cannot have started before it was sent.
+    let sent = std::time::Instant::now();
+    send("a").await;
+    applied("a").await;
+    send("b").await;
+    send("c").await;
+    let (b, c) = (applied("b").await, applied("c").await);
+    // Stopped before asserting: a failed assertion would otherwise drop a
+    // running consumer, whose close can outwait the test.
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the consumer stops on shutdown")
+        .unwrap();
+
+    assert!(
+        b.duration_since(sent) >= interval && c.duration_since(sent) >= interval,
+        "b and c applied {:?} and {:?} after a was sent, within the interval of {interval:?}",
+        b.duration_since(sent),
+        c.duration_since(sent)
+    );
+    assert_eq!(*timing.batches.lock().unwrap(), [2], "b and c in one batch");
 }

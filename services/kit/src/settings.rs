@@ -78,6 +78,14 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Consumer group id; defaults to the service name.
     pub group_id: Option<String>,
+    /// Shortest time (ms) from the start of one batch of events the
+    /// service's consumer applies to the start of the next. Events that
+    /// arrive in between wait and go into the next batch, so that under load
+    /// the consumer commits fewer, larger transactions and its outbox relay
+    /// publishes fewer, larger batches; an event after a quiet spell is
+    /// applied at once. 0: every batch starts as soon as the previous one is
+    /// done.
+    pub consumer_batch_interval_ms: u64,
 }
 
 impl Default for KafkaSettings {
@@ -87,6 +95,7 @@ impl Default for KafkaSettings {
             topic_prefix: String::new(),
             partitions: 3,
             group_id: None,
+            consumer_batch_interval_ms: 20,
         }
     }
 }

@@ -137,6 +137,7 @@ impl Application {
                 relay,
                 consumer,
                 handler,
+                batch_interval: Duration::from_millis(s.kafka.consumer_batch_interval_ms),
                 shutdown,
                 metrics_listen: s.metrics_listen,
             },
