@@ -170,24 +170,28 @@ pub async fn create_many(
     let at = micros_to_datetime(now);
     let mut out = Vec::with_capacity(orders.len());
     for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+        // What a read of each new row returns, built instead of read back.
+        let new: Vec<(&str, Delivery)> = chunk
+            .iter()
+            .map(|(trace_id, order)| (*trace_id, pending(order, at)))
+            .collect();
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES {} ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            values_placeholders(chunk.len(), 12)
+            values_placeholders(new.len(), 12)
         );
         let mut q = sqlx::query(&sql);
-        for (_, order) in chunk {
-            let item_count: u32 = order.items.iter().map(|l| l.quantity).sum();
+        for (_, d) in &new {
             q = q
-                .bind(&order.id)
-                .bind(&order.customer_id)
-                .bind(i64::from(item_count))
-                .bind(order.total_cents)
-                .bind(&order.currency)
-                .bind(&order.delivery_address)
-                .bind(DeliveryStatus::Pending.as_str())
+                .bind(&d.order_id)
+                .bind(&d.customer_id)
+                .bind(i64::from(d.item_count))
+                .bind(d.total_cents)
+                .bind(&d.currency)
+                .bind(&d.delivery_address)
+                .bind(d.status.as_str())
                 .bind(None::<&str>)
                 .bind(None::<i64>)
-                .bind(1_i64)
+                .bind(d.version as i64)
                 .bind(now)
                 .bind(now);
         }
@@ -197,33 +201,9 @@ pub async fn create_many(
             .iter()
             .map(|row| row.try_get("order_id"))
             .collect::<sqlx::Result<_>>()?;
-        // What a read of the new row returns, without reading it.
-        let created: Vec<(&str, Delivery)> = chunk
-            .iter()
-            .filter(|(_, order)| inserted.remove(&order.id))
-            .map(|(trace_id, order)| {
-                let delivery = Delivery {
-                    order_id: order.id.clone(),
-                    customer_id: order.customer_id.clone(),
-                    item_count: order.items.iter().map(|l| l.quantity).sum(),
-                    total_cents: order.total_cents,
-                    currency: order.currency.clone(),
-                    delivery_address: order.delivery_address.clone(),
-                    status: DeliveryStatus::Pending,
-                    courier: None,
-                    eta: None,
-                    version: 1,
-                    created_at: at,
-                    updated_at: at,
-                    history: vec![HistoryEntry {
-                        status: DeliveryStatus::Pending,
-                        at,
-                        note: Some(CREATED_NOTE.to_owned()),
-                        courier: None,
-                    }],
-                };
-                (*trace_id, delivery)
-            })
+        let created: Vec<(&str, Delivery)> = new
+            .into_iter()
+            .filter(|(_, d)| inserted.remove(&d.order_id))
             .collect();
         if !created.is_empty() {
             let sql = format!(
@@ -234,8 +214,8 @@ pub async fn create_many(
             for (_, d) in &created {
                 q = q
                     .bind(&d.order_id)
-                    .bind(1_i64)
-                    .bind(DeliveryStatus::Pending.as_str())
+                    .bind(d.version as i64)
+                    .bind(d.status.as_str())
                     .bind(now)
                     .bind(CREATED_NOTE)
                     .bind(None::<&str>);
@@ -261,6 +241,30 @@ pub async fn create_many(
 
 /// The note of a delivery's first history entry.
 const CREATED_NOTE: &str = "order placed";
+
+/// A new delivery of `order`: PENDING, version 1, its one history entry at `at`.
+fn pending(order: &food_proto::order::v1::Order, at: DateTime<Utc>) -> Delivery {
+    Delivery {
+        order_id: order.id.clone(),
+        customer_id: order.customer_id.clone(),
+        item_count: order.items.iter().map(|l| l.quantity).sum(),
+        total_cents: order.total_cents,
+        currency: order.currency.clone(),
+        delivery_address: order.delivery_address.clone(),
+        status: DeliveryStatus::Pending,
+        courier: None,
+        eta: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        history: vec![HistoryEntry {
+            status: DeliveryStatus::Pending,
+            at,
+            note: Some(CREATED_NOTE.to_owned()),
+            courier: None,
+        }],
+    }
+}
 
 /// A validated change to apply.
 #[derive(Debug)]
