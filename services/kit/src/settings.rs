@@ -144,6 +144,7 @@ impl ServiceSettings {
             kafka_brokers = %self.kafka.brokers,
             topic_prefix = %self.kafka.topic_prefix,
             partitions = self.kafka.partitions,
+            consumer_batch_interval_ms = self.kafka.consumer_batch_interval_ms,
             "effective settings"
         );
     }
