@@ -205,28 +205,23 @@ pub async fn create_many(
             .into_iter()
             .filter(|(_, d)| inserted.remove(&d.order_id))
             .collect();
-        if !created.is_empty() {
-            let sql = format!(
-                "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
-                values_placeholders(created.len(), 6)
-            );
-            let mut q = sqlx::query(&sql);
-            for (_, d) in &created {
-                q = q
-                    .bind(&d.order_id)
-                    .bind(d.version as i64)
-                    .bind(d.status.as_str())
-                    .bind(now)
-                    .bind(CREATED_NOTE)
-                    .bind(None::<&str>);
-            }
-            q.execute(&mut **tx).await?;
-            let events: Vec<OutboxMessage> = created
-                .iter()
-                .map(|(trace_id, d)| event(topics, trace_id, d, DeliveryStatus::Pending))
-                .collect();
-            enqueue_all(tx, &events).await?;
-        }
+        let history: Vec<HistoryRow<'_>> = created
+            .iter()
+            .map(|(_, d)| HistoryRow {
+                order_id: &d.order_id,
+                version: d.version as i64,
+                status: d.status,
+                at: now,
+                note: Some(CREATED_NOTE),
+                courier: None,
+            })
+            .collect();
+        insert_history(tx, &history).await?;
+        let events: Vec<OutboxMessage> = created
+            .iter()
+            .map(|(trace_id, d)| event(topics, trace_id, d, DeliveryStatus::Pending))
+            .collect();
+        enqueue_all(tx, &events).await?;
         let mut created = created.into_iter().peekable();
         for (_, order) in chunk {
             out.push(
@@ -311,12 +306,14 @@ pub async fn change(
     }
     insert_history(
         tx,
-        &current.order_id,
-        version,
-        change.to,
-        now,
-        change.note,
-        courier.as_deref(),
+        &[HistoryRow {
+            order_id: &current.order_id,
+            version,
+            status: change.to,
+            at: now,
+            note: change.note,
+            courier: courier.as_deref(),
+        }],
     )
     .await?;
     let delivery = get_in_tx(tx, &current.order_id)
@@ -326,26 +323,37 @@ pub async fn change(
     Ok(delivery)
 }
 
-async fn insert_history(
-    tx: &mut Tx,
-    order_id: &str,
+/// One row of `delivery_history`.
+struct HistoryRow<'a> {
+    order_id: &'a str,
     version: i64,
     status: DeliveryStatus,
+    /// Microseconds since the epoch.
     at: i64,
-    note: Option<&str>,
-    courier: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(order_id)
-    .bind(version)
-    .bind(status.as_str())
-    .bind(at)
-    .bind(note)
-    .bind(courier)
-    .execute(&mut **tx)
-    .await?;
+    note: Option<&'a str>,
+    courier: Option<&'a str>,
+}
+
+/// Inserts `rows` in one statement.
+async fn insert_history(tx: &mut Tx, rows: &[HistoryRow<'_>]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
+        values_placeholders(rows.len(), 6)
+    );
+    let mut q = sqlx::query(&sql);
+    for r in rows {
+        q = q
+            .bind(r.order_id)
+            .bind(r.version)
+            .bind(r.status.as_str())
+            .bind(r.at)
+            .bind(r.note)
+            .bind(r.courier);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 
