@@ -9,7 +9,7 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{micros_to_datetime, now_micros, values_placeholders},
+    db::{Params, micros_to_datetime, now_micros},
     outbox::{OutboxMessage, enqueue, enqueue_all},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
@@ -177,7 +177,7 @@ pub async fn create_many(
             .collect();
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES {} ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            values_placeholders(new.len(), 12)
+            Params::on(tx).rows(new.len(), 12)
         );
         let mut q = sqlx::query(&sql);
         for (_, d) in &new {
@@ -341,7 +341,7 @@ async fn insert_history(tx: &mut Tx, rows: &[HistoryRow<'_>]) -> sqlx::Result<()
     }
     let sql = format!(
         "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
-        values_placeholders(rows.len(), 6)
+        Params::on(tx).rows(rows.len(), 6)
     );
     let mut q = sqlx::query(&sql);
     for r in rows {

@@ -10,7 +10,7 @@ use std::{future::Future, time::Duration};
 
 use food_kit::{
     Db, Shutdown, Tx,
-    db::{ROWS_PER_INSERT, now_micros, values_placeholders},
+    db::{Params, ROWS_PER_INSERT, now_micros},
 };
 use rdkafka::{
     Message,
@@ -128,7 +128,7 @@ pub async fn handle_batch<H: Handler>(
         let sql = format!(
             "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING event_id",
-            values_placeholders(chunk.len(), 3)
+            Params::on(&tx).rows(chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for env in chunk {

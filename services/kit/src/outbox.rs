@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 
 use crate::{
     Shutdown,
-    db::{Backend, Db, ROWS_PER_INSERT, Tx, now_micros, values_placeholders},
+    db::{Backend, Db, Params, ROWS_PER_INSERT, Tx, now_micros},
 };
 
 /// One event to publish.
@@ -71,7 +71,7 @@ pub async fn enqueue_all(tx: &mut Tx, msgs: &[OutboxMessage]) -> sqlx::Result<()
     for chunk in msgs.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO outbox (event_id, topic, msg_key, payload, headers, created_at) VALUES {}",
-            values_placeholders(chunk.len(), 6)
+            Params::on(tx).rows(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for msg in chunk {

@@ -10,7 +10,7 @@ use food_api::{Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{ROWS_PER_INSERT, micros_to_datetime, now_micros, values_placeholders},
+    db::{Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
     outbox::{Waker, enqueue_all},
 };
 use food_proto::events::v1::OrderPlaced;
@@ -160,7 +160,7 @@ async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<St
          idempotency_key, request_hash, delivery_version, created_at, updated_at) VALUES {} \
          ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING id",
-        values_placeholders(orders.len(), 12)
+        Params::on(tx).rows(orders.len(), 12)
     );
     let mut q = sqlx::query(&sql);
     for new in orders {
@@ -190,7 +190,7 @@ async fn insert_lines(tx: &mut Tx, lines: &[(&str, usize, &OrderLine)]) -> sqlx:
     let sql = format!(
         "INSERT INTO order_lines (order_id, line_no, item_id, name, quantity, unit_price_cents, line_total_cents) \
          VALUES {}",
-        values_placeholders(lines.len(), 7)
+        Params::on(tx).rows(lines.len(), 7)
     );
     let mut q = sqlx::query(&sql);
     for (order_id, i, l) in lines {
@@ -404,20 +404,21 @@ pub async fn set_status(
 /// Moves the applied delivery version of many orders in one statement.
 pub async fn set_delivery_versions(tx: &mut Tx, versions: &[(&str, i64)]) -> sqlx::Result<()> {
     for chunk in versions.chunks(ROWS_PER_INSERT / 2) {
+        let mut params = Params::on(tx);
         let cases: String = (0..chunk.len())
-            .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
-            .collect();
-        let ids: Vec<String> = (0..chunk.len())
-            .map(|i| format!("${}", 2 * i + 1))
+            .map(|_| format!(" WHEN {} THEN {}", params.one(), params.one()))
             .collect();
         let sql = format!(
             "UPDATE orders SET delivery_version = CASE id{cases} ELSE delivery_version END \
              WHERE id IN ({})",
-            ids.join(", ")
+            params.list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for (id, v) in chunk {
             q = q.bind(*id).bind(*v);
+        }
+        for (id, _) in chunk {
+            q = q.bind(*id);
         }
         q.execute(&mut **tx).await?;
     }
@@ -431,10 +432,9 @@ pub async fn current_many(
 ) -> sqlx::Result<std::collections::HashMap<String, Current>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(ROWS_PER_INSERT) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, status, delivery_version, customer_id FROM orders WHERE id IN ({})",
-            placeholders.join(", ")
+            Params::on(tx).list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
