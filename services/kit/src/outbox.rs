@@ -134,8 +134,23 @@ const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 const KEEP_SENT: Duration = Duration::from_secs(3600);
 
 impl Relay {
+    /// A relay whose producer sends each event at once.
     pub fn new(name: &str, db: Db, brokers: &str, waker: Waker) -> anyhow::Result<Self> {
+        Self::with_linger(name, db, brokers, waker, Duration::ZERO)
+    }
+
+    /// A relay whose producer waits up to `linger` to gather events into one
+    /// produce request: fewer, larger requests under load (and less broker
+    /// CPU per event), at the cost of that wait for an event sent alone.
+    pub fn with_linger(
+        name: &str,
+        db: Db,
+        brokers: &str,
+        waker: Waker,
+        linger: Duration,
+    ) -> anyhow::Result<Self> {
         let producer: FutureProducer = crate::kafka::producer_config(brokers)
+            .set("linger.ms", (linger.as_secs_f64() * 1000.0).to_string())
             .create()
             .context("creating the outbox producer")?;
         Ok(Self {

@@ -53,6 +53,12 @@ pub struct Settings {
     /// How long a menu item's price and availability are used before
     /// menu-service is asked again; 0 asks for every order.
     pub menu_cache_ms: u64,
+    /// How long the outbox relay's producer gathers events into one produce
+    /// request (`linger.ms`). Under load a relay round's events then go to
+    /// the broker in one request instead of several; an idle order's event
+    /// waits this long. Order events feed no live watcher (delivery events
+    /// do, and delivery-service sends at once). 0: send at once.
+    pub relay_linger_ms: u64,
 }
 
 impl Default for Settings {
@@ -62,6 +68,7 @@ impl Default for Settings {
             menu_url: "http://127.0.0.1:50051".into(),
             menu_timeout_ms: 2000,
             menu_cache_ms: 1000,
+            relay_linger_ms: 2,
         }
     }
 }
@@ -105,7 +112,13 @@ impl Application {
         );
 
         let waker = Waker::new();
-        let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;
+        let relay = Relay::with_linger(
+            SERVICE,
+            db.clone(),
+            &s.kafka.brokers,
+            waker.clone(),
+            Duration::from_millis(settings.relay_linger_ms),
+        )?;
         let (committer, committer_task) =
             store::Committer::start(db.clone(), topics.clone(), waker.clone());
 

@@ -225,3 +225,65 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
         );
     }
 }
+
+/// A lingering relay holds a round's events until its linger is out, then
+/// publishes them together; a relay without linger publishes at once.
+#[tokio::test]
+async fn a_lingering_relay_waits_out_its_linger_and_a_plain_one_sends_at_once() {
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        .await
+        .unwrap();
+    let topic = format!("{}linger", unique_prefix());
+    food_kit::kafka::ensure_topics(
+        &broker.bootstrap(),
+        std::slice::from_ref(&topic),
+        3,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let linger = Duration::from_millis(1500);
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir).await;
+    let waker = Waker::new();
+    // A first round connects the producers, so the timed rounds measure the wait alone.
+    let lingering = Relay::with_linger(
+        "test",
+        db.clone(),
+        &broker.bootstrap(),
+        waker.clone(),
+        linger,
+    )
+    .unwrap();
+    commit_events(&db, &waker, &topic, &["warm-up"], 0..1).await;
+    assert_eq!(lingering.relay_once().await.unwrap(), 1);
+
+    commit_events(&db, &waker, &topic, &["a", "b", "c"], 0..4).await;
+    let started = std::time::Instant::now();
+    let sent = lingering.relay_once().await.unwrap();
+    let lingered = started.elapsed();
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir).await;
+    let plain = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
+    commit_events(&db, &waker, &topic, &["warm-up"], 0..1).await;
+    assert_eq!(plain.relay_once().await.unwrap(), 1);
+    commit_events(&db, &waker, &topic, &["a", "b", "c"], 0..4).await;
+    let started = std::time::Instant::now();
+    let sent_plain = plain.relay_once().await.unwrap();
+    let at_once = started.elapsed();
+
+    assert_eq!((sent, sent_plain), (12, 12), "every row is published");
+    assert!(
+        lingered >= linger - Duration::from_millis(100),
+        "a round with a {linger:?} linger was acknowledged after {lingered:?}"
+    );
+    assert!(
+        at_once < linger / 2,
+        "a round without linger took {at_once:?}"
+    );
+    let msgs = read_topic(&broker.bootstrap(), &topic, 26, Duration::from_secs(20)).await;
+    assert_eq!(msgs.len(), 26, "both relays' rows arrive");
+    broker.stop().await;
+}

@@ -107,6 +107,7 @@ pub async fn start_order(
             menu_url: format!("http://{menu}"),
             menu_timeout_ms: 1000,
             menu_cache_ms: MENU_CACHE_MS,
+            ..food_order::Settings::default()
         },
         shutdown.clone(),
     )
