@@ -101,7 +101,7 @@ pub async fn handle<H: Handler>(db: &Db, handler: &H, env: &Envelope) -> anyhow:
 }
 
 /// Most events applied in one transaction.
-const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 1024;
 
 /// Applies `envs` in one transaction (one commit for the lot), each still
 /// recorded by id so that duplicates, within the batch or from earlier, are
@@ -179,7 +179,8 @@ pub async fn handle_batch<H: Handler>(
 /// that fails, and stores the offsets only after the commit. A batch starts
 /// at least `batch_interval` after the previous one started: under load,
 /// what arrives meanwhile makes the next batch larger instead of each
-/// arrival making a transaction of its own.
+/// arrival making a transaction of its own. After a full batch the next
+/// starts at once, so the interval never caps the rate.
 pub async fn run<H: Handler>(
     consumer: StreamConsumer,
     db: Db,
@@ -255,6 +256,10 @@ pub async fn run<H: Handler>(
             if let Err(e) = consumer.store_offset_from_message(m) {
                 tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
             }
+        }
+        // A full batch means more is waiting: waiting would only cap the rate.
+        if msgs.len() >= MAX_BATCH {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep_until(batch_started + batch_interval) => {}

@@ -206,6 +206,8 @@ async fn a_failing_event_in_a_batch_rolls_the_batch_back_and_the_retry_applies_e
 struct Timing {
     applied: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
     batches: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    /// Size and start of every batch of two or more.
+    started: std::sync::Arc<std::sync::Mutex<Vec<(usize, std::time::Instant)>>>,
 }
 
 impl Handler for Timing {
@@ -223,6 +225,10 @@ impl Handler for Timing {
 
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
         self.batches.lock().unwrap().push(envs.len());
+        self.started
+            .lock()
+            .unwrap()
+            .push((envs.len(), std::time::Instant::now()));
         let mut out = Vec::new();
         for env in envs {
             out.push(self.apply(tx, env).await?);
@@ -312,4 +318,88 @@ async fn events_that_arrive_within_the_batch_interval_wait_for_it_and_are_applie
         c.duration_since(sent)
     );
     assert_eq!(*timing.batches.lock().unwrap(), [2], "b and c in one batch");
+}
+
+#[tokio::test]
+async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_the_rate() {
+    use std::time::Duration;
+
+    use food_events::consumer::MAX_BATCH;
+    use prost::Message;
+    use rdkafka::{
+        consumer::{Consumer, StreamConsumer},
+        producer::{FutureProducer, FutureRecord},
+    };
+
+    let topic = format!("{}orders", food_kit::testing::unique_prefix());
+    let broker = food_kit::testing::broker_with_topics(std::slice::from_ref(&topic)).await;
+    let (db, _dir) = sqlite().await;
+    // Two full batches and one more event, all there before the consumer starts.
+    let total = 2 * MAX_BATCH + 1;
+    let producer: FutureProducer = food_kit::kafka::producer_config(&broker.bootstrap())
+        .create()
+        .unwrap();
+    let ids: Vec<String> = (0..total).map(|i| format!("full-{i}")).collect();
+    let sends = ids.iter().map(|id| {
+        let payload = event(id).encode_to_vec();
+        let (producer, topic) = (producer.clone(), topic.clone());
+        async move {
+            producer
+                .send(
+                    FutureRecord::to(&topic).key(id).payload(&payload),
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    });
+    futures::future::join_all(sends).await;
+
+    let consumer: StreamConsumer = food_kit::kafka::consumer_config(&broker.bootstrap(), "full")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&topic]).unwrap();
+    let timing = Timing::default();
+    let interval = Duration::from_secs(5);
+    let shutdown = food_kit::Shutdown::new();
+    let running = tokio::spawn(food_events::consumer::run(
+        consumer,
+        db,
+        timing.clone(),
+        interval,
+        shutdown.clone(),
+    ));
+    for _ in 0..1200 {
+        if timing.applied.lock().unwrap().len() >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the consumer stops on shutdown")
+        .unwrap();
+
+    let applied = timing.applied.lock().unwrap().len();
+    let started = timing.started.lock().unwrap().clone();
+    let sizes: Vec<usize> = started.iter().map(|(n, _)| *n).collect();
+    assert_eq!(applied, total, "every event applied; batches {sizes:?}");
+    // The first batch may be taken before every event has been fetched;
+    // by the end of its interval the rest are there, so one batch is full.
+    assert!(
+        sizes.contains(&MAX_BATCH),
+        "no batch of {MAX_BATCH}: {sizes:?}"
+    );
+    for pair in started.windows(2) {
+        let ((n, at), (_, next)) = (pair[0], pair[1]);
+        if n == MAX_BATCH {
+            assert!(
+                next.duration_since(at) < interval / 2,
+                "after a full batch the next started {:?} later (interval {interval:?}); batches {sizes:?}",
+                next.duration_since(at)
+            );
+        }
+    }
 }

@@ -95,7 +95,7 @@ impl Default for KafkaSettings {
             topic_prefix: String::new(),
             partitions: 3,
             group_id: None,
-            consumer_batch_interval_ms: 20,
+            consumer_batch_interval_ms: 50,
         }
     }
 }
