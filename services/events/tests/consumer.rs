@@ -237,50 +237,88 @@ impl Handler for Timing {
     }
 }
 
+/// Produces `event(order_id)` keyed by the order id and waits for the ack.
+async fn send_event(producer: &rdkafka::producer::FutureProducer, topic: &str, order_id: &str) {
+    use prost::Message;
+    let payload = event(order_id).encode_to_vec();
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(topic)
+                .key(order_id)
+                .payload(&payload),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
+/// A broker with one topic, a SQLite database and a producer, for the run
+/// loop's tests.
+struct Rig {
+    topic: String,
+    broker: food_broker::EmbeddedBroker,
+    db: Db,
+    _dir: tempfile::TempDir,
+    producer: rdkafka::producer::FutureProducer,
+}
+
+impl Rig {
+    async fn new() -> Self {
+        let topic = format!("{}orders", food_kit::testing::unique_prefix());
+        let broker = food_kit::testing::broker_with_topics(std::slice::from_ref(&topic)).await;
+        let (db, _dir) = sqlite().await;
+        let producer = food_kit::kafka::producer_config(&broker.bootstrap())
+            .create()
+            .unwrap();
+        Self {
+            topic,
+            broker,
+            db,
+            _dir,
+            producer,
+        }
+    }
+
+    async fn send(&self, order_id: &str) {
+        send_event(&self.producer, &self.topic, order_id).await;
+    }
+
+    /// Runs the consumer loop in `group` with `timing` as its handler;
+    /// trigger the returned shutdown to stop it.
+    fn run(
+        &self,
+        group: &str,
+        timing: &Timing,
+        interval: std::time::Duration,
+    ) -> (food_kit::Shutdown, tokio::task::JoinHandle<()>) {
+        use rdkafka::consumer::{Consumer, StreamConsumer};
+        let consumer: StreamConsumer =
+            food_kit::kafka::consumer_config(&self.broker.bootstrap(), group)
+                .create()
+                .unwrap();
+        consumer.subscribe(&[&self.topic]).unwrap();
+        let shutdown = food_kit::Shutdown::new();
+        let running = tokio::spawn(food_events::consumer::run(
+            consumer,
+            self.db.clone(),
+            timing.clone(),
+            interval,
+            shutdown.clone(),
+        ));
+        (shutdown, running)
+    }
+}
+
 #[tokio::test]
 async fn events_that_arrive_within_the_batch_interval_wait_for_it_and_are_applied_in_one_batch() {
     use std::time::Duration;
 
-    use prost::Message;
-    use rdkafka::{
-        consumer::{Consumer, StreamConsumer},
-        producer::{FutureProducer, FutureRecord},
-    };
-
-    let topic = format!("{}orders", food_kit::testing::unique_prefix());
-    let broker = food_kit::testing::broker_with_topics(std::slice::from_ref(&topic)).await;
-    let (db, _dir) = sqlite().await;
-    let consumer: StreamConsumer = food_kit::kafka::consumer_config(&broker.bootstrap(), "timing")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[&topic]).unwrap();
-    let producer: FutureProducer = food_kit::kafka::producer_config(&broker.bootstrap())
-        .create()
-        .unwrap();
-    let send = |order_id: &str| {
-        let payload = event(order_id).encode_to_vec();
-        let (producer, topic, key) = (producer.clone(), topic.clone(), order_id.to_owned());
-        async move {
-            producer
-                .send(
-                    FutureRecord::to(&topic).key(&key).payload(&payload),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
-        }
-    };
+    let rig = Rig::new().await;
+    let send = |order_id: &'static str| rig.send(order_id);
     let timing = Timing::default();
     let interval = Duration::from_secs(2);
-    let shutdown = food_kit::Shutdown::new();
-    let running = tokio::spawn(food_events::consumer::run(
-        consumer,
-        db,
-        timing.clone(),
-        interval,
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = rig.run("timing", &timing, interval);
     let applied = |id: &'static str| {
         let timing = timing.clone();
         async move {
@@ -325,51 +363,15 @@ async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_t
     use std::time::Duration;
 
     use food_events::consumer::MAX_BATCH;
-    use prost::Message;
-    use rdkafka::{
-        consumer::{Consumer, StreamConsumer},
-        producer::{FutureProducer, FutureRecord},
-    };
 
-    let topic = format!("{}orders", food_kit::testing::unique_prefix());
-    let broker = food_kit::testing::broker_with_topics(std::slice::from_ref(&topic)).await;
-    let (db, _dir) = sqlite().await;
+    let rig = Rig::new().await;
     // Two full batches and one more event, all there before the consumer starts.
     let total = 2 * MAX_BATCH + 1;
-    let producer: FutureProducer = food_kit::kafka::producer_config(&broker.bootstrap())
-        .create()
-        .unwrap();
     let ids: Vec<String> = (0..total).map(|i| format!("full-{i}")).collect();
-    let sends = ids.iter().map(|id| {
-        let payload = event(id).encode_to_vec();
-        let (producer, topic) = (producer.clone(), topic.clone());
-        async move {
-            producer
-                .send(
-                    FutureRecord::to(&topic).key(id).payload(&payload),
-                    Duration::from_secs(30),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
-        }
-    });
-    futures::future::join_all(sends).await;
-
-    let consumer: StreamConsumer = food_kit::kafka::consumer_config(&broker.bootstrap(), "full")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[&topic]).unwrap();
+    futures::future::join_all(ids.iter().map(|id| rig.send(id))).await;
     let timing = Timing::default();
     let interval = Duration::from_secs(5);
-    let shutdown = food_kit::Shutdown::new();
-    let running = tokio::spawn(food_events::consumer::run(
-        consumer,
-        db,
-        timing.clone(),
-        interval,
-        shutdown.clone(),
-    ));
+    let (shutdown, running) = rig.run("full", &timing, interval);
     for _ in 0..1200 {
         if timing.applied.lock().unwrap().len() >= total {
             break;

@@ -64,19 +64,24 @@ async fn commit_events(
     }
 }
 
-async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(
-    db: Db,
-    broker: &EmbeddedBroker,
-) {
-    let topic = format!("{}outbox", unique_prefix());
+/// Creates `topic` (3 partitions) on `broker`.
+async fn create_topic(broker: &EmbeddedBroker, topic: &str) {
     food_kit::kafka::ensure_topics(
         &broker.bootstrap(),
-        std::slice::from_ref(&topic),
+        &[topic.to_owned()],
         3,
         Duration::from_secs(30),
     )
     .await
     .unwrap();
+}
+
+async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(
+    db: Db,
+    broker: &EmbeddedBroker,
+) {
+    let topic = format!("{}outbox", unique_prefix());
+    create_topic(broker, &topic).await;
     let waker = Waker::new();
     let relay = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
     let stop = Shutdown::new();
@@ -187,14 +192,7 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
         .await
         .unwrap();
     let topic = format!("{}outage", unique_prefix());
-    food_kit::kafka::ensure_topics(
-        &broker.bootstrap(),
-        std::slice::from_ref(&topic),
-        3,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    create_topic(&broker, &topic).await;
     let db = sqlite_db(&dir).await;
     let waker = Waker::new();
     let relay = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
@@ -226,6 +224,22 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
     }
 }
 
+/// Publishes 12 rows in one relay round of a relay made by `relay` on a
+/// fresh outbox, after a first round has connected its producer; returns
+/// the rows published and how long the round took.
+async fn timed_round(topic: &str, relay: impl Fn(Db) -> Relay) -> (usize, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir).await;
+    let waker = Waker::new();
+    let relay = relay(db.clone());
+    commit_events(&db, &waker, topic, &["warm-up"], 0..1).await;
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    commit_events(&db, &waker, topic, &["a", "b", "c"], 0..4).await;
+    let started = std::time::Instant::now();
+    let sent = relay.relay_once().await.unwrap();
+    (sent, started.elapsed())
+}
+
 /// A lingering relay holds a round's events until its linger is out, then
 /// publishes them together; a relay without linger publishes at once.
 #[tokio::test]
@@ -234,45 +248,13 @@ async fn a_lingering_relay_waits_out_its_linger_and_a_plain_one_sends_at_once() 
         .await
         .unwrap();
     let topic = format!("{}linger", unique_prefix());
-    food_kit::kafka::ensure_topics(
-        &broker.bootstrap(),
-        std::slice::from_ref(&topic),
-        3,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    create_topic(&broker, &topic).await;
     let linger = Duration::from_millis(1500);
-
-    let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(&dir).await;
-    let waker = Waker::new();
-    // A first round connects the producers, so the timed rounds measure the wait alone.
-    let lingering = Relay::with_linger(
-        "test",
-        db.clone(),
-        &broker.bootstrap(),
-        waker.clone(),
-        linger,
-    )
-    .unwrap();
-    commit_events(&db, &waker, &topic, &["warm-up"], 0..1).await;
-    assert_eq!(lingering.relay_once().await.unwrap(), 1);
-
-    commit_events(&db, &waker, &topic, &["a", "b", "c"], 0..4).await;
-    let started = std::time::Instant::now();
-    let sent = lingering.relay_once().await.unwrap();
-    let lingered = started.elapsed();
-
-    let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(&dir).await;
-    let plain = Relay::new("test", db.clone(), &broker.bootstrap(), waker.clone()).unwrap();
-    commit_events(&db, &waker, &topic, &["warm-up"], 0..1).await;
-    assert_eq!(plain.relay_once().await.unwrap(), 1);
-    commit_events(&db, &waker, &topic, &["a", "b", "c"], 0..4).await;
-    let started = std::time::Instant::now();
-    let sent_plain = plain.relay_once().await.unwrap();
-    let at_once = started.elapsed();
+    let lingering =
+        |db: Db| Relay::with_linger("test", db, &broker.bootstrap(), Waker::new(), linger).unwrap();
+    let plain = |db: Db| Relay::new("test", db, &broker.bootstrap(), Waker::new()).unwrap();
+    let (sent, lingered) = timed_round(&topic, lingering).await;
+    let (sent_plain, at_once) = timed_round(&topic, plain).await;
 
     assert_eq!((sent, sent_plain), (12, 12), "every row is published");
     assert!(
