@@ -252,12 +252,7 @@ impl Params {
     /// `count` placeholders separated by commas, as for `IN (...)`.
     pub fn list(&mut self, count: usize) -> String {
         let mut out = String::with_capacity(count * 5);
-        for i in 0..count {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            self.push(&mut out);
-        }
+        self.push_list(&mut out, count);
         out
     }
 
@@ -270,10 +265,19 @@ impl Params {
                 out.push_str(", ");
             }
             out.push('(');
-            out.push_str(&self.list(columns));
+            self.push_list(&mut out, columns);
             out.push(')');
         }
         out
+    }
+
+    fn push_list(&mut self, out: &mut String, count: usize) {
+        for i in 0..count {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.push(out);
+        }
     }
 
     fn push(&mut self, out: &mut String) {

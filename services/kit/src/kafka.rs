@@ -2,7 +2,8 @@
 //!
 //! librdkafka's defaults batch for throughput (`linger.ms` 5): these
 //! producers send at once, unless a caller sets a linger of its own (the
-//! order-service relay, [`crate::outbox::Relay::with_linger`]). Consumers long-poll: a fetch waits at most
+//! order-service relay, [`crate::outbox::Relay::with_linger`]). Consumers
+//! long-poll: a fetch waits at most
 //! `fetch.wait.max.ms` (100) for records and is answered as soon as one
 //! arrives, by Kafka and by the embedded broker (whose Tansu storage is
 //! patched for it, see vendor/tansu-storage/FOOD-PATCH.md). So the wait

@@ -12,6 +12,13 @@ async fn main() -> ExitCode {
         "order-service",
         |settings: Settings, shutdown| async move {
             settings.service.log("order");
+            tracing::info!(
+                menu_url = %settings.menu_url,
+                menu_timeout_ms = settings.menu_timeout_ms,
+                menu_cache_ms = settings.menu_cache_ms,
+                relay_linger_ms = settings.relay_linger_ms,
+                "order-service settings"
+            );
             Application::build(settings, shutdown)
                 .await?
                 .run_until_stopped()
