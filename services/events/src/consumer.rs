@@ -177,10 +177,12 @@ pub async fn handle_batch<H: Handler>(
 /// Consumes until shutdown: takes what has arrived (up to [`MAX_BATCH`]
 /// records), applies it with [`handle_batch`], retries with backoff while
 /// that fails, and stores the offsets only after the commit. A batch starts
-/// at least `batch_interval` after the previous one started: under load,
-/// what arrives meanwhile makes the next batch larger instead of each
-/// arrival making a transaction of its own. After a full batch the next
-/// starts at once, so the interval never caps the rate.
+/// at least `batch_interval` after the previous one started when that one
+/// held two events or more: under load, what arrives meanwhile makes the
+/// next batch larger instead of each arrival making a transaction of its
+/// own. After a batch of one event the next starts at once, so an order
+/// placed now and then is not held back; after a full batch too, so the
+/// interval never caps the rate.
 pub async fn run<H: Handler>(
     consumer: StreamConsumer,
     db: Db,
@@ -257,8 +259,11 @@ pub async fn run<H: Handler>(
                 tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
             }
         }
-        // A full batch means more is waiting: waiting would only cap the rate.
-        if msgs.len() >= MAX_BATCH {
+        // Wait only while events come faster than one per batch. A batch of
+        // one (an event after a quiet spell, or one of a trickle) does not
+        // hold back the next event; a full batch means more is waiting, and
+        // waiting would only cap the rate.
+        if msgs.len() < 2 || msgs.len() >= MAX_BATCH {
             continue;
         }
         tokio::select! {

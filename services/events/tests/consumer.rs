@@ -200,14 +200,61 @@ async fn a_failing_event_in_a_batch_rolls_the_batch_back_and_the_retry_applies_e
     }
 }
 
-/// Records when each event was applied and the size of each batch of two
-/// or more (a batch of one goes through `apply` alone).
+/// Records when each event was applied and when each batch started, and
+/// takes `delay` to apply a batch.
 #[derive(Clone, Default)]
 struct Timing {
     applied: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
-    batches: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
-    /// Size and start of every batch of two or more.
+    /// Size and start of every batch.
     started: std::sync::Arc<std::sync::Mutex<Vec<(usize, std::time::Instant)>>>,
+    delay: std::time::Duration,
+}
+
+impl Timing {
+    async fn batch(&self, envs: &[&Envelope]) -> Vec<Outcome> {
+        self.started
+            .lock()
+            .unwrap()
+            .push((envs.len(), std::time::Instant::now()));
+        tokio::time::sleep(self.delay).await;
+        for env in envs {
+            if let Some(Payload::OrderCancelled(c)) = &env.payload {
+                let at = std::time::Instant::now();
+                self.applied.lock().unwrap().push((c.order_id.clone(), at));
+            }
+        }
+        vec![Outcome::Applied; envs.len()]
+    }
+
+    fn sizes(&self) -> Vec<usize> {
+        self.started
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// Waits until `n` batches have started (at most 30 s).
+    async fn until_started(&self, n: usize) {
+        for _ in 0..600 {
+            if self.started.lock().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("{n} batches did not start within 30 s: {:?}", self.sizes());
+    }
+
+    /// Waits until `n` events have been applied (at most 60 s).
+    async fn until_applied(&self, n: usize) {
+        for _ in 0..1200 {
+            if self.applied.lock().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Handler for Timing {
@@ -215,25 +262,13 @@ impl Handler for Timing {
         "test.timing"
     }
 
+    // A batch of one comes here alone.
     async fn apply(&self, _tx: &mut Tx, env: &Envelope) -> anyhow::Result<Outcome> {
-        if let Some(Payload::OrderCancelled(c)) = &env.payload {
-            let at = std::time::Instant::now();
-            self.applied.lock().unwrap().push((c.order_id.clone(), at));
-        }
-        Ok(Outcome::Applied)
+        Ok(self.batch(&[env]).await.remove(0))
     }
 
-    async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
-        self.batches.lock().unwrap().push(envs.len());
-        self.started
-            .lock()
-            .unwrap()
-            .push((envs.len(), std::time::Instant::now()));
-        let mut out = Vec::new();
-        for env in envs {
-            out.push(self.apply(tx, env).await?);
-        }
-        Ok(out)
+    async fn apply_all(&self, _tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
+        Ok(self.batch(envs).await)
     }
 }
 
@@ -311,36 +346,30 @@ impl Rig {
 }
 
 #[tokio::test]
-async fn events_that_arrive_within_the_batch_interval_wait_for_it_and_are_applied_in_one_batch() {
+async fn after_a_batch_of_several_the_next_waits_for_the_interval_and_after_a_single_event_it_does_not()
+ {
     use std::time::Duration;
 
     let rig = Rig::new().await;
-    let send = |order_id: &'static str| rig.send(order_id);
-    let timing = Timing::default();
-    let interval = Duration::from_secs(2);
-    let (shutdown, running) = rig.run("timing", &timing, interval);
-    let applied = |id: &'static str| {
-        let timing = timing.clone();
-        async move {
-            for _ in 0..600 {
-                if let Some((_, at)) = timing.applied.lock().unwrap().iter().find(|(o, _)| o == id)
-                {
-                    return *at;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("{id} was not applied within 30 s");
-        }
+    // Applying a batch takes a second, so what is sent meanwhile is there,
+    // fetched, when the batch ends.
+    let timing = Timing {
+        delay: Duration::from_secs(1),
+        ..Timing::default()
     };
+    let interval = Duration::from_secs(3);
+    let (shutdown, running) = rig.run("timing", &timing, interval);
 
-    // The first event after a quiet spell is applied at once; its batch
-    // cannot have started before it was sent.
-    let sent = std::time::Instant::now();
-    send("a").await;
-    applied("a").await;
-    send("b").await;
-    send("c").await;
-    let (b, c) = (applied("b").await, applied("c").await);
+    rig.send("a").await;
+    timing.until_started(1).await;
+    for id in ["b", "c", "d"] {
+        rig.send(id).await;
+    }
+    timing.until_started(2).await;
+    for id in ["e", "f"] {
+        rig.send(id).await;
+    }
+    timing.until_applied(6).await;
     // Stopped before asserting: a failed assertion would otherwise drop a
     // running consumer, whose close can outwait the test.
     shutdown.trigger();
@@ -349,13 +378,18 @@ async fn events_that_arrive_within_the_batch_interval_wait_for_it_and_are_applie
         .expect("the consumer stops on shutdown")
         .unwrap();
 
+    let started = timing.started.lock().unwrap().clone();
+    assert_eq!(timing.sizes(), [1, 3, 2], "a alone, then b c d, then e f");
+    let after_one = started[1].1.duration_since(started[0].1);
+    let after_three = started[2].1.duration_since(started[1].1);
     assert!(
-        b.duration_since(sent) >= interval && c.duration_since(sent) >= interval,
-        "b and c applied {:?} and {:?} after a was sent, within the interval of {interval:?}",
-        b.duration_since(sent),
-        c.duration_since(sent)
+        after_one < interval,
+        "after a batch of one event the next started {after_one:?} later (interval {interval:?})"
     );
-    assert_eq!(*timing.batches.lock().unwrap(), [2], "b and c in one batch");
+    assert!(
+        after_three >= interval,
+        "after a batch of three events the next started {after_three:?} later, within the interval of {interval:?}"
+    );
 }
 
 #[tokio::test]
@@ -372,12 +406,7 @@ async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_t
     let timing = Timing::default();
     let interval = Duration::from_secs(5);
     let (shutdown, running) = rig.run("full", &timing, interval);
-    for _ in 0..1200 {
-        if timing.applied.lock().unwrap().len() >= total {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    timing.until_applied(total).await;
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
@@ -386,7 +415,7 @@ async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_t
 
     let applied = timing.applied.lock().unwrap().len();
     let started = timing.started.lock().unwrap().clone();
-    let sizes: Vec<usize> = started.iter().map(|(n, _)| *n).collect();
+    let sizes = timing.sizes();
     assert_eq!(applied, total, "every event applied; batches {sizes:?}");
     // The first batch may be taken before every event has been fetched;
     // by the end of its interval the rest are there, so one batch is full.
