@@ -13,7 +13,7 @@ mod events;
 mod service;
 mod store;
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use food_events::{
@@ -100,7 +100,7 @@ impl Application {
             relay,
             consumer,
             handler,
-            batch_interval: Duration::from_millis(s.kafka.consumer_batch_interval_ms),
+            batch_interval: s.kafka.consumer_batch_interval(),
             shutdown,
             metrics_listen: s.metrics_listen,
         }))

@@ -9,7 +9,7 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Params, micros_to_datetime, now_micros},
+    db::{Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
     outbox::{OutboxMessage, enqueue, enqueue_all},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
@@ -150,15 +150,9 @@ pub async fn list(
     Ok((out, next_cursor))
 }
 
-/// Rows per multi-row INSERT here. SQLite's driver finds each bound
-/// parameter by name with a linear search, so a statement's binding cost
-/// grows with the square of its parameters; at this size it stays small
-/// next to the statement's round trip to the database worker.
-const ROWS_PER_STATEMENT: usize = 32;
-
 /// Inserts a new PENDING delivery (version 1) for each order that has none,
 /// with its first history entry and its DeliveryStatusChanged event, in
-/// three multi-row statements per [`ROWS_PER_STATEMENT`] orders. Returns,
+/// three multi-row statements per [`ROWS_PER_INSERT`] orders. Returns,
 /// for each of `orders` in turn, the delivery when it was created; an order
 /// that already has one (or appears earlier in `orders`) gets `None`.
 pub async fn create_many(
@@ -169,7 +163,7 @@ pub async fn create_many(
     let now = now_micros();
     let at = micros_to_datetime(now);
     let mut out = Vec::with_capacity(orders.len());
-    for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+    for chunk in orders.chunks(ROWS_PER_INSERT) {
         // What a read of each new row returns, built instead of read back.
         let new: Vec<(&str, Delivery)> = chunk
             .iter()

@@ -345,6 +345,15 @@ impl Rig {
     }
 }
 
+/// Stops a consumer started by [`Rig::run`] and waits for it (at most 10 s).
+async fn stop(shutdown: food_kit::Shutdown, running: tokio::task::JoinHandle<()>) {
+    shutdown.trigger();
+    tokio::time::timeout(std::time::Duration::from_secs(10), running)
+        .await
+        .expect("the consumer stops on shutdown")
+        .unwrap();
+}
+
 #[tokio::test]
 async fn after_a_batch_of_several_the_next_waits_for_the_interval_and_after_a_single_event_it_does_not()
  {
@@ -372,11 +381,7 @@ async fn after_a_batch_of_several_the_next_waits_for_the_interval_and_after_a_si
     timing.until_applied(6).await;
     // Stopped before asserting: a failed assertion would otherwise drop a
     // running consumer, whose close can outwait the test.
-    shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .expect("the consumer stops on shutdown")
-        .unwrap();
+    stop(shutdown, running).await;
 
     let started = timing.started.lock().unwrap().clone();
     assert_eq!(timing.sizes(), [1, 3, 2], "a alone, then b c d, then e f");
@@ -407,11 +412,7 @@ async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_t
     let interval = Duration::from_secs(5);
     let (shutdown, running) = rig.run("full", &timing, interval);
     timing.until_applied(total).await;
-    shutdown.trigger();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .expect("the consumer stops on shutdown")
-        .unwrap();
+    stop(shutdown, running).await;
 
     let applied = timing.applied.lock().unwrap().len();
     let started = timing.started.lock().unwrap().clone();

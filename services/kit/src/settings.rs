@@ -78,14 +78,21 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Consumer group id; defaults to the service name.
     pub group_id: Option<String>,
-    /// Shortest time (ms) from the start of one batch of events the
-    /// service's consumer applies to the start of the next. Events that
-    /// arrive in between wait and go into the next batch, so that under load
-    /// the consumer commits fewer, larger transactions and its outbox relay
-    /// publishes fewer, larger batches; an event after a quiet spell is
-    /// applied at once. 0: every batch starts as soon as the previous one is
-    /// done.
+    /// Shortest time (ms) from the start of a batch of two events or more
+    /// that the service's consumer applies to the start of the next. Events
+    /// that arrive in between wait and go into the next batch, so that under
+    /// load the consumer commits fewer, larger transactions and its outbox
+    /// relay publishes fewer, larger batches. After a batch of one event (a
+    /// quiet spell, or events now and then) or a full batch, the next starts
+    /// at once. 0: every batch starts as soon as the previous one is done.
     pub consumer_batch_interval_ms: u64,
+}
+
+impl KafkaSettings {
+    /// [`KafkaSettings::consumer_batch_interval_ms`] as a duration.
+    pub fn consumer_batch_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.consumer_batch_interval_ms)
+    }
 }
 
 impl Default for KafkaSettings {

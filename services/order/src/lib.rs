@@ -150,7 +150,7 @@ impl Application {
                 relay,
                 consumer,
                 handler,
-                batch_interval: Duration::from_millis(s.kafka.consumer_batch_interval_ms),
+                batch_interval: s.kafka.consumer_batch_interval(),
                 shutdown,
                 metrics_listen: s.metrics_listen,
             },
