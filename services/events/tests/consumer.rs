@@ -391,8 +391,14 @@ async fn after_a_batch_of_several_the_next_waits_for_the_interval_and_after_a_si
         after_one < interval,
         "after a batch of one event the next started {after_one:?} later (interval {interval:?})"
     );
+    // The consumer times its interval from just before a batch is applied;
+    // the handler notes its start a little later (a connection, BEGIN), by
+    // more on a loaded machine than on an idle one, so the start-to-start
+    // gap seen here can fall a few milliseconds short of the interval. Not
+    // waiting would show as about the handler's one second.
+    let slack = Duration::from_millis(250);
     assert!(
-        after_three >= interval,
+        after_three >= interval - slack,
         "after a batch of three events the next started {after_three:?} later, within the interval of {interval:?}"
     );
 }
