@@ -151,40 +151,93 @@ struct Cpu {
     children: f64,
 }
 
+/// This process (`true`) and its child processes (`false`), as their
+/// /proc directories.
+fn own_and_children() -> Vec<(bool, std::path::PathBuf)> {
+    // Fields after the command name: state (1st) ppid (2nd).
+    let ppid = |stat: &str| -> Option<u32> {
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            if pid == me {
+                return Some((true, entry.path()));
+            }
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            (ppid(&stat)? == me).then(|| (false, entry.path()))
+        })
+        .collect()
+}
+
 fn cpu() -> Cpu {
     // Linux reports these times in USER_HZ ticks, 100 per second.
     const TICKS: f64 = 100.0;
-    // Fields after the command name: state ppid ... utime (12th) stime (13th).
-    let fields = |stat: &str| -> Option<(u32, f64)> {
+    // Fields after the command name: utime (12th) stime (13th).
+    let seconds = |stat: &str| -> Option<f64> {
         let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
-        Some((rest.get(1)?.parse().ok()?, ticks / TICKS))
+        Some((rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?) / TICKS)
     };
-    let me = std::process::id();
     let mut out = Cpu::default();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Some((ppid, seconds)) = std::fs::read_to_string(entry.path().join("stat"))
+    for (is_me, dir) in own_and_children() {
+        let Some(s) = std::fs::read_to_string(dir.join("stat"))
             .ok()
             .as_deref()
-            .and_then(fields)
+            .and_then(seconds)
         else {
             continue;
         };
-        if pid == me {
-            out.this += seconds;
-        } else if ppid == me {
-            out.children += seconds;
+        if is_me {
+            out.this += s;
+        } else {
+            out.children += s;
         }
+    }
+    out
+}
+
+/// Resident memory now and at its peak (VmRSS, VmHWM), in MiB, of this
+/// process and of its child processes.
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    this: (f64, f64),
+    children: (f64, f64),
+}
+
+fn memory() -> Memory {
+    let kib = |status: &str, field: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut out = Memory::default();
+    for (is_me, dir) in own_and_children() {
+        let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
+            continue;
+        };
+        let (rss, peak) = (
+            kib(&status, "VmRSS:") / 1024.0,
+            kib(&status, "VmHWM:") / 1024.0,
+        );
+        let slot = if is_me {
+            &mut out.this
+        } else {
+            &mut out.children
+        };
+        slot.0 += rss;
+        slot.1 += peak;
     }
     out
 }
@@ -324,7 +377,8 @@ async fn main() -> anyhow::Result<()> {
 
     // PUT-to-SSE: one ops stream of every change; each sample creates an
     // order, waits for its PENDING card, then times PUT ASSIGNED until the
-    // change arrives on the stream.
+    // change arrives on the stream. A thousand samples, so that a p99 is not
+    // the second-slowest of a few hundred on a shared machine.
     let sse = http
         .get(format!("{base}/events/deliveries"))
         .bearer_auth(&ops)
@@ -347,7 +401,7 @@ async fn main() -> anyhow::Result<()> {
             buf.push_str(&String::from_utf8_lossy(&chunk));
         }
     };
-    let samples = if wanted("live") { 200 } else { 0 };
+    let samples = if wanted("live") { 1000 } else { 0 };
     let mut put_sse = Histogram::<u64>::new(3)?;
     let mut put_only = Histogram::<u64>::new(3)?;
     for _ in 0..samples {
@@ -519,6 +573,14 @@ async fn main() -> anyhow::Result<()> {
             println!("{note}");
         }
     }
+    if !cpu_notes.is_empty() {
+        let m = memory();
+        println!();
+        println!(
+            "Memory after the runs (MiB, now / peak): stack process with the load client {:.0} / {:.0}; embedded broker {:.0} / {:.0}",
+            m.this.0, m.this.1, m.children.0, m.children.1
+        );
+    }
     for note in &batch_notes {
         println!();
         println!("{note}");
@@ -526,7 +588,7 @@ async fn main() -> anyhow::Result<()> {
 
     if samples > 0 {
         println!();
-        println!("| live path | p50 (ms) | p99 (ms) |");
+        println!("| live path, {samples} samples each | p50 (ms) | p99 (ms) |");
         println!("|---|---|---|");
         println!(
             "| PUT /delivery/status answered | {:.2} | {:.2} |",
