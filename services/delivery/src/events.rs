@@ -254,12 +254,61 @@ mod tests {
         let c = store::get(&db, "c").await.unwrap().unwrap();
         assert_eq!(events[3].2, pd::Delivery::from(c));
 
+        // A change (the cancel) is announced as a read of it returns it.
+        assert_eq!(events[2].2, pd::Delivery::from(b));
+
         // Placed again in a later batch: nothing changes.
         let again = handle_batch(&db, &handler, &[placed("a"), placed("c")])
             .await
             .unwrap();
         assert_eq!(again, [Ignored, Ignored]);
         assert_eq!(announced(&db).await.len(), 4);
+
+        // Status changes return and announce the delivery as a read of it
+        // returns it: with a courier, an ETA and a note, then a change that
+        // keeps the courier and the ETA.
+        let eta = chrono::DateTime::from_timestamp_micros(1_900_000_000_123_456).unwrap();
+        let changes = [
+            store::Change {
+                to: DeliveryStatus::Assigned,
+                courier: Some("Ada"),
+                eta: Some(eta),
+                note: Some("on the way to the kitchen"),
+            },
+            store::Change {
+                to: DeliveryStatus::PickedUp,
+                courier: None,
+                eta: None,
+                note: None,
+            },
+        ];
+        for change in changes {
+            let mut tx = db.begin().await.unwrap();
+            let current = store::get_in_tx(&mut tx, "a").await.unwrap().unwrap();
+            let returned = store::change(&mut tx, &handler.topics, "trace", &current, change)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let read = store::get(&db, "a").await.unwrap().unwrap();
+            assert_eq!(returned, read);
+            let (_, _, last) = announced(&db).await.pop().unwrap();
+            assert_eq!(last, pd::Delivery::from(read));
+        }
+        let a = store::get(&db, "a").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                a.status,
+                a.version,
+                a.courier.as_deref(),
+                a.eta,
+                a.history.len()
+            ),
+            (DeliveryStatus::PickedUp, 3, Some("Ada"), Some(eta), 3)
+        );
+        assert_eq!(
+            a.history[1].note.as_deref(),
+            Some("on the way to the kitchen")
+        );
         db.close().await;
     }
 

@@ -2,7 +2,7 @@
 //! row, a history entry and the DeliveryStatusChanged outbox row in the
 //! caller's transaction.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
 use food_api::{Delivery, DeliveryStatus, HistoryEntry};
@@ -49,7 +49,7 @@ where
     }
     let placeholders: Vec<String> = (1..=deliveries.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT order_id, status, at, note, courier FROM delivery_history \
+        "SELECT order_id, {HISTORY_COLUMNS} FROM delivery_history h \
          WHERE order_id IN ({}) ORDER BY order_id, version",
         placeholders.join(", ")
     );
@@ -60,44 +60,67 @@ where
     for row in q.fetch_all(exec).await? {
         let order_id: String = row.try_get("order_id")?;
         if let Some(d) = deliveries.iter_mut().find(|d| d.order_id == order_id) {
-            let status: String = row.try_get("status")?;
-            d.history.push(HistoryEntry {
-                status: status.parse().unwrap_or(DeliveryStatus::Pending),
-                at: micros_to_datetime(row.try_get("at")?),
-                note: row.try_get("note")?,
-                courier: row.try_get("courier")?,
-            });
+            d.history.push(history_from_row(&row)?);
         }
     }
     Ok(())
 }
 
-pub async fn get(db: &Db, order_id: &str) -> sqlx::Result<Option<Delivery>> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE order_id = $1");
-    let Some(row) = sqlx::query(&sql)
+/// A history entry's columns of `delivery_history h`, named apart from the
+/// delivery's own.
+const HISTORY_COLUMNS: &str =
+    "h.status AS h_status, h.at AS h_at, h.note AS h_note, h.courier AS h_courier";
+
+fn history_from_row(row: &AnyRow) -> sqlx::Result<HistoryEntry> {
+    let status: String = row.try_get("h_status")?;
+    Ok(HistoryEntry {
+        status: status.parse().unwrap_or(DeliveryStatus::Pending),
+        at: micros_to_datetime(row.try_get("h_at")?),
+        note: row.try_get("h_note")?,
+        courier: row.try_get("h_courier")?,
+    })
+}
+
+/// One delivery with its history, in one statement: a row per history
+/// entry, each repeating the delivery's columns.
+async fn one<'e, E>(exec: E, order_id: &str) -> sqlx::Result<Option<Delivery>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, {HISTORY_COLUMNS} FROM deliveries d \
+             LEFT JOIN delivery_history h ON h.order_id = d.order_id \
+             WHERE d.order_id = $1 ORDER BY h.version",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("d.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let rows = sqlx::query(SQL.as_str())
         .bind(order_id)
-        .fetch_optional(db.reader())
-        .await?
-    else {
+        .fetch_all(exec)
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let mut v = vec![from_row(&row)?];
-    attach_history(db.reader(), &mut v).await?;
-    Ok(v.pop())
+    let mut delivery = from_row(first)?;
+    for row in &rows {
+        if row.try_get::<Option<String>, _>("h_status")?.is_some() {
+            delivery.history.push(history_from_row(row)?);
+        }
+    }
+    Ok(Some(delivery))
+}
+
+pub async fn get(db: &Db, order_id: &str) -> sqlx::Result<Option<Delivery>> {
+    one(db.reader(), order_id).await
 }
 
 pub async fn get_in_tx(tx: &mut Tx, order_id: &str) -> sqlx::Result<Option<Delivery>> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE order_id = $1");
-    let Some(row) = sqlx::query(&sql)
-        .bind(order_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let mut v = vec![from_row(&row)?];
-    attach_history(&mut **tx, &mut v).await?;
-    Ok(v.pop())
+    one(&mut **tx, order_id).await
 }
 
 /// Newest first (order ids are UUIDv7); `cursor` is the last id of the previous page.
@@ -265,7 +288,10 @@ pub struct Change<'a> {
 }
 
 /// Applies `change` to `current` (already checked against the state
-/// machine), bumping the version; returns the updated delivery.
+/// machine), bumping the version; returns the updated delivery. `current`
+/// is the delivery as read in this transaction, with its history
+/// ([`get_in_tx`]): the result is built from it and what was written, not
+/// read back, like [`create_many`]'s.
 pub async fn change(
     tx: &mut Tx,
     topics: &Topics,
@@ -310,9 +336,19 @@ pub async fn change(
         }],
     )
     .await?;
-    let delivery = get_in_tx(tx, &current.order_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+    let at = micros_to_datetime(now);
+    let mut delivery = current.clone();
+    delivery.status = change.to;
+    delivery.eta = eta.map(micros_to_datetime);
+    delivery.version = version as u64;
+    delivery.updated_at = at;
+    delivery.history.push(HistoryEntry {
+        status: change.to,
+        at,
+        note: change.note.map(str::to_owned),
+        courier: courier.clone(),
+    });
+    delivery.courier = courier;
     announce(tx, topics, trace_id, &delivery, current.status).await?;
     Ok(delivery)
 }
