@@ -263,19 +263,30 @@ struct Load {
 }
 
 impl Load {
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::builder()
-            .method(self.method.clone())
-            .uri(self.path)
-            .header(header::HOST, self.addr.to_string());
+    /// The request's headers, built once per client so that each request
+    /// only clones them.
+    fn headers(&self) -> hyper::HeaderMap {
+        let mut headers = hyper::HeaderMap::new();
+        let value = |v: String| header::HeaderValue::try_from(v).expect("a valid header");
+        headers.insert(header::HOST, value(self.addr.to_string()));
         if let Some(t) = &self.token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+            headers.insert(header::AUTHORIZATION, value(format!("Bearer {t}")));
         }
         if self.body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
         }
-        req.body(Full::new(self.body.clone().unwrap_or_default()))
-            .expect("a valid request")
+        headers
+    }
+
+    fn request(&self, headers: &hyper::HeaderMap) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.body.clone().unwrap_or_default()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = hyper::Uri::from_static(self.path);
+        *req.headers_mut() = headers.clone();
+        req
     }
 }
 
@@ -301,10 +312,11 @@ async fn drive(load: Load) -> (f64, Histogram<u64>, u64) {
                     .await
                     .expect("an HTTP/1.1 handshake");
             tokio::spawn(connection);
+            let headers = load.headers();
             let mut local = Histogram::<u64>::new(3).unwrap();
             let mut n = 0u64;
             while started.elapsed() < RUN {
-                let req = load.request();
+                let req = load.request(&headers);
                 sender.ready().await.expect("the connection open");
                 let t = Instant::now();
                 let resp = sender.send_request(req).await.expect("a response");
