@@ -9,7 +9,7 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
+    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
     outbox::{OutboxMessage, enqueue, enqueue_all},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
@@ -40,18 +40,21 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
     })
 }
 
-async fn attach_history<'e, E>(exec: E, deliveries: &mut [Delivery]) -> sqlx::Result<()>
+async fn attach_history<'e, E>(
+    exec: E,
+    backend: Backend,
+    deliveries: &mut [Delivery],
+) -> sqlx::Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     if deliveries.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (1..=deliveries.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT order_id, {HISTORY_COLUMNS} FROM delivery_history h \
          WHERE order_id IN ({}) ORDER BY order_id, version",
-        placeholders.join(", ")
+        Params::new(backend).list(deliveries.len())
     );
     let mut q = sqlx::query(&sql);
     for d in deliveries.iter() {
@@ -132,21 +135,17 @@ pub async fn list(
     limit: u32,
 ) -> sqlx::Result<(Vec<Delivery>, Option<String>)> {
     let mut sql = format!("SELECT {COLUMNS} FROM deliveries WHERE 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
+    let mut params = Params::new(db.backend());
     if status.is_some() {
-        sql.push_str(&format!(" AND status = {}", next()));
+        sql.push_str(&format!(" AND status = {}", params.one()));
     }
     if customer_id.is_some() {
-        sql.push_str(&format!(" AND customer_id = {}", next()));
+        sql.push_str(&format!(" AND customer_id = {}", params.one()));
     }
     if cursor.is_some() {
-        sql.push_str(&format!(" AND order_id < {}", next()));
+        sql.push_str(&format!(" AND order_id < {}", params.one()));
     }
-    sql.push_str(&format!(" ORDER BY order_id DESC LIMIT {}", next()));
+    sql.push_str(&format!(" ORDER BY order_id DESC LIMIT {}", params.one()));
     let mut q = sqlx::query(&sql);
     if let Some(s) = status {
         q = q.bind(s.as_str());
@@ -169,7 +168,7 @@ pub async fn list(
     } else {
         None
     };
-    attach_history(db.reader(), &mut out).await?;
+    attach_history(db.reader(), db.backend(), &mut out).await?;
     Ok((out, next_cursor))
 }
 

@@ -3,7 +3,7 @@
 
 use food_kit::{
     Db,
-    db::{Migrations, Step, now_micros},
+    db::{Migrations, Params, Step, now_micros},
 };
 use food_proto::menu::v1 as pm;
 use sqlx::{Any, query::QueryAs};
@@ -129,11 +129,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders = (1..=ids.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT {COLUMNS} FROM items WHERE id IN ({placeholders})");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items WHERE id IN ({})",
+            Params::new(self.db.backend()).list(ids.len())
+        );
         let mut query = sqlx::query_as::<Any, ItemRow>(&sql);
         for id in ids {
             query = query.bind(id.clone());
@@ -151,10 +150,11 @@ impl Store {
     ) -> sqlx::Result<Page> {
         let mut sql = format!("SELECT {COLUMNS} FROM items WHERE 1 = 1");
         let mut binds = Vec::new();
-        fn param(binds: &mut Vec<Bind>, bind: Bind) -> String {
+        let mut params = Params::new(self.db.backend());
+        let mut param = |binds: &mut Vec<Bind>, bind: Bind| -> String {
             binds.push(bind);
-            format!("${}", binds.len())
-        }
+            params.one()
+        };
         if let Some(category) = &filter.category_key {
             let p = param(&mut binds, Bind::Text(category.clone()));
             sql.push_str(&format!(" AND category_key = {p}"));

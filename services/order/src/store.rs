@@ -10,7 +10,7 @@ use food_api::{Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
+    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
     outbox::{Waker, enqueue_all},
 };
 use food_proto::events::v1::OrderPlaced;
@@ -226,18 +226,17 @@ fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
 }
 
 /// Loads the lines of `orders` in one query.
-async fn attach_lines<'e, E>(exec: E, orders: &mut [Order]) -> sqlx::Result<()>
+async fn attach_lines<'e, E>(exec: E, backend: Backend, orders: &mut [Order]) -> sqlx::Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     if orders.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (1..=orders.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT order_id, item_id, name, quantity, unit_price_cents, line_total_cents FROM order_lines \
          WHERE order_id IN ({}) ORDER BY order_id, line_no",
-        placeholders.join(", ")
+        Params::new(backend).list(orders.len())
     );
     let mut q = sqlx::query(&sql);
     for o in orders.iter() {
@@ -270,7 +269,7 @@ pub async fn get_order(db: &Db, id: &str) -> sqlx::Result<Option<Order>> {
         return Ok(None);
     };
     let mut orders = vec![order_from_row(&row)?];
-    attach_lines(db.reader(), &mut orders).await?;
+    attach_lines(db.reader(), db.backend(), &mut orders).await?;
     Ok(orders.pop())
 }
 
@@ -293,7 +292,7 @@ pub async fn find_by_key(
     };
     let hash: Option<String> = row.try_get("request_hash")?;
     let mut orders = vec![order_from_row(&row)?];
-    attach_lines(db.writer(), &mut orders).await?;
+    attach_lines(db.writer(), db.backend(), &mut orders).await?;
     Ok(orders.pop().map(|o| (o, hash.unwrap_or_default())))
 }
 
@@ -306,21 +305,17 @@ pub async fn list_orders(
     limit: u32,
 ) -> sqlx::Result<(Vec<Order>, Option<String>)> {
     let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
+    let mut params = Params::new(db.backend());
     if customer_id.is_some() {
-        sql.push_str(&format!(" AND customer_id = {}", next()));
+        sql.push_str(&format!(" AND customer_id = {}", params.one()));
     }
     if status.is_some() {
-        sql.push_str(&format!(" AND status = {}", next()));
+        sql.push_str(&format!(" AND status = {}", params.one()));
     }
     if cursor.is_some() {
-        sql.push_str(&format!(" AND id < {}", next()));
+        sql.push_str(&format!(" AND id < {}", params.one()));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", params.one()));
     let mut q = sqlx::query(&sql);
     if let Some(c) = customer_id {
         q = q.bind(c.to_owned());
@@ -343,7 +338,7 @@ pub async fn list_orders(
     } else {
         None
     };
-    attach_lines(db.reader(), &mut orders).await?;
+    attach_lines(db.reader(), db.backend(), &mut orders).await?;
     Ok((orders, next_cursor))
 }
 
