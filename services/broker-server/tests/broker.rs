@@ -192,7 +192,7 @@ async fn sqlite_storage_reads_a_records_headers_by_index_not_by_scanning_them_al
     broker.stop().await;
 
     // The query the broker runs for each fetched record, planned on its file.
-    let sql = include_str!("../../../vendor/tansu-storage/src/sql/header_fetch.sql")
+    let sql = include_str!("../../../vendor/tansu-storage/src/sql/header_fetch_by_topition.sql")
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
@@ -201,10 +201,7 @@ async fn sqlite_storage_reads_a_records_headers_by_index_not_by_scanning_them_al
     let db = libsql::Builder::new_local(&file).build().await.unwrap();
     let conn = db.connect().unwrap();
     let mut rows = conn
-        .query(
-            &format!("EXPLAIN QUERY PLAN {sql}"),
-            libsql::params!["tansu", "events", 0, 0],
-        )
+        .query(&format!("EXPLAIN QUERY PLAN {sql}"), libsql::params![1, 0])
         .await
         .unwrap();
     let mut plan = Vec::new();
@@ -219,4 +216,73 @@ async fn sqlite_storage_reads_a_records_headers_by_index_not_by_scanning_them_al
         header_step.starts_with("SEARCH h USING INDEX"),
         "headers are read by {header_step:?} (whole plan: {plan:?})"
     );
+}
+
+#[tokio::test]
+async fn sqlite_storage_gives_each_record_its_own_headers_in_their_order() {
+    // The patched broker stores and reads headers by the partition's id;
+    // each record must still come back with exactly its own headers.
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(Storage::Sqlite(dir.path().join("broker.db")), None).await;
+    create_topic(&broker.bootstrap(), "tagged").await;
+    let p = producer(&broker.bootstrap());
+    for i in 0..6 {
+        let (kind, n) = (format!("Kind{i}"), i.to_string());
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "event-type",
+                value: Some(kind.as_str()),
+            })
+            .insert(Header {
+                key: "n",
+                value: Some(n.as_str()),
+            });
+        if i % 2 == 0 {
+            headers = headers.insert(Header {
+                key: "even",
+                value: Some("yes"),
+            });
+        }
+        p.send(
+            FutureRecord::to("tagged")
+                .key("k")
+                .payload(&n)
+                .headers(headers),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("acknowledged");
+    }
+
+    // A group that starts after all six were stored reads them in few fetches.
+    let c = consumer(&broker.bootstrap(), "g-tagged", "tagged");
+    for i in 0..6 {
+        let m = tokio::time::timeout(Duration::from_secs(20), c.recv())
+            .await
+            .expect("a message in time")
+            .expect("no consumer error");
+        let got: Vec<(String, String)> = m
+            .headers()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h.key.to_owned(),
+                    String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                )
+            })
+            .collect();
+        let mut want = vec![
+            ("event-type".to_owned(), format!("Kind{i}")),
+            ("n".to_owned(), i.to_string()),
+        ];
+        if i % 2 == 0 {
+            want.push(("even".to_owned(), "yes".to_owned()));
+        }
+        assert_eq!(m.payload().unwrap(), i.to_string().as_bytes());
+        assert_eq!(got, want, "headers of record {i}");
+    }
+    drop(c);
+    drop(p);
+    broker.stop().await;
 }

@@ -776,16 +776,18 @@ impl Delegate {
     }
 
     #[instrument(skip_all)]
+    // food-platform patch: also returns the topition's id, which the
+    // produce then inserts its rows by (watermark_select_topition.sql).
     async fn watermark_select_for_update(
         &self,
         topition: &Topition,
         connection: &PoolConnection,
-    ) -> Result<(Option<i64>, Option<i64>)> {
+    ) -> Result<(Option<i64>, Option<i64>, i64)> {
         debug!(?topition);
 
         let mut rows = connection
             .query(
-                "watermark_select_no_update.sql",
+                "watermark_select_topition.sql",
                 (
                     self.cluster.as_str(),
                     topition.topic(),
@@ -802,9 +804,33 @@ impl Delegate {
             Ok((
                 row.get::<Option<i64>>(0).inspect_err(|err| error!(?err))?,
                 row.get::<Option<i64>>(1).inspect_err(|err| error!(?err))?,
+                row.get::<i64>(2).inspect_err(|err| error!(?err))?,
             ))
         } else {
             Err(Error::Api(ErrorCode::UnknownTopicOrPartition))
+        }
+    }
+
+    // food-platform patch: the topition's id, for reading headers by it.
+    async fn topition_id(&self, topition: &Topition, connection: &PoolConnection) -> Result<i64> {
+        let mut rows = connection
+            .query(
+                "topition_select_id.sql",
+                (
+                    self.cluster.as_str(),
+                    topition.topic(),
+                    topition.partition(),
+                ),
+            )
+            .await?;
+
+        match rows
+            .next()
+            .await
+            .inspect_err(|err| error!(?err, cluster = ?self.cluster, ?topition))?
+        {
+            Some(row) => Ok(row.get::<i64>(0).inspect_err(|err| error!(?err))?),
+            None => Err(Error::Api(ErrorCode::UnknownTopicOrPartition)),
         }
     }
 
@@ -829,7 +855,7 @@ impl Delegate {
 
         debug!(after_idempotent_check = elapsed_millis(start));
 
-        let (low, high) = self
+        let (low, high, topition_id) = self
             .watermark_select_for_update(topition, connection)
             .await
             .inspect_err(|err| error!(?err))?;
@@ -907,13 +933,12 @@ impl Delegate {
 
                 debug!(?delta, ?offset);
 
+                // food-platform patch: by the topition's id.
                 _ = connection
                     .execute(
-                        "record_insert.sql",
+                        "record_insert_by_topition.sql",
                         (
-                            self.cluster.as_str(),
-                            topic,
-                            partition,
+                            topition_id,
                             offset,
                             inflated.attributes,
                             if transaction_id.is_none() {
@@ -943,8 +968,8 @@ impl Delegate {
 
                     _ = connection
                         .execute(
-                            "header_insert.sql",
-                            (self.cluster.as_str(), topic, partition, offset, key, value),
+                            "header_insert_by_topition.sql",
+                            (topition_id, offset, key, value),
                         )
                         .await
                         .inspect_err(|err| {
@@ -2499,6 +2524,9 @@ impl Storage for Delegate {
 
         let c = self.connection().await?;
 
+        // food-platform patch: headers are read by the topition's id.
+        let topition_id = self.topition_id(topition, &c).await?;
+
         let mut records = c
             .query(
                 "record_fetch.sql",
@@ -2537,15 +2565,12 @@ impl Storage for Delegate {
                             .inspect_err(|err| error!(?err))?,
                     );
 
+                // food-platform patch: by the topition's id, and by this
+                // record's offset (the fetch's offset may be below it).
                 let mut headers = c
                     .query(
-                        "header_fetch.sql",
-                        (
-                            self.cluster.as_str(),
-                            topition.topic(),
-                            topition.partition(),
-                            offset,
-                        ),
+                        "header_fetch_by_topition.sql",
+                        (topition_id, row.get::<i64>(0)?),
                     )
                     .await?;
 
@@ -2679,16 +2704,9 @@ impl Storage for Delegate {
                                 .inspect_err(|err| error!(?err))?,
                         );
 
+                    // food-platform patch: by the topition's id.
                     let mut headers = c
-                        .query(
-                            "header_fetch.sql",
-                            (
-                                self.cluster.as_str(),
-                                topition.topic(),
-                                topition.partition(),
-                                offset,
-                            ),
-                        )
+                        .query("header_fetch_by_topition.sql", (topition_id, offset))
                         .await?;
 
                     while let Some(header) = headers.next().await? {

@@ -124,6 +124,23 @@ pub(crate) static SQL: LazyLock<Cache> = LazyLock::new(|| {
             include_sql!("sql/header_delete_by_topic.sql"),
         ),
         ("header_fetch.sql", include_sql!("sql/header_fetch.sql")),
+        // food-platform patch: produce and fetch by the topition's id.
+        (
+            "header_fetch_by_topition.sql",
+            include_sql!("sql/header_fetch_by_topition.sql"),
+        ),
+        (
+            "header_insert_by_topition.sql",
+            include_sql!("sql/header_insert_by_topition.sql"),
+        ),
+        (
+            "record_insert_by_topition.sql",
+            include_sql!("sql/record_insert_by_topition.sql"),
+        ),
+        (
+            "watermark_select_topition.sql",
+            include_sql!("sql/watermark_select_topition.sql"),
+        ),
         ("header_insert.sql", include_sql!("sql/header_insert.sql")),
         (
             "list_earliest_offset.sql",
