@@ -355,6 +355,12 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let wanted =
         |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    // `FOOD_BENCH_LOG=1` runs the stack with the logging `food-stack` has
+    // (`info` to stderr, one line per order placed and per delivery created);
+    // redirect stderr. Without it the stack logs nothing.
+    if std::env::var_os("FOOD_BENCH_LOG").is_some() {
+        food_kit::telemetry::init();
+    }
     let dir = tempfile::tempdir()?;
     let mut config = Config::for_tests(dir.path().to_path_buf());
     config.topic_prefix = "bench.".into();

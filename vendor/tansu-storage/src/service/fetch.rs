@@ -219,8 +219,24 @@ impl FetchService {
 
         let mut offset = fetch_partition.fetch_offset;
 
+        // food-platform patch: the partition's offsets first, and storage
+        // is read only while the fetch is below what may be read. The
+        // original read storage until a read came back empty and then read
+        // the offsets: an idle partition cost a records query that found
+        // nothing, and a partition with records one more after them.
+        let offset_stage = ctx
+            .state()
+            .offset_stage(&tp)
+            .await
+            .inspect_err(|error| error!(?error, ?tp))?;
+        let readable = if isolation == IsolationLevel::ReadCommitted {
+            offset_stage.last_stable()
+        } else {
+            offset_stage.high_watermark()
+        };
+
         loop {
-            if *max_bytes == 0 {
+            if *max_bytes == 0 || offset >= readable {
                 break;
             }
 
@@ -249,12 +265,6 @@ impl FetchService {
                 batches.append(&mut fetched);
             }
         }
-
-        let offset_stage = ctx
-            .state()
-            .offset_stage(&tp)
-            .await
-            .inspect_err(|error| error!(?error, ?tp))?;
 
         Ok(PartitionData::default()
             .partition_index(partition_index)
