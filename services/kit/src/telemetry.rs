@@ -1,6 +1,8 @@
 //! Tracing set up once per process: human-readable by default, JSON lines
 //! with `FOOD_LOG_FORMAT=json`; the filter comes from `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Installs the global subscriber. Later calls (tests, `food-stack` starting
@@ -21,8 +23,14 @@ pub fn init() {
             )
             .try_init()
     } else {
+        // Colours only on a terminal: a log redirected to a file or a
+        // journal gets no escape codes.
         registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     };
 }
