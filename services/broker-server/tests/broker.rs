@@ -225,7 +225,16 @@ async fn sqlite_storage_gives_each_record_its_own_headers_in_their_order() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(Storage::Sqlite(dir.path().join("broker.db")), None).await;
     create_topic(&broker.bootstrap(), "tagged").await;
-    let p = producer(&broker.bootstrap());
+    // A linger gathers the six into one batch, so that records after the
+    // first are stored at offsets past the batch's base.
+    let p: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "200")
+        .create()
+        .unwrap();
+    let mut sends = Vec::new();
     for i in 0..6 {
         let (kind, n) = (format!("Kind{i}"), i.to_string());
         let mut headers = OwnedHeaders::new()
@@ -243,16 +252,23 @@ async fn sqlite_storage_gives_each_record_its_own_headers_in_their_order() {
                 value: Some("yes"),
             });
         }
-        p.send(
-            FutureRecord::to("tagged")
-                .key("k")
-                .payload(&n)
-                .headers(headers),
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("acknowledged");
+        sends.push(
+            p.send_result(
+                FutureRecord::to("tagged")
+                    .key("k")
+                    .payload(&n)
+                    .headers(headers),
+            )
+            .map_err(|(e, _)| e)
+            .expect("queued"),
+        );
     }
+    let mut offsets = Vec::new();
+    for sent in sends {
+        let delivery = sent.await.expect("delivered").expect("acknowledged");
+        offsets.push(delivery.offset);
+    }
+    assert_eq!(offsets, [0, 1, 2, 3, 4, 5]);
 
     // A group that starts after all six were stored reads them in few fetches.
     let c = consumer(&broker.bootstrap(), "g-tagged", "tagged");
