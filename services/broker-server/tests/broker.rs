@@ -37,11 +37,16 @@ async fn create_topic(bootstrap: &str, topic: &str) {
 }
 
 fn producer(bootstrap: &str) -> FutureProducer {
+    producer_lingering(bootstrap, Duration::ZERO)
+}
+
+/// A producer that waits up to `linger` to gather records into one batch.
+fn producer_lingering(bootstrap: &str, linger: Duration) -> FutureProducer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "0")
+        .set("linger.ms", linger.as_millis().to_string())
         .create()
         .unwrap()
 }
@@ -227,13 +232,7 @@ async fn sqlite_storage_gives_each_record_its_own_headers_in_their_order() {
     create_topic(&broker.bootstrap(), "tagged").await;
     // A linger gathers the six into one batch, so that records after the
     // first are stored at offsets past the batch's base.
-    let p: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "200")
-        .create()
-        .unwrap();
+    let p = producer_lingering(&broker.bootstrap(), Duration::from_millis(200));
     let mut sends = Vec::new();
     for i in 0..6 {
         let (kind, n) = (format!("Kind{i}"), i.to_string());

@@ -775,9 +775,9 @@ impl Delegate {
         }
     }
 
-    #[instrument(skip_all)]
     // food-platform patch: also returns the topition's id, which the
     // produce then inserts its rows by (watermark_select_topition.sql).
+    #[instrument(skip_all)]
     async fn watermark_select_for_update(
         &self,
         topition: &Topition,
