@@ -193,6 +193,11 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         .max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A pool pings each connection before lending it, to catch one a
+        // network dropped. A SQLite connection is a file handle in this
+        // process and cannot be dropped that way; the ping was a round trip
+        // to the connection's worker thread on every acquire.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
