@@ -195,12 +195,17 @@ pub async fn run<H: Handler>(
     let consumer = std::sync::Arc::new(consumer);
     let name = handler.name().to_owned();
     let mut lag_every = tokio::time::interval(Duration::from_secs(5));
+    // The running probe, if any: `close` waits for it, since it holds the
+    // consumer, which must be closed before this returns.
+    let mut probe: Option<tokio::task::JoinHandle<()>> = None;
     'consume: loop {
         let first = tokio::select! {
             m = consumer.recv() => m,
             _ = lag_every.tick() => {
-                let (c, n) = (consumer.clone(), name.clone());
-                tokio::task::spawn_blocking(move || record_lag(&c, &n));
+                if probe.as_ref().is_none_or(|p| p.is_finished()) {
+                    let (c, n) = (consumer.clone(), name.clone());
+                    probe = Some(tokio::task::spawn_blocking(move || record_lag(&c, &n)));
+                }
                 continue;
             }
             _ = shutdown.cancelled() => break,
@@ -271,21 +276,34 @@ pub async fn run<H: Handler>(
             _ = shutdown.cancelled() => break,
         }
     }
-    close(consumer, &name).await;
+    close(consumer, probe, &name).await;
 }
 
 /// Commits stored offsets and leaves the group, without letting a broker
 /// that is already gone hang the shutdown (a missed commit only replays
-/// events, which the processed-events table turns into no-ops).
-async fn close(consumer: std::sync::Arc<StreamConsumer>, name: &str) {
+/// events, which the processed-events table turns into no-ops). A lag probe
+/// still running holds the consumer too, so it is waited for first:
+/// otherwise the consumer outlived this call, and a broker stopped next (as
+/// `food-stack` does) left it logging errors about a broker that is gone.
+async fn close(
+    consumer: std::sync::Arc<StreamConsumer>,
+    probe: Option<tokio::task::JoinHandle<()>>,
+    name: &str,
+) {
     let name = name.to_owned();
-    let closing = tokio::task::spawn_blocking(move || {
-        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-            tracing::debug!(consumer = %name, error = %e, "final offset commit");
+    let closing = async move {
+        if let Some(probe) = probe {
+            let _ = probe.await;
         }
-        consumer.unsubscribe();
-        drop(consumer);
-    });
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+                tracing::debug!(consumer = %name, error = %e, "final offset commit");
+            }
+            consumer.unsubscribe();
+            drop(consumer);
+        })
+        .await;
+    };
     if tokio::time::timeout(Duration::from_secs(5), closing)
         .await
         .is_err()

@@ -48,6 +48,8 @@ pub struct Application {
     router: Router,
     local_addr: SocketAddr,
     shutdown: Shutdown,
+    /// The live feed's consumer, closed before the gateway counts as stopped.
+    live: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -61,7 +63,7 @@ impl Application {
         let hub = Arc::new(Hub::new(BROADCAST_CAPACITY));
 
         let (ready_tx, ready_rx) = oneshot::channel();
-        tokio::spawn(live::run_consumer(
+        let live = tokio::spawn(live::run_consumer(
             settings.kafka.clone(),
             hub.clone(),
             shutdown.clone(),
@@ -101,6 +103,7 @@ impl Application {
             router,
             local_addr,
             shutdown,
+            live,
         })
     }
 
@@ -125,6 +128,11 @@ impl Application {
                 shutdown.cancelled().await;
                 tokio::time::sleep(DRAIN).await;
             } => tracing::warn!("connections still open after the drain period; closing them"),
+        }
+        // The feed stops on the same shutdown; its consumer must be gone
+        // before whatever stops next (food-stack's embedded broker).
+        if tokio::time::timeout(DRAIN, self.live).await.is_err() {
+            tracing::warn!("the live delivery feed did not stop within the drain period");
         }
         Ok(())
     }
