@@ -9,7 +9,7 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
+    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
     outbox::{OutboxMessage, enqueue, enqueue_all},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
@@ -185,7 +185,7 @@ pub async fn create_many(
     let now = now_micros();
     let at = micros_to_datetime(now);
     let mut out = Vec::with_capacity(orders.len());
-    for chunk in orders.chunks(ROWS_PER_INSERT) {
+    for chunk in statement_runs(orders, ROWS_PER_INSERT) {
         // What a read of each new row returns, built instead of read back.
         let new: Vec<(&str, Delivery)> = chunk
             .iter()
@@ -363,26 +363,25 @@ struct HistoryRow<'a> {
     courier: Option<&'a str>,
 }
 
-/// Inserts `rows` in one statement.
+/// Inserts `rows` in few statements (see [`statement_runs`]).
 async fn insert_history(tx: &mut Tx, rows: &[HistoryRow<'_>]) -> sqlx::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+    for run in statement_runs(rows, ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
+            Params::on(tx).rows(run.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in run {
+            q = q
+                .bind(r.order_id)
+                .bind(r.version)
+                .bind(r.status.as_str())
+                .bind(r.at)
+                .bind(r.note)
+                .bind(r.courier);
+        }
+        q.execute(&mut **tx).await?;
     }
-    let sql = format!(
-        "INSERT INTO delivery_history (order_id, version, status, at, note, courier) VALUES {}",
-        Params::on(tx).rows(rows.len(), 6)
-    );
-    let mut q = sqlx::query(&sql);
-    for r in rows {
-        q = q
-            .bind(r.order_id)
-            .bind(r.version)
-            .bind(r.status.as_str())
-            .bind(r.at)
-            .bind(r.note)
-            .bind(r.courier);
-    }
-    q.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -124,7 +124,7 @@ pub async fn handle_batch<H: Handler>(
     // seen before (or earlier in this batch).
     let mut fresh = std::collections::HashSet::new();
     let at = now_micros();
-    for chunk in envs.chunks(ROWS_PER_INSERT) {
+    for chunk in food_kit::db::statement_runs(envs, ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING event_id",

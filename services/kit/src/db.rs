@@ -301,6 +301,28 @@ impl Params {
 /// PostgreSQL's 65,535 parameters for any of our tables.
 pub const ROWS_PER_INSERT: usize = 1000;
 
+/// `items` in runs for multi-row statements, in order: each run's length is
+/// a power of two, at most `max` (rounded down to one), largest first; 300
+/// rows make runs of 256, 32, 8 and 4.
+///
+/// A multi-row statement's text depends on its row count, and a connection
+/// keeps its prepared statements by text (sqlx keeps 100). With runs of any
+/// length, nearly every batch of a busy consumer prepared a new and large
+/// statement, and pushed fixed statements out of the cache; with powers of
+/// two a statement has at most ten shapes, which stay prepared.
+pub fn statement_runs<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let cap = 1usize << max.max(1).ilog2();
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (run, tail) = rest.split_at(cap.min(1usize << rest.len().ilog2()));
+        rest = tail;
+        Some(run)
+    })
+}
+
 /// Current time as microseconds since the Unix epoch, the storage format for times.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
@@ -313,6 +335,22 @@ pub fn micros_to_datetime(us: i64) -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_runs_are_powers_of_two_up_to_the_bound_and_keep_every_item_in_order() {
+        let lengths = |n: usize, max: usize| -> Vec<usize> {
+            let items: Vec<usize> = (0..n).collect();
+            let runs: Vec<&[usize]> = statement_runs(&items, max).collect();
+            assert_eq!(runs.concat(), items, "{n} items in runs of at most {max}");
+            runs.iter().map(|r| r.len()).collect()
+        };
+        assert_eq!(lengths(0, 1000), Vec::<usize>::new());
+        assert_eq!(lengths(1, 1000), [1]);
+        assert_eq!(lengths(300, 1000), [256, 32, 8, 4]);
+        assert_eq!(lengths(1500, 1000), [512, 512, 256, 128, 64, 16, 8, 4]);
+        assert_eq!(lengths(100, 100), [64, 32, 4]);
+        assert_eq!(lengths(3, 0), [1, 1, 1]);
+    }
 
     #[test]
     fn placeholders_are_anonymous_on_sqlite_and_numbered_in_bind_order_on_postgres() {

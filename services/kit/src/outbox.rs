@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 
 use crate::{
     Shutdown,
-    db::{Backend, Db, Params, ROWS_PER_INSERT, Tx, now_micros},
+    db::{Backend, Db, Params, ROWS_PER_INSERT, Tx, now_micros, statement_runs},
 };
 
 /// One event to publish.
@@ -68,7 +68,7 @@ pub async fn enqueue(tx: &mut Tx, msg: &OutboxMessage) -> sqlx::Result<()> {
 /// [`enqueue`] for many messages, in their order, in few statements.
 pub async fn enqueue_all(tx: &mut Tx, msgs: &[OutboxMessage]) -> sqlx::Result<()> {
     let now = now_micros();
-    for chunk in msgs.chunks(ROWS_PER_INSERT) {
+    for chunk in statement_runs(msgs, ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO outbox (event_id, topic, msg_key, payload, headers, created_at) VALUES {}",
             Params::on(tx).rows(chunk.len(), 6)

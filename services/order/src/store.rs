@@ -10,7 +10,7 @@ use food_api::{Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros},
+    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
     outbox::{Waker, enqueue_all},
 };
 use food_proto::events::v1::OrderPlaced;
@@ -106,7 +106,7 @@ async fn write_batch<'a>(
     let orders: Vec<&NewOrder> = orders.collect();
     let mut tx = db.begin().await?;
     let mut inserted = HashSet::new();
-    for chunk in orders.chunks(ROWS_PER_INSERT / 10) {
+    for chunk in statement_runs(&orders, ROWS_PER_INSERT / 10) {
         inserted.extend(insert_orders(&mut tx, chunk).await?);
     }
     let created: Vec<&NewOrder> = orders
@@ -124,7 +124,7 @@ async fn write_batch<'a>(
                 .map(|(i, l)| (n.order.id.as_str(), i, l))
         })
         .collect();
-    for chunk in lines.chunks(ROWS_PER_INSERT) {
+    for chunk in statement_runs(&lines, ROWS_PER_INSERT) {
         insert_lines(&mut tx, chunk).await?;
     }
     let events: Vec<_> = created
@@ -398,7 +398,7 @@ pub async fn set_status(
 
 /// Moves the applied delivery version of many orders in one statement.
 pub async fn set_delivery_versions(tx: &mut Tx, versions: &[(&str, i64)]) -> sqlx::Result<()> {
-    for chunk in versions.chunks(ROWS_PER_INSERT / 2) {
+    for chunk in statement_runs(versions, ROWS_PER_INSERT / 2) {
         let mut params = Params::on(tx);
         let cases: String = (0..chunk.len())
             .map(|_| format!(" WHEN {} THEN {}", params.one(), params.one()))
@@ -426,7 +426,7 @@ pub async fn current_many(
     ids: &[&str],
 ) -> sqlx::Result<std::collections::HashMap<String, Current>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(ROWS_PER_INSERT) {
+    for chunk in statement_runs(ids, ROWS_PER_INSERT) {
         let sql = format!(
             "SELECT id, status, delivery_version, customer_id FROM orders WHERE id IN ({})",
             Params::on(tx).list(chunk.len())
