@@ -174,7 +174,7 @@ pub async fn list(
 
 /// Inserts a new PENDING delivery (version 1) for each order that has none,
 /// with its first history entry and its DeliveryStatusChanged event, in
-/// three multi-row statements per [`ROWS_PER_INSERT`] orders. Returns,
+/// three multi-row statements per run of orders ([`statement_runs`]). Returns,
 /// for each of `orders` in turn, the delivery when it was created; an order
 /// that already has one (or appears earlier in `orders`) gets `None`.
 pub async fn create_many(

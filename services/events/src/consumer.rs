@@ -120,8 +120,8 @@ pub async fn handle_batch<H: Handler>(
         return Ok(out);
     }
     let mut tx = db.begin().await?;
-    // One statement records every event id; those it did not insert were
-    // seen before (or earlier in this batch).
+    // A statement per run of rows records every event id; those it did not
+    // insert were seen before (or earlier in this batch).
     let mut fresh = std::collections::HashSet::new();
     let at = now_micros();
     for chunk in food_kit::db::statement_runs(envs, ROWS_PER_INSERT) {

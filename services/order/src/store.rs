@@ -396,7 +396,8 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Moves the applied delivery version of many orders in one statement.
+/// Moves the applied delivery version of many orders, a statement per run
+/// of rows ([`statement_runs`]).
 pub async fn set_delivery_versions(tx: &mut Tx, versions: &[(&str, i64)]) -> sqlx::Result<()> {
     for chunk in statement_runs(versions, ROWS_PER_INSERT / 2) {
         let mut params = Params::on(tx);
