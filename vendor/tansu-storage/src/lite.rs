@@ -775,10 +775,11 @@ impl Delegate {
         }
     }
 
-    // food-platform patch: also returns the topition's id, which the
-    // produce then inserts its rows by (watermark_select_topition.sql).
+    // food-platform patch: the watermark with the topition's id
+    // (watermark_select_topition.sql), which a produce inserts its rows by
+    // and a fetch reads headers by. Replaces watermark_select_for_update.
     #[instrument(skip_all)]
-    async fn watermark_select_for_update(
+    async fn watermark_with_id(
         &self,
         topition: &Topition,
         connection: &PoolConnection,
@@ -811,29 +812,6 @@ impl Delegate {
         }
     }
 
-    // food-platform patch: the topition's id, for reading headers by it.
-    async fn topition_id(&self, topition: &Topition, connection: &PoolConnection) -> Result<i64> {
-        let mut rows = connection
-            .query(
-                "topition_select_id.sql",
-                (
-                    self.cluster.as_str(),
-                    topition.topic(),
-                    topition.partition(),
-                ),
-            )
-            .await?;
-
-        match rows
-            .next()
-            .await
-            .inspect_err(|err| error!(?err, cluster = ?self.cluster, ?topition))?
-        {
-            Some(row) => Ok(row.get::<i64>(0).inspect_err(|err| error!(?err))?),
-            None => Err(Error::Api(ErrorCode::UnknownTopicOrPartition)),
-        }
-    }
-
     #[instrument(skip_all)]
     async fn produce_in_tx(
         &self,
@@ -856,11 +834,11 @@ impl Delegate {
         debug!(after_idempotent_check = elapsed_millis(start));
 
         let (low, high, topition_id) = self
-            .watermark_select_for_update(topition, connection)
+            .watermark_with_id(topition, connection)
             .await
             .inspect_err(|err| error!(?err))?;
 
-        debug!(after_watermark_select_for_update = elapsed_millis(start));
+        debug!(after_watermark_with_id = elapsed_millis(start));
 
         debug!(?low, ?high);
 
@@ -2504,13 +2482,16 @@ impl Storage for Delegate {
 
         debug!(?topition, offset, min_bytes, max_bytes, ?isolation_level);
 
-        let high_watermark = self.offset_stage(topition).await.map(|offset_stage| {
-            if isolation_level == IsolationLevel::ReadCommitted {
-                offset_stage.last_stable
-            } else {
-                offset_stage.high_watermark
-            }
-        })?;
+        let c = self.connection().await?;
+
+        // food-platform patch: the high watermark and the topition's id
+        // (for reading headers by it) in one query on this connection.
+        // Tansu 0.6.0 read the offsets (offset_stage, on a connection of
+        // its own) for the high watermark; its offset_stage takes the last
+        // stable offset from the high watermark's column, so both isolation
+        // levels read up to the high watermark, as here.
+        let (_, high_watermark, topition_id) = self.watermark_with_id(topition, &c).await?;
+        let high_watermark = high_watermark.unwrap_or_default();
 
         debug!(
             cluster = self.cluster,
@@ -2521,11 +2502,6 @@ impl Storage for Delegate {
             min_bytes,
             max_bytes
         );
-
-        let c = self.connection().await?;
-
-        // food-platform patch: headers are read by the topition's id.
-        let topition_id = self.topition_id(topition, &c).await?;
 
         let mut records = c
             .query(
