@@ -64,7 +64,7 @@ pub struct TestStack {
     /// Menu, order and delivery behind the gateway (`food-stack`'s own start).
     platform: food_stack::Stack,
     /// Outlives the stack's Kafka clients (see `Drop`).
-    broker: Option<food_broker::EmbeddedBroker>,
+    broker: Option<food_broker::testing::TestBroker>,
     _dir: tempfile::TempDir,
 }
 

@@ -3,6 +3,10 @@
 use std::time::Duration;
 
 use food_api::{Delivery, DeliveryStatus, Item, ItemList, Order, OrderStatus};
+use food_broker::{
+    Storage,
+    testing::{Engine, TestBroker},
+};
 use food_kit::Shutdown;
 use food_stack::{Config, Stack};
 use futures::StreamExt;
@@ -10,6 +14,9 @@ use serde_json::json;
 
 struct Running {
     stack: Stack,
+    /// The Apache Kafka broker under `FOOD_TEST_BROKER=apache-kafka`; on
+    /// Tansu the stack runs its own embedded broker, as `food-stack` does.
+    _broker: Option<TestBroker>,
     http: reqwest::Client,
     base: String,
 }
@@ -18,12 +25,22 @@ async fn start(dir: &std::path::Path) -> Running {
     food_kit::telemetry::init_for_tests();
     let mut config = Config::for_tests(dir.to_path_buf());
     config.topic_prefix = food_kit::testing::unique_prefix();
+    let broker = match Engine::from_env() {
+        Engine::Tansu => None,
+        Engine::ApacheKafka => Some(
+            TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+                .await
+                .expect("Apache Kafka starts"),
+        ),
+    };
+    config.kafka_brokers = broker.as_ref().map(TestBroker::bootstrap);
     let stack = Stack::start(config, Shutdown::new())
         .await
         .expect("the stack starts");
     let base = format!("http://{}", stack.gateway);
     Running {
         stack,
+        _broker: broker,
         http: reqwest::Client::new(),
         base,
     }

@@ -15,7 +15,7 @@ use std::{
 };
 
 use assert_cmd::Command;
-use food_broker::{EmbeddedBroker, Storage};
+use food_broker::{Storage, testing::TestBroker};
 use food_gateway::{ApiKey, Role};
 use food_kit::Shutdown;
 use serde_json::Value;
@@ -137,8 +137,8 @@ async fn run_pieces(
     prefix: &str,
     keys: &Keys,
     shutdown: Shutdown,
-) -> anyhow::Result<(food_stack::Stack, EmbeddedBroker)> {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
+) -> anyhow::Result<(food_stack::Stack, TestBroker)> {
+    let broker = TestBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
     let mut config = food_stack::Config::for_tests(data_dir.to_owned());
     config.kafka_brokers = Some(broker.bootstrap());
     config.topic_prefix = prefix.to_owned();

@@ -5,6 +5,13 @@
 //! services' sqlx SQLite both bundle SQLite's C symbols, which cannot be
 //! linked into one binary (see docs/broker.md). The child exits when this
 //! process goes away (it watches its stdin), so nothing is left running.
+//!
+//! [`apache`] starts Apache Kafka (KRaft) from its Maven Central jars, and
+//! [`testing`] gives each test the broker `FOOD_TEST_BROKER` names, so that
+//! the suite runs against both engines.
+
+pub mod apache;
+pub mod testing;
 
 use std::{
     net::{SocketAddr, TcpListener},

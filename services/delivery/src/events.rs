@@ -323,21 +323,9 @@ mod tests {
     #[tokio::test]
     async fn postgres_a_batch_creates_each_delivery_once_and_cancels_after_the_placements_before_it()
      {
-        use sqlx::Connection;
-        let base = "postgres://postgres@127.0.0.1:5432/test";
-        let schema = format!("delivery_{}", uuid::Uuid::now_v7().simple());
-        let created = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-            let mut conn = sqlx::PgConnection::connect(base).await?;
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .await
-        })
-        .await;
-        if !matches!(created, Ok(Ok(_))) {
-            eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
+        let Some(url) = food_kit::testing::postgres_schema("delivery").await else {
             return;
-        }
-        let url = format!("{base}?options=-c%20search_path%3D{schema}");
+        };
         a_batch_of_order_events(Db::connect(&url, &crate::MIGRATIONS).await.unwrap()).await;
     }
 }

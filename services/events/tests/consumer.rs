@@ -126,7 +126,6 @@ async fn sqlite_consumer_rolls_back_a_failed_event_with_its_id() {
 #[tokio::test]
 async fn postgres_consumer_applies_a_redelivered_event_once() {
     let Some(db) = postgres().await else {
-        eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
         return;
     };
     the_same_event_twice_is_applied_once(db.clone()).await;
@@ -134,26 +133,8 @@ async fn postgres_consumer_applies_a_redelivered_event_once() {
 }
 
 async fn postgres() -> Option<Db> {
-    use sqlx::Connection;
-    let base = "postgres://postgres@127.0.0.1:5432/test";
-    let mut conn = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::PgConnection::connect(base),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    let schema = format!("events_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    Db::connect(
-        &format!("{base}?options=-c%20search_path%3D{schema}"),
-        &MIGRATIONS,
-    )
-    .await
-    .ok()
+    let url = food_kit::testing::postgres_schema("events").await?;
+    Some(Db::connect(&url, &MIGRATIONS).await.unwrap())
 }
 
 #[tokio::test]
@@ -292,7 +273,7 @@ async fn send_event(producer: &rdkafka::producer::FutureProducer, topic: &str, o
 /// loop's tests.
 struct Rig {
     topic: String,
-    broker: food_broker::EmbeddedBroker,
+    broker: food_broker::testing::TestBroker,
     db: Db,
     _dir: tempfile::TempDir,
     producer: rdkafka::producer::FutureProducer,
@@ -319,8 +300,9 @@ impl Rig {
         send_event(&self.producer, &self.topic, order_id).await;
     }
 
-    /// Runs the consumer loop in `group` with `timing` as its handler;
-    /// trigger the returned shutdown to stop it.
+    /// Runs the consumer loop in `group` (under the topic's unique name, so
+    /// that tests sharing a broker share no group) with `timing` as its
+    /// handler; trigger the returned shutdown to stop it.
     fn run(
         &self,
         group: &str,
@@ -328,10 +310,12 @@ impl Rig {
         interval: std::time::Duration,
     ) -> (food_kit::Shutdown, tokio::task::JoinHandle<()>) {
         use rdkafka::consumer::{Consumer, StreamConsumer};
-        let consumer: StreamConsumer =
-            food_kit::kafka::consumer_config(&self.broker.bootstrap(), group)
-                .create()
-                .unwrap();
+        let consumer: StreamConsumer = food_kit::kafka::consumer_config(
+            &self.broker.bootstrap(),
+            &format!("{}-{group}", self.topic),
+        )
+        .create()
+        .unwrap();
         consumer.subscribe(&[&self.topic]).unwrap();
         let shutdown = food_kit::Shutdown::new();
         let running = tokio::spawn(food_events::consumer::run(

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use food_broker::{EmbeddedBroker, Storage};
+use food_broker::{Storage, testing::TestBroker};
 use rdkafka::{
     ClientConfig, Message,
     consumer::{Consumer, StreamConsumer},
@@ -10,8 +10,8 @@ use rdkafka::{
 };
 
 /// Starts an in-memory broker on a free port, with the given topics created.
-pub async fn broker_with_topics(topics: &[String]) -> EmbeddedBroker {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+pub async fn broker_with_topics(topics: &[String]) -> TestBroker {
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
         .await
         .expect("starting the embedded broker");
     crate::kafka::ensure_topics(&broker.bootstrap(), topics, 3, Duration::from_secs(30))
@@ -58,4 +58,52 @@ pub async fn read_topic(
 /// The key of a message as text.
 pub fn key_of(m: &OwnedMessage) -> String {
     String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned()
+}
+
+/// The PostgreSQL database tests use: `FOOD_TEST_POSTGRES_URL`, by default
+/// the `test` database at 127.0.0.1:5432 with trust auth (`.ci/run` and
+/// `deploy/postgres/provision.sh` provide it).
+pub fn postgres_url() -> String {
+    std::env::var("FOOD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A connection to [`postgres_url`] for setting a test up (creating its
+/// schema). When no server answers, the test is skipped with a message
+/// (`None`), except under `CI=true`, where it fails: coverage does not
+/// vanish because a server was missing.
+pub async fn postgres_admin() -> Option<sqlx::PgConnection> {
+    use sqlx::Connection;
+    let url = postgres_url();
+    let why = match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&url))
+        .await
+    {
+        Ok(Ok(conn)) => return Some(conn),
+        Ok(Err(e)) => format!("cannot connect to {url}: {e}"),
+        Err(_) => format!("{url} did not answer within 5 s"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("PostgreSQL is required under CI=true: {why}");
+    }
+    eprintln!("SKIPPED: a PostgreSQL test: {why}");
+    None
+}
+
+/// A fresh schema `<label>_<unique>` in [`postgres_url`]'s database, so
+/// parallel tests share no tables: the URL with its `search_path` set, or
+/// `None` as [`postgres_admin`] decides.
+pub async fn postgres_schema(label: &str) -> Option<String> {
+    let mut conn = postgres_admin().await?;
+    let schema = format!("{label}_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("creating a test schema");
+    Some(with_search_path(&postgres_url(), &schema))
+}
+
+/// `url` with `search_path` set to `schema`.
+pub fn with_search_path(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }

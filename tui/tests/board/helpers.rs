@@ -8,7 +8,7 @@ use food_board::{
     config::Feed,
     data::{self, FeedHandle, Gateway},
 };
-use food_broker::{EmbeddedBroker, Storage};
+use food_broker::{Storage, testing::TestBroker};
 use food_gateway::{ApiKey, Role};
 use food_kit::Shutdown;
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ pub struct TestStack {
     pub client: reqwest::Client,
     pub shutdown: Shutdown,
     /// `None` while a test has it stopped.
-    pub broker: Option<EmbeddedBroker>,
+    pub broker: Option<TestBroker>,
     /// Where a restarted broker finds its log.
     broker_storage: Storage,
     /// Menu, order, delivery and the gateway (`food-stack`'s own start).
@@ -68,7 +68,7 @@ pub async fn spawn_stack_with_durable_broker() -> TestStack {
 async fn spawn_stack_with(storage: Storage) -> TestStack {
     food_kit::telemetry::init_for_tests();
     let prefix = food_kit::testing::unique_prefix();
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), storage.clone())
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), storage.clone())
         .await
         .expect("starting the broker");
     let brokers = broker.bootstrap();
@@ -194,7 +194,7 @@ impl TestStack {
     /// broker comes back with its log), with the topics.
     pub async fn restart_broker(&mut self) {
         let addr: SocketAddr = self.brokers.parse().unwrap();
-        let broker = EmbeddedBroker::start(addr, self.broker_storage.clone())
+        let broker = TestBroker::start(addr, self.broker_storage.clone())
             .await
             .expect("restarting the broker");
         let topics = food_events::topics::Topics::with_prefix(&self.prefix).all();

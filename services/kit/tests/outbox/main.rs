@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use food_broker::{EmbeddedBroker, Storage};
+use food_broker::{Storage, testing::TestBroker};
 use food_kit::{
     Db, Shutdown,
     db::Migrations,
@@ -65,7 +65,7 @@ async fn commit_events(
 }
 
 /// Creates `topic` (3 partitions) on `broker`.
-async fn create_topic(broker: &EmbeddedBroker, topic: &str) {
+async fn create_topic(broker: &TestBroker, topic: &str) {
     food_kit::kafka::ensure_topics(
         &broker.bootstrap(),
         &[topic.to_owned()],
@@ -78,7 +78,7 @@ async fn create_topic(broker: &EmbeddedBroker, topic: &str) {
 
 async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(
     db: Db,
-    broker: &EmbeddedBroker,
+    broker: &TestBroker,
 ) {
     let topic = format!("{}outbox", unique_prefix());
     create_topic(broker, &topic).await;
@@ -141,7 +141,7 @@ async fn committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never
 
 #[tokio::test]
 async fn sqlite_outbox_publishes_committed_rows_once_in_key_order() {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -152,32 +152,15 @@ async fn sqlite_outbox_publishes_committed_rows_once_in_key_order() {
 
 #[tokio::test]
 async fn postgres_outbox_publishes_committed_rows_once_in_key_order() {
-    let Some(url) = postgres_schema_url().await else {
-        eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
+    let Some(url) = food_kit::testing::postgres_schema("kit").await else {
         return;
     };
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
         .await
         .unwrap();
     let db = Db::connect(&url, &NO_MIGRATIONS).await.unwrap();
     committed_rows_reach_kafka_once_in_key_order_and_rolled_back_rows_never(db, &broker).await;
     broker.stop().await;
-}
-
-/// A fresh schema in the `test` database, so parallel tests do not share tables.
-async fn postgres_schema_url() -> Option<String> {
-    use sqlx::Connection;
-    let base = "postgres://postgres@127.0.0.1:5432/test";
-    let mut conn = tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(base))
-        .await
-        .ok()?
-        .ok()?;
-    let schema = format!("kit_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    Some(format!("{base}?options=-c%20search_path%3D{schema}"))
 }
 
 #[tokio::test]
@@ -188,7 +171,7 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let broker = EmbeddedBroker::start(addr, Storage::Sqlite(broker_file.clone()))
+    let broker = TestBroker::start(addr, Storage::Sqlite(broker_file.clone()))
         .await
         .unwrap();
     let topic = format!("{}outage", unique_prefix());
@@ -205,7 +188,7 @@ async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
     // Committed while the broker is away: acknowledged to clients, so never lost.
     commit_events(&db, &waker, &topic, &keys, 25..50).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let broker = EmbeddedBroker::start(addr, Storage::Sqlite(broker_file))
+    let broker = TestBroker::start(addr, Storage::Sqlite(broker_file))
         .await
         .unwrap();
 
@@ -244,7 +227,7 @@ async fn timed_round(topic: &str, relay: impl Fn(Db) -> Relay) -> (usize, Durati
 /// publishes them together; a relay without linger publishes at once.
 #[tokio::test]
 async fn a_lingering_relay_waits_out_its_linger_and_a_plain_one_sends_at_once() {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
         .await
         .unwrap();
     let topic = format!("{}linger", unique_prefix());

@@ -1,19 +1,17 @@
 //! The same API against PostgreSQL, in a schema of its own; skipped (with a
 //! note on stderr) when no server answers at the test URL.
 
-use std::{collections::HashSet, time::Duration};
+use std::collections::HashSet;
 
 use food_api::ErrorCode;
 use food_menu::Settings;
 use food_proto::menu::v1::{
     BatchGetItemsRequest, GetItemRequest, ImportItemsRequest, ListItemsRequest,
 };
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 use tonic::Code;
 
 use crate::helpers::{all_items, assert_refused, list_all, new_item, spawn_app_with};
-
-const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A schema of the test's own, so tests can share one database.
 struct Schema {
@@ -25,19 +23,8 @@ struct Schema {
 
 impl Schema {
     async fn create() -> Option<Self> {
-        let url = std::env::var("FOOD_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_URL.to_owned());
-        let mut admin =
-            match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
-                Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => {
-                    eprintln!("skipping the PostgreSQL test: cannot connect to {url}: {e}");
-                    return None;
-                }
-                Err(_) => {
-                    eprintln!("skipping the PostgreSQL test: {url} did not answer within 5 s");
-                    return None;
-                }
-            };
+        let url = food_kit::testing::postgres_url();
+        let mut admin = food_kit::testing::postgres_admin().await?;
         let name = format!("menu_test_{}", uuid::Uuid::now_v7().simple());
         sqlx::query(&format!("CREATE SCHEMA {name}"))
             .execute(&mut admin)

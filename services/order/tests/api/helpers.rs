@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use food_broker::{EmbeddedBroker, Storage};
+use food_broker::{Storage, testing::TestBroker};
 use food_kit::{Shutdown, settings::ServiceSettings};
 use food_proto::{
     delivery::v1::{GetStatusRequest, delivery_service_client::DeliveryServiceClient},
@@ -34,7 +34,7 @@ impl Service {
 
 pub struct Stack {
     pub dir: tempfile::TempDir,
-    pub broker: EmbeddedBroker,
+    pub broker: TestBroker,
     pub prefix: String,
     pub menu: Option<Service>,
     pub menu_addr: SocketAddr,
@@ -142,20 +142,15 @@ pub async fn start_delivery(dir: &std::path::Path, broker: &str, prefix: &str) -
 /// Creates one schema per service for `prefix` in the `test` database, or
 /// `None` when PostgreSQL is not reachable.
 pub async fn postgres_schemas(prefix: &str) -> Option<String> {
-    use sqlx::Connection;
-    let base = "postgres://postgres@127.0.0.1:5432/test";
-    let mut conn = tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(base))
-        .await
-        .ok()?
-        .ok()?;
+    let mut conn = food_kit::testing::postgres_admin().await?;
     for name in ["menu", "order", "delivery"] {
         let schema = format!("{}{name}", prefix.replace('.', "_"));
         sqlx::query(&format!("CREATE SCHEMA {schema}"))
             .execute(&mut conn)
             .await
-            .ok()?;
+            .expect("creating a test schema");
     }
-    Some(base.to_owned())
+    Some(food_kit::testing::postgres_url())
 }
 
 impl Stack {
@@ -163,10 +158,7 @@ impl Stack {
     /// is not reachable.
     pub async fn start_on_postgres() -> Option<Self> {
         let prefix = food_kit::testing::unique_prefix();
-        let Some(base) = postgres_schemas(&prefix).await else {
-            eprintln!("SKIPPED: PostgreSQL not reachable at 127.0.0.1:5432 (database test)");
-            return None;
-        };
+        let base = postgres_schemas(&prefix).await?;
         BACKEND.with(|b| *b.borrow_mut() = Backend::Postgres(base));
         Some(Self::start_with_prefix(prefix).await)
     }
@@ -178,7 +170,7 @@ impl Stack {
     async fn start_with_prefix(prefix: String) -> Self {
         food_kit::telemetry::init_for_tests();
         let dir = tempfile::tempdir().unwrap();
-        let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
             .await
             .expect("broker starts");
         let b = broker.bootstrap();
