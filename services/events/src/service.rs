@@ -17,7 +17,7 @@ pub async fn ensure_topics(kafka: &KafkaSettings, topics: &Topics) -> anyhow::Re
     food_kit::kafka::ensure_topics(
         &kafka.brokers,
         &topics.all(),
-        kafka.partitions,
+        kafka.topic_layout(),
         Duration::from_secs(30),
     )
     .await

@@ -353,7 +353,7 @@ async fn assign_latest(
     food_kit::kafka::ensure_topics(
         &kafka.brokers,
         &[topic.to_owned()],
-        kafka.partitions,
+        kafka.topic_layout(),
         Duration::from_secs(2),
     )
     .await?;

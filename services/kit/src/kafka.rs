@@ -95,9 +95,10 @@ pub fn tail_consumer_config(brokers: &str, group: &str) -> ClientConfig {
 pub async fn ensure_topics(
     brokers: &str,
     topics: &[String],
-    partitions: i32,
+    layout: impl Into<TopicLayout>,
     patience: Duration,
 ) -> anyhow::Result<()> {
+    let layout = layout.into();
     let admin: AdminClient<DefaultClientContext> = admin_config(brokers).create()?;
     let deadline = tokio::time::Instant::now() + patience;
     let missing = loop {
@@ -118,9 +119,20 @@ pub async fn ensure_topics(
     if missing.is_empty() {
         return Ok(());
     }
+    let min_isr = layout.min_insync_replicas.map(|n| n.to_string());
     let new: Vec<NewTopic<'_>> = missing
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .map(|t| {
+            let topic = NewTopic::new(
+                t,
+                layout.partitions,
+                TopicReplication::Fixed(layout.replication_factor),
+            );
+            match &min_isr {
+                Some(n) => topic.set("min.insync.replicas", n),
+                None => topic,
+            }
+        })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
     loop {
@@ -148,6 +160,30 @@ pub async fn ensure_topics(
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How topics created at start are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopicLayout {
+    pub partitions: i32,
+    /// Copies of each partition (1 on one broker; 3 on a cluster, so that
+    /// losing a broker loses nothing: docs/deploy.md).
+    pub replication_factor: i32,
+    /// The topic's `min.insync.replicas`; `None` leaves the broker's
+    /// default. With `acks=all`, a write is acknowledged once this many
+    /// copies have it.
+    pub min_insync_replicas: Option<u32>,
+}
+
+impl From<i32> for TopicLayout {
+    /// `partitions` partitions, one copy each.
+    fn from(partitions: i32) -> Self {
+        Self {
+            partitions,
+            replication_factor: 1,
+            min_insync_replicas: None,
+        }
     }
 }
 

@@ -76,6 +76,11 @@ pub struct KafkaSettings {
     pub topic_prefix: String,
     /// Partitions for topics created at start.
     pub partitions: i32,
+    /// Replication factor of topics created at start (3 on a cluster).
+    pub replication_factor: i32,
+    /// `min.insync.replicas` of topics created at start; unset leaves the
+    /// broker's default (2 with a replication factor of 3).
+    pub min_insync_replicas: Option<u32>,
     /// Consumer group id; defaults to the service name.
     pub group_id: Option<String>,
     /// Shortest time (ms) from the start of a batch of two events or more
@@ -89,6 +94,15 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
+    /// The layout of topics created at start.
+    pub fn topic_layout(&self) -> crate::kafka::TopicLayout {
+        crate::kafka::TopicLayout {
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            min_insync_replicas: self.min_insync_replicas,
+        }
+    }
+
     /// [`KafkaSettings::consumer_batch_interval_ms`] as a duration.
     pub fn consumer_batch_interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.consumer_batch_interval_ms)
@@ -101,6 +115,8 @@ impl Default for KafkaSettings {
             brokers: "127.0.0.1:9092".into(),
             topic_prefix: String::new(),
             partitions: 3,
+            replication_factor: 1,
+            min_insync_replicas: None,
             group_id: None,
             consumer_batch_interval_ms: 50,
         }

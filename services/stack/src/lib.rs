@@ -53,6 +53,14 @@ pub struct Args {
     /// Partitions of topics created at start.
     #[arg(long, default_value_t = 3)]
     pub partitions: i32,
+    /// Replication factor of topics created at start (3 on a cluster of
+    /// three brokers or more; see docs/deploy.md).
+    #[arg(long, default_value_t = 1)]
+    pub replication_factor: i32,
+    /// `min.insync.replicas` of topics created at start (2 with a
+    /// replication factor of 3); the broker's default when not given.
+    #[arg(long)]
+    pub min_insync_replicas: Option<u32>,
     /// Do not write foodctl contexts.
     #[arg(long)]
     pub no_contexts: bool,
@@ -70,6 +78,8 @@ pub struct Config {
     pub kafka_brokers: Option<String>,
     pub fresh: bool,
     pub partitions: i32,
+    pub replication_factor: i32,
+    pub min_insync_replicas: Option<u32>,
     /// Prefix for topic names (tests share nothing).
     pub topic_prefix: String,
     /// Where to write foodctl contexts; `None` writes none.
@@ -95,6 +105,8 @@ impl Args {
             kafka_brokers: self.kafka_brokers,
             fresh: self.fresh,
             partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            min_insync_replicas: self.min_insync_replicas,
             topic_prefix: String::new(),
             gateway: food_gateway::Settings {
                 rate_limit_per_sec: self.rate_limit,
@@ -118,6 +130,8 @@ impl Config {
             kafka_brokers: None,
             fresh: false,
             partitions: 3,
+            replication_factor: 1,
+            min_insync_replicas: None,
             topic_prefix: String::new(),
             foodctl_config: None,
             gateway: food_gateway::Settings::default(),
@@ -184,10 +198,18 @@ impl Stack {
             }
         };
         let topics = food_events::topics::Topics::with_prefix(&config.topic_prefix);
+        let kafka = food_kit::settings::KafkaSettings {
+            brokers: kafka_brokers.clone(),
+            topic_prefix: config.topic_prefix.clone(),
+            partitions: config.partitions,
+            replication_factor: config.replication_factor,
+            min_insync_replicas: config.min_insync_replicas,
+            ..Default::default()
+        };
         food_kit::kafka::ensure_topics(
             &kafka_brokers,
             &topics.all(),
-            config.partitions,
+            kafka.topic_layout(),
             Duration::from_secs(30),
         )
         .await
@@ -200,9 +222,7 @@ impl Stack {
             s.listen = listen;
             s.data_dir = data_dir.clone();
             s.database_url = format!("sqlite://{}/{name}.db", data_dir.display());
-            s.kafka.brokers = kafka_brokers.clone();
-            s.kafka.topic_prefix = config.topic_prefix.clone();
-            s.kafka.partitions = config.partitions;
+            s.kafka = kafka.clone();
             if !config.topic_prefix.is_empty() {
                 s.kafka.group_id = Some(format!("{}{name}-service", config.topic_prefix));
             }
@@ -273,8 +293,10 @@ impl Stack {
         gw.order_url = format!("http://{order_addr}");
         gw.delivery_url = format!("http://{delivery_addr}");
         gw.api_keys.extend(local_keys.api_keys());
-        gw.kafka.brokers = kafka_brokers.clone();
-        gw.kafka.topic_prefix = config.topic_prefix.clone();
+        gw.kafka = food_kit::settings::KafkaSettings {
+            group_id: gw.kafka.group_id.clone(),
+            ..kafka.clone()
+        };
         let gateway = food_gateway::Application::build(gw, child.clone())
             .await
             .context("starting the gateway")?;
