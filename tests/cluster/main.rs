@@ -240,7 +240,10 @@ async fn losing_the_busiest_leader_of_three_brokers_loses_and_repeats_nothing() 
         }
     })
     .await;
-    assert!(drained.is_ok(), "every delivery was moved within 90 s of the load's end");
+    assert!(
+        drained.is_ok(),
+        "every delivery was moved within 90 s of the load's end"
+    );
 
     // The broker catches up: back in the ISR of every partition.
     let catch_up = tokio::time::timeout(Duration::from_secs(60), async {
@@ -287,7 +290,15 @@ async fn losing_the_busiest_leader_of_three_brokers_loses_and_repeats_nothing() 
             .iter()
             .map(|h| h["status"].as_str().unwrap())
             .collect();
-        if history != ["PENDING", "ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"] {
+        if history
+            != [
+                "PENDING",
+                "ASSIGNED",
+                "PICKED_UP",
+                "IN_TRANSIT",
+                "DELIVERED",
+            ]
+        {
             repeated_history += 1;
             eprintln!("{id}: history {history:?}");
         }
@@ -355,11 +366,21 @@ async fn losing_the_busiest_leader_of_three_brokers_loses_and_repeats_nothing() 
         f.put_retries,
         in_sync_after.as_secs_f64(),
     );
-    assert!(acked.len() as u64 >= RATE * LOAD.as_secs() * 9 / 10, "the load ran");
+    assert!(
+        acked.len() as u64 >= RATE * LOAD.as_secs() * 9 / 10,
+        "the load ran"
+    );
     assert_eq!(lost, Vec::<String>::new(), "acknowledged orders lost");
-    assert_eq!(repeated_history, 0, "deliveries with a status applied twice");
+    assert_eq!(
+        repeated_history, 0,
+        "deliveries with a status applied twice"
+    );
     assert_eq!(events.len(), expected, "one event per delivery change");
-    assert_eq!(versions.len(), acked.len(), "every order's delivery on the topic");
+    assert_eq!(
+        versions.len(),
+        acked.len(),
+        "every order's delivery on the topic"
+    );
     assert_eq!(duplicates, 0, "events written twice");
     assert_eq!(out_of_order, 0, "orders whose events came out of order");
 
@@ -425,7 +446,11 @@ fn partitions(brokers: &str, topic: &str) -> Vec<PartitionState> {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("cluster-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "cluster-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// An unbounded queue of order ids shared by the movers.

@@ -93,3 +93,16 @@ fn the_gateway_config_for_compose_parses_with_three_roles() {
     assert_eq!(settings.api_keys.len(), 3);
     assert!(settings.api_keys.iter().all(|k| k.sha256.len() == 64));
 }
+
+#[test]
+fn compose_runs_the_apache_kafka_version_the_tests_run() {
+    let image = compose()["services"]["kafka"]["image"]
+        .as_str()
+        .expect("the kafka service names an image")
+        .to_owned();
+    assert_eq!(
+        image,
+        format!("apache/kafka:{}", food_broker::apache::version()),
+        "docker-compose.yml and deploy/kafka/pom.xml disagree"
+    );
+}

@@ -1,0 +1,137 @@
+//! The `food-stack` binary with `--kafka-brokers` on the test run's broker
+//! (Apache Kafka under `FOOD_TEST_BROKER=apache-kafka`, else Tansu): it
+//! starts no broker of its own, says so, takes an order through to its
+//! delivery, and stops cleanly on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use food_broker::{Storage, testing::TestBroker};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on_sigterm() {
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        .await
+        .expect("the test broker starts");
+    let data = tempfile::tempdir().unwrap();
+    let any = "127.0.0.1:0";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_food-stack"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--kafka-brokers", &broker.bootstrap()])
+        .args(["--gateway-addr", any, "--menu-addr", any])
+        .args(["--order-addr", any, "--delivery-addr", any])
+        .arg("--no-contexts")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("food-stack starts");
+
+    // Its ready lines: the broker it was given, then each part's address.
+    // The reader keeps reading to the end, so that food-stack's later lines
+    // do not meet a closed pipe.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
+            let done = line.starts_with("gateway ");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    })
+    .await
+    .unwrap();
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("gateway ")),
+        "food-stack is ready within 2 minutes: {lines:?}"
+    );
+    assert_eq!(
+        lines[0],
+        format!("broker           ready  {} (external)", broker.bootstrap()),
+        "{lines:?}"
+    );
+    assert!(
+        !data.path().join("broker.db").exists(),
+        "no embedded broker ran"
+    );
+    let gateway = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("gateway"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .expect("a gateway ready line")
+        .to_owned();
+
+    // An order, placed with the local customer key, gets its delivery.
+    let keys: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.path().join("local-keys.json")).unwrap(),
+    )
+    .unwrap();
+    let customer = keys["customers"]
+        .as_object()
+        .and_then(|c| c.values().next())
+        .and_then(Value::as_str)
+        .expect("a local customer key");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("http://{gateway}/orders"))
+        .bearer_auth(customer)
+        .json(&json!({
+            "items": [{"item_id": "margherita", "quantity": 2}],
+            "delivery_address": "12 Rue de la Paix",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let order: Value = r.json().await.unwrap();
+    let id = order["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let r = http
+            .get(format!("http://{gateway}/delivery/status/{id}"))
+            .bearer_auth(keys["ops"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break r.json::<Value>().await.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no delivery for {id} after 20 s: {}",
+            r.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(delivery["status"], "PENDING");
+
+    // SIGTERM stops every part and exits 0.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(30), status)
+        .await
+        .expect("food-stack stops within 30 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "food-stack exited with {status}");
+    broker.stop().await;
+}
