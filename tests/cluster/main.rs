@@ -3,7 +3,8 @@
 //! order load, and the platform loses nothing.
 //!
 //! Topics are created as production should create them (docs/deploy.md):
-//! replication factor 3, `min.insync.replicas=2`, with the idempotent
+//! replication factor 3, `min.insync.replicas=2`, brokers fenced after 3 s
+//! without a heartbeat, with the idempotent
 //! `acks=all` producers of the outbox relays. The stack runs in-process on
 //! the cluster; placers post orders at a fixed rate, movers take each
 //! acknowledged order's delivery to DELIVERED. Ten seconds in, the leader of
@@ -62,6 +63,13 @@ async fn losing_the_busiest_leader_of_three_brokers_loses_and_repeats_nothing() 
         ClusterOptions {
             nodes: 3,
             heap_mib: 512,
+            // As docs/deploy.md recommends: a dead broker is fenced, and its
+            // partitions led by others, after 3 s without a heartbeat
+            // instead of 9 (the clients' pause was 20 s with the default).
+            properties: vec![
+                "broker.session.timeout.ms=3000".to_owned(),
+                "broker.heartbeat.interval.ms=500".to_owned(),
+            ],
             ..ClusterOptions::default()
         },
     )
