@@ -330,8 +330,13 @@ impl Stack {
         })
     }
 
-    /// One line per part, then where the keys are and what to try.
+    /// One line per part, then where the keys are and what to try. A
+    /// closed stdout (`food-stack | head -1`) does not stop the stack.
     pub fn print_ready(&self) {
+        let _ = self.write_ready(&mut std::io::stdout().lock());
+    }
+
+    fn write_ready(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let broker_kind = if self.embedded {
             format!(
                 "embedded, log in {}",
@@ -340,18 +345,21 @@ impl Stack {
         } else {
             "external".to_owned()
         };
-        println!(
+        writeln!(
+            out,
             "broker           ready  {} ({broker_kind})",
             self.kafka_brokers
-        );
+        )?;
         for p in &self.parts {
-            println!("{:<16} ready  {}", p.name, p.addr);
+            writeln!(out, "{:<16} ready  {}", p.name, p.addr)?;
         }
-        println!("api keys         {}", self.keys_file.display());
-        println!(
+        writeln!(out, "api keys         {}", self.keys_file.display())?;
+        writeln!(
+            out,
             "try: foodctl menu list    (or: curl http://{}/menu/items)",
             self.gateway
-        );
+        )?;
+        out.flush()
     }
 
     /// Stops one part (`"menu-service"`, `"order-service"`,

@@ -1,7 +1,8 @@
 //! The `food-stack` binary with `--kafka-brokers` on the test run's broker
 //! (Apache Kafka under `FOOD_TEST_BROKER=apache-kafka`, else Tansu): it
 //! starts no broker of its own, says so, takes an order through to its
-//! delivery, and stops cleanly on SIGTERM.
+//! delivery, and stops cleanly on SIGTERM; and it keeps running when
+//! nobody reads its stdout.
 
 use std::{
     io::{BufRead, BufReader},
@@ -119,6 +120,80 @@ async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on
     assert_eq!(delivery["status"], "PENDING");
 
     // SIGTERM stops every part and exits 0.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(30), status)
+        .await
+        .expect("food-stack stops within 30 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "food-stack exited with {status}");
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn food_stack_keeps_running_when_its_stdout_is_closed() {
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        .await
+        .expect("the test broker starts");
+    let data = tempfile::tempdir().unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string()
+    };
+    let gateway = free();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_food-stack"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--kafka-brokers", &broker.bootstrap()])
+        .args(["--gateway-addr", &gateway, "--menu-addr", &free()])
+        .args(["--order-addr", &free(), "--delivery-addr", &free()])
+        .arg("--no-contexts")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("food-stack starts");
+    // As `food-stack | head -0`: nobody reads its ready lines.
+    drop(child.stdout.take());
+
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let up = http.get(format!("http://{gateway}/readyz")).send().await;
+        if up.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "food-stack exited");
+        assert!(
+            Instant::now() < deadline,
+            "food-stack not ready within 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Its ready lines are written after /readyz answers; give them time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "food-stack died writing to a closed stdout"
+    );
+    let status = http
+        .get(format!("http://{gateway}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
