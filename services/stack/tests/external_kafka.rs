@@ -6,7 +6,8 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    path::Path,
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -20,17 +21,7 @@ async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on
         .expect("the test broker starts");
     let data = tempfile::tempdir().unwrap();
     let any = "127.0.0.1:0";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_food-stack"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["--kafka-brokers", &broker.bootstrap()])
-        .args(["--gateway-addr", any, "--menu-addr", any])
-        .args(["--order-addr", any, "--delivery-addr", any])
-        .arg("--no-contexts")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("food-stack starts");
+    let mut child = food_stack_on(&broker, data.path(), [any; 4]);
 
     // Its ready lines: the broker it was given, then each part's address.
     // The reader keeps reading to the end, so that food-stack's later lines
@@ -119,21 +110,7 @@ async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on
     };
     assert_eq!(delivery["status"], "PENDING");
 
-    // SIGTERM stops every part and exits 0.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap());
-    let status = tokio::time::timeout(Duration::from_secs(30), status)
-        .await
-        .expect("food-stack stops within 30 s of SIGTERM")
-        .unwrap();
-    assert!(status.success(), "food-stack exited with {status}");
+    stop_with_sigterm(child).await;
     broker.stop().await;
 }
 
@@ -151,17 +128,7 @@ async fn food_stack_keeps_running_when_its_stdout_is_closed() {
             .to_string()
     };
     let gateway = free();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_food-stack"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["--kafka-brokers", &broker.bootstrap()])
-        .args(["--gateway-addr", &gateway, "--menu-addr", &free()])
-        .args(["--order-addr", &free(), "--delivery-addr", &free()])
-        .arg("--no-contexts")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("food-stack starts");
+    let mut child = food_stack_on(&broker, data.path(), [&gateway, &free(), &free(), &free()]);
     // As `food-stack | head -0`: nobody reads its ready lines.
     drop(child.stdout.take());
 
@@ -194,19 +161,35 @@ async fn food_stack_keeps_running_when_its_stdout_is_closed() {
         .status();
     assert_eq!(status, 200);
 
+    stop_with_sigterm(child).await;
+    broker.stop().await;
+}
+
+/// `food-stack` on `broker` with its data in `data` and its gateway, menu,
+/// order and delivery addresses, stdout piped and no foodctl contexts.
+fn food_stack_on(broker: &TestBroker, data: &Path, addrs: [&str; 4]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_food-stack"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--kafka-brokers", &broker.bootstrap()])
+        .args(["--gateway-addr", addrs[0], "--menu-addr", addrs[1]])
+        .args(["--order-addr", addrs[2], "--delivery-addr", addrs[3]])
+        .arg("--no-contexts")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("food-stack starts")
+}
+
+/// SIGTERM stops every part and exits 0, within 30 s.
+async fn stop_with_sigterm(mut child: Child) {
     let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap());
     let status = tokio::time::timeout(Duration::from_secs(30), status)
         .await
         .expect("food-stack stops within 30 s of SIGTERM")
         .unwrap();
     assert!(status.success(), "food-stack exited with {status}");
-    broker.stop().await;
 }
