@@ -23,10 +23,6 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use rdkafka::{
-    ClientConfig,
-    consumer::{BaseConsumer, Consumer},
-};
 use tokio::process::{Child, Command};
 
 /// The Apache Kafka version the tests and compose use (`kafka.version` in
@@ -265,16 +261,6 @@ impl KafkaCluster {
         SocketAddr::from(([127, 0, 0, 1], self.nodes[0].port))
     }
 
-    /// The node ids (1, 2, ...).
-    pub fn node_ids(&self) -> Vec<u32> {
-        self.nodes.iter().map(|n| n.id).collect()
-    }
-
-    /// A node's client address.
-    pub fn node_addr(&self, id: u32) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.node(id).port))
-    }
-
     /// A node's log file (its log4j output).
     pub fn node_log(&self, id: u32) -> PathBuf {
         self.node(id).dir.join("server.log")
@@ -394,9 +380,7 @@ impl Drop for KafkaCluster {
     fn drop(&mut self) {
         for n in &mut self.nodes {
             if let Some(p) = n.process.take() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", &p.java_pid.to_string()])
-                    .status();
+                sigkill(p.java_pid);
             }
         }
     }
@@ -404,10 +388,7 @@ impl Drop for KafkaCluster {
 
 impl NodeProcess {
     async fn kill(mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &self.java_pid.to_string()])
-            .status()
-            .await;
+        sigkill(self.java_pid);
         let _ = self.shell.wait().await;
     }
 }
@@ -420,24 +401,20 @@ async fn brokers_listed(port: u16, expected: &[i32]) -> bool {
     }
     let expected = expected.to_vec();
     tokio::task::spawn_blocking(move || {
-        let Ok(consumer) = ClientConfig::new()
-            .set("bootstrap.servers", addr.to_string())
-            .set("broker.address.family", "v4")
-            .create::<BaseConsumer>()
-        else {
-            return false;
-        };
-        match consumer.fetch_metadata(None, Duration::from_secs(2)) {
-            Ok(m) => {
-                let mut ids: Vec<i32> = m.brokers().iter().map(|b| b.id()).collect();
-                ids.sort_unstable();
-                ids == expected
-            }
-            Err(_) => false,
-        }
+        crate::broker_ids(&addr.to_string()).is_some_and(|mut ids| {
+            ids.sort_unstable();
+            ids == expected
+        })
     })
     .await
     .unwrap_or(false)
+}
+
+/// SIGKILL to `pid` (a JVM is not this process's child: its watchdog is).
+fn sigkill(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
 }
 
 /// A shell that runs its arguments as a child, prints the child's pid,

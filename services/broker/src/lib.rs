@@ -127,17 +127,8 @@ impl EmbeddedBroker {
             }
             if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
                 let b = self.bootstrap();
-                let ok = tokio::task::spawn_blocking(move || {
-                    let consumer: BaseConsumer = ClientConfig::new()
-                        .set("bootstrap.servers", &b)
-                        .set("broker.address.family", "v4")
-                        .create()?;
-                    consumer
-                        .fetch_metadata(None, Duration::from_secs(2))
-                        .map(|_| ())
-                })
-                .await?;
-                if ok.is_ok() {
+                let ok = tokio::task::spawn_blocking(move || broker_ids(&b)).await?;
+                if ok.is_some() {
                     return Ok(());
                 }
             }
@@ -150,6 +141,18 @@ impl EmbeddedBroker {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The ids of the brokers a metadata request to `bootstrap` lists, or
+/// `None` when no answer came within 2 s (a blocking call).
+pub(crate) fn broker_ids(bootstrap: &str) -> Option<Vec<i32>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .create()
+        .ok()?;
+    let metadata = consumer.fetch_metadata(None, Duration::from_secs(2)).ok()?;
+    Some(metadata.brokers().iter().map(|b| b.id()).collect())
 }
 
 const BIN: &str = "food-broker";
