@@ -144,8 +144,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         req: Request<UpdateStatusRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let r = self.update(req).await;
-        r.map(Response::new)
+        self.update(req).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]

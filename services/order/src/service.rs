@@ -258,8 +258,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<CreateOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let r = self.create(req).await;
-        r.map(Response::new)
+        self.create(req).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
@@ -267,8 +266,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let r = self.get(&req.get_ref().id).await;
-        r.map(Response::new)
+        self.get(&req.get_ref().id).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]
@@ -310,7 +308,6 @@ impl OrderService for OrderApi {
         &self,
         req: Request<CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let r = self.cancel(req).await;
-        r.map(Response::new)
+        self.cancel(req).await.map(Response::new)
     }
 }

@@ -107,7 +107,8 @@ impl GrpcHost {
         let reporting = shutdown.clone();
         tokio::spawn(async move {
             reporting.cancelled().await;
-            for service in services {
+            // "" is the server as a whole, which probes ask about.
+            for service in services.into_iter().chain([""]) {
                 health
                     .set_service_status(service, tonic_health::ServingStatus::NotServing)
                     .await;
