@@ -461,9 +461,11 @@ impl App {
 
     pub fn toggle_terminal(&mut self) {
         self.query.show_terminal = !self.query.show_terminal;
+        // Against the lanes as they are now: a view cached before the toggle
+        // would leave the cursor on the hidden lane, to reappear there later.
+        self.view.take();
         let lanes = self.view().lanes.len();
         self.cursor.clamp_lane(lanes);
-        self.view.take();
     }
 
     /// Puts the cursor on an order (tests and the end-to-end check).

@@ -189,6 +189,30 @@ fn terminal_lanes_appear_and_disappear_with_t() {
 }
 
 #[test]
+fn a_cursor_that_fell_off_the_terminal_lane_stays_on_the_board() {
+    let mut app = app();
+    app.apply(delivery(1, DeliveryStatus::Cancelled, 2, 1));
+    app.on_key(key('t'));
+    for _ in 0..6 {
+        app.on_key(key('l'));
+    }
+    // A frame is drawn after each key, as in the terminal.
+    assert_eq!(app.selection().0, 5);
+
+    app.on_key(key('t'));
+    assert_eq!(app.selection().0, 4);
+    app.on_data(DataEvent::Changed(delivery(
+        2,
+        DeliveryStatus::Pending,
+        1,
+        0,
+    )));
+    app.on_key(key('t'));
+
+    assert_eq!(app.selection().0, 4, "where the user last saw it");
+}
+
+#[test]
 fn the_filter_matches_id_customer_and_courier_case_insensitively() {
     let mut app = app();
     for n in 1..=9 {
