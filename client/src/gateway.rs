@@ -595,4 +595,124 @@ mod tests {
         assert_eq!(truncate("short", 10), "short");
         assert_eq!(truncate("café au lait", 4), "caf…");
     }
+
+    /// Serves one canned HTTP response per connection, written in `parts`
+    /// with a pause between them, and returns the gateway's URL.
+    async fn serve(parts: Vec<&'static [u8]>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let parts = parts.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    for part in parts {
+                        let _ = conn.write_all(part).await;
+                        let _ = conn.flush().await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    fn client(url: &str) -> Client {
+        Client::builder(Endpoint::new(url, Some("k".into()), DEFAULT).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_error_status_comes_back_with_its_status_and_body() {
+        let url = serve(vec![
+            b"HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: 66\r\nconnection: close\r\n\r\n",
+            br#"{"error":{"code":"not_cancellable","message":"picked up already"}}"#,
+        ])
+        .await;
+
+        let err = client(&url)
+            .get::<Value>("/orders/x", &[])
+            .await
+            .unwrap_err();
+
+        let ApiError::Api { status, body } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*status, 409);
+        assert_eq!(body.error.code, "not_cancellable");
+        assert_eq!(body.error.message, "picked up already");
+    }
+
+    #[tokio::test]
+    async fn a_typed_answer_is_decoded() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 25\r\nconnection: close\r\n\r\n",
+            br#"{"created":2,"updated":1}"#,
+        ])
+        .await;
+
+        let r: food_api::ImportResult = client(&url).get("/menu/import", &[]).await.unwrap();
+
+        assert_eq!((r.created, r.updated), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_stream_yields_its_events_across_chunks_then_ends() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+            b": hello\revent: delivery\rid: 1\rdata: {\"a\"",
+            b":1}\r\r",
+            b"data: x\n\n",
+        ])
+        .await;
+
+        let mut events = client(&url)
+            .stream("/events/deliveries", None)
+            .await
+            .unwrap();
+
+        let first = events.next().await.unwrap().unwrap();
+        assert_eq!(
+            (
+                first.event.as_str(),
+                first.id.as_deref(),
+                first.data.as_str()
+            ),
+            ("delivery", Some("1"), "{\"a\":1}")
+        );
+        let second = events.next().await.unwrap().unwrap();
+        assert_eq!(
+            (second.event.as_str(), second.data.as_str()),
+            ("message", "x")
+        );
+        assert!(events.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_unreachable_after_the_retries() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+
+        let err = client(&url).get_raw("/orders", &[]).await.unwrap_err();
+
+        assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot reach the gateway at {url}: "))
+        );
+        assert!(err.is_transient());
+    }
 }
