@@ -1,15 +1,17 @@
-//! The command line: clap's raw flags. [`crate::config::Settings::resolve`]
-//! turns the global ones into validated settings in one step.
+//! The command line: clap's raw flags. `config::Settings::resolve` turns the
+//! global ones into validated settings in one step.
 
 use std::{path::PathBuf, time::Duration};
 
 use chrono::{DateTime, Utc};
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use food_api::{DeliveryStatus, OrderItemInput, OrderStatus};
 
-use crate::parse::{
-    WaitTarget, parse_delivery_status, parse_duration, parse_eta, parse_item_spec,
-    parse_order_status,
+use food_client::parse_duration;
+
+use crate::{
+    output::OutputFormat,
+    parse::{WaitTarget, parse_delivery_status, parse_eta, parse_item_spec, parse_order_status},
 };
 
 /// The food platform from the terminal: browse the menu, place and follow
@@ -70,35 +72,6 @@ pub struct GlobalArgs {
     /// Request timeout; with --wait-for, the longest wait too [default: 10s].
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DUR")]
     pub timeout: Option<Duration>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned columns for people.
-    Table,
-    /// A table with more columns.
-    Wide,
-    /// Exactly what the API returns.
-    Json,
-    Yaml,
-    /// One JSON object per line (list items, stream events, bulk results).
-    Ndjson,
-}
-
-impl OutputFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Wide => "wide",
-            Self::Json => "json",
-            Self::Yaml => "yaml",
-            Self::Ndjson => "ndjson",
-        }
-    }
-
-    pub fn is_table(self) -> bool {
-        matches!(self, Self::Table | Self::Wide)
-    }
 }
 
 #[derive(Debug, Subcommand)]

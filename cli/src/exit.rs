@@ -6,8 +6,7 @@
 use std::process::ExitCode;
 
 use food_api::ErrorCode;
-
-use crate::client::ApiError;
+use food_client::{ApiError, BadGateway, ContextsError};
 
 /// How `foodctl` ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +97,16 @@ impl Exit {
         ErrorCode::parse(code).map_or_else(|| Self::from_http_status(status), Self::from_error_code)
     }
 
+    /// The code for a failed call to the gateway.
+    pub fn of_api(err: &ApiError) -> Self {
+        match err {
+            ApiError::Api { status, body } => Self::from_api(*status, &body.error.code),
+            ApiError::Unreachable { .. } | ApiError::Interrupted { .. } => Self::Unavailable,
+            ApiError::TimedOut(_) => Self::TimedOut,
+            ApiError::Protocol(_) => Self::Other,
+        }
+    }
+
     /// The code for any error `run` returns: the first link of the cause
     /// chain that knows its code decides.
     pub fn of(err: &anyhow::Error) -> Self {
@@ -106,7 +115,17 @@ impl Exit {
                 return f.exit;
             }
             if let Some(e) = cause.downcast_ref::<ApiError>() {
-                return e.exit();
+                return Self::of_api(e);
+            }
+            // A bad contexts file or gateway URL is the user's to fix.
+            if cause.is::<BadGateway>() {
+                return Self::Usage;
+            }
+            if let Some(e) = cause.downcast_ref::<ContextsError>() {
+                return match e {
+                    ContextsError::Invalid { .. } => Self::Usage,
+                    _ => Self::Other,
+                };
             }
             if let Some(e) = cause.downcast_ref::<clap::Error>() {
                 return if e.use_stderr() {
@@ -202,6 +221,57 @@ mod tests {
         assert_eq!(Exit::from_api(503, "something_new"), Exit::Unavailable);
         assert_eq!(Exit::from_api(500, "internal"), Exit::Other);
         assert_eq!(Exit::from_api(418, ""), Exit::Other);
+    }
+
+    #[test]
+    fn gateway_errors_map_by_their_body_and_transport_errors_by_kind() {
+        let e = ApiError::Api {
+            status: 409,
+            body: food_api::ErrorBody::new(
+                ErrorCode::InvalidTransition,
+                "cannot move a delivery from PENDING to DELIVERED",
+            ),
+        };
+        assert_eq!(Exit::of_api(&e), Exit::Conflict);
+        assert_eq!(
+            Exit::of_api(&ApiError::TimedOut(std::time::Duration::from_secs(1))),
+            Exit::TimedOut
+        );
+        assert_eq!(Exit::of(&anyhow::Error::from(e)), Exit::Conflict);
+    }
+
+    #[test]
+    fn transient_gateway_errors_are_the_ones_that_exit_unavailable_or_timed_out() {
+        for code in ErrorCode::ALL {
+            for status in [code.http_status(), 418] {
+                let e = ApiError::Api {
+                    status,
+                    body: food_api::ErrorBody::new(code, "x"),
+                };
+                let exit = Exit::of_api(&e);
+                assert_eq!(
+                    e.is_transient(),
+                    matches!(exit, Exit::Unavailable | Exit::TimedOut),
+                    "{code} {status}"
+                );
+            }
+        }
+        for status in [400, 404, 408, 429, 500, 502, 503, 504] {
+            let mut body = food_api::ErrorBody::new(ErrorCode::Internal, "x");
+            body.error.code = "something_new".into();
+            let e = ApiError::Api { status, body };
+            assert_eq!(
+                e.is_transient(),
+                matches!(Exit::of_api(&e), Exit::Unavailable | Exit::TimedOut),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_gateway_url_is_a_usage_error() {
+        let err = anyhow::Error::from(food_client::normalise_gateway("localhost").unwrap_err());
+        assert_eq!(Exit::of(&err), Exit::Usage);
     }
 
     #[test]

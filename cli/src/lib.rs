@@ -5,14 +5,13 @@
 //!
 //! # Layout
 //! - [`cli`]: the clap definition (flags, commands, help with exit codes).
-//! - [`config`]: contexts in `$XDG_CONFIG_HOME/foodctl/config.toml` and the
-//!   effective [`config::Settings`] of a run.
-//! - [`client`]: the gateway client: auth, timeouts, retries, error bodies.
-//! - [`sse`]: a Server-Sent Events parser for the live streams.
+//! - [`config`]: the effective [`config::Settings`] of a run, from flags and
+//!   the contexts file (`food_client::contexts`).
+//! - [`gateway`]: `food_client`'s gateway client, answering in [`doc::Doc`]s.
 //! - [`commands`]: one module per command group.
 //! - [`output`] and [`table`]: formats (table, wide, json, yaml, ndjson);
 //!   [`doc`] keeps responses in the gateway's field order.
-//! - [`parse`]: values parsed at the edge (item specs, durations, keys).
+//! - [`parse`]: values parsed at the edge (item specs, ETAs, wait targets, keys).
 //! - [`exit`]: exit codes and the one mapping from errors to them.
 //! - [`progress`]: a progress line on stderr when it is a terminal.
 //!
@@ -20,27 +19,27 @@
 //! commands that talk to the network build a (single-threaded) tokio runtime.
 
 pub mod cli;
-pub mod client;
 pub mod commands;
 pub mod config;
 pub mod doc;
 pub mod exit;
+pub mod gateway;
 pub mod output;
 pub mod parse;
 pub mod progress;
-pub mod sse;
 pub mod table;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+use food_client::{ContextsFile, contexts_path};
 
 use crate::{
     cli::{Cli, Command},
     commands::{Ctx, context::Typed},
-    config::{ConfigFile, Settings, config_path},
+    config::Settings,
     exit::Exit,
-    output::Printer,
+    output::{OutputFormat, Printer},
 };
 
 /// Parses the command line and runs the command.
@@ -60,7 +59,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "foodctl", &mut buf);
             let out = Printer {
-                format: cli::OutputFormat::Table,
+                format: OutputFormat::Table,
                 color: false,
                 quiet: cli.global.quiet,
             };
@@ -82,8 +81,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             brokers,
             count,
         }) => {
-            let settings = Settings::resolve(&cli.global, &ConfigFile::load(&config_path()?)?)?;
-            let out = Printer::new(&settings);
+            let settings = Settings::resolve(&cli.global, &ContextsFile::load(&contexts_path()?)?)?;
+            let out = settings.printer();
             let tail = commands::events::Tail {
                 topics,
                 from_beginning,
@@ -95,7 +94,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             runtime()?.block_on(commands::events::tail(&out, tail))
         }
         command => {
-            let settings = Settings::resolve(&cli.global, &ConfigFile::load(&config_path()?)?)?;
+            let settings = Settings::resolve(&cli.global, &ContextsFile::load(&contexts_path()?)?)?;
             let rt = runtime()?;
             rt.block_on(async move {
                 let ctx = Ctx::new(settings)?;

@@ -4,8 +4,40 @@
 
 use std::io::{self, Write};
 
-use crate::{cli::OutputFormat, config::Settings, doc::Doc};
 use anyhow::Context as _;
+use clap::ValueEnum;
+
+use crate::doc::Doc;
+
+/// How data is written to stdout (`-o`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// A table with more columns.
+    Wide,
+    /// Exactly what the API returns.
+    Json,
+    Yaml,
+    /// One JSON object per line (list items, stream events, bulk results).
+    Ndjson,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Wide => "wide",
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+            Self::Ndjson => "ndjson",
+        }
+    }
+
+    pub fn is_table(self) -> bool {
+        matches!(self, Self::Table | Self::Wide)
+    }
+}
 
 /// Prints data and diagnostics for one run.
 #[derive(Clone, Debug)]
@@ -16,14 +48,6 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(s: &Settings) -> Self {
-        Self {
-            format: s.output,
-            color: s.color,
-            quiet: s.quiet,
-        }
-    }
-
     pub fn wide(&self) -> bool {
         self.format == OutputFormat::Wide
     }

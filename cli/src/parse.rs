@@ -1,10 +1,11 @@
-//! Values parsed at the edge: item specs, durations, ETAs, wait targets and
+//! Values parsed at the edge: item specs, ETAs, wait targets and
 //! derived idempotency keys. Each parser is a plain function clap calls.
 
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use food_api::{DeliveryStatus, OrderItemInput, OrderStatus};
+use food_client::parse_duration;
 use sha2::{Digest, Sha256};
 
 /// `ID` or `ID:QTY` for `order create --item`; the quantity defaults to 1.
@@ -29,55 +30,6 @@ pub fn parse_item_spec(s: &str) -> Result<OrderItemInput, String> {
         item_id: id.to_owned(),
         quantity: qty,
     })
-}
-
-/// `250ms`, `10s`, `2m`, `1h`, `1m30s`; a bare number means seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        return secs_to_duration(secs, s);
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{s}`: a number needs a unit (ms, s, m, h)"))?;
-        if num_len == 0 {
-            return Err(format!(
-                "`{s}` is not a duration (e.g. 500ms, 10s, 2m, 1h30m)"
-            ));
-        }
-        let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("`{num}` is not a number"))?;
-        let factor = match unit {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" | "hr" | "hrs" => 3600.0,
-            "d" => 86_400.0,
-            _ => return Err(format!("`{unit}` is not a unit (ms, s, m, h, d)")),
-        };
-        total += secs_to_duration(n * factor, s)?;
-        rest = tail;
-    }
-    Ok(total)
-}
-
-fn secs_to_duration(secs: f64, original: &str) -> Result<Duration, String> {
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("`{original}` is not a duration"));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{original}` is too long"))
 }
 
 /// An ETA: RFC 3339 (`2026-01-02T12:30:00Z`) or relative to `now` (`+15m`).
@@ -251,23 +203,6 @@ mod tests {
                 .contains("not a quantity")
         );
         assert!(parse_item_spec("x:-1").is_err());
-    }
-
-    #[test]
-    fn durations_take_units_and_combinations() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-    }
-
-    #[test]
-    fn bad_durations_are_refused() {
-        for bad in ["", "s", "10x", "-1s", "ten seconds", "1m30"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

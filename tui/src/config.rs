@@ -1,22 +1,18 @@
 //! Flags and contexts, turned into one validated [`Config`] in one step.
 //!
-//! The board reads the same config file as `foodctl`:
-//! `$XDG_CONFIG_HOME/foodctl/config.toml` (or `~/.config/foodctl/config.toml`),
-//! with `current = "name"` and `[contexts.<name>] gateway, token, output`.
-//! Flags win over environment variables, which win over the context.
+//! The board reads foodctl's contexts file (`food_client::contexts`) and
+//! uses its `gateway` and `token`. Flags win over environment variables,
+//! which win over the context.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::{path::PathBuf, time::Duration};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::TimeDelta;
 use clap::Parser;
-use serde::Deserialize;
-
-/// Where the gateway listens when nothing says otherwise (DESIGN.md section 3).
-pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:8080";
+use food_client::{
+    Context, ContextsFile, DEFAULT_GATEWAY, contexts_path, normalise_gateway,
+    parse_duration_with_unit,
+};
 
 /// The live delivery board.
 #[derive(Clone, Debug, Parser)]
@@ -53,10 +49,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 40, requires = "snapshot")]
     pub height: u16,
     /// Time in a status after which a card turns yellow (`90s`, `10m`, `1h`; bare numbers are minutes).
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = parse_threshold)]
     pub warn_after: TimeDelta,
     /// Time in a status after which a card turns red.
-    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    #[arg(long, default_value = "20m", value_parser = parse_threshold)]
     pub alert_after: TimeDelta,
     /// The foodctl config file (default: $XDG_CONFIG_HOME/foodctl/config.toml).
     #[arg(long, env = "FOODCTL_CONFIG", hide = true)]
@@ -88,58 +84,19 @@ pub struct Config {
     pub snapshot: Option<(u16, u16)>,
 }
 
-/// foodctl's config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct ConfigFile {
-    pub current: Option<String>,
-    #[serde(default)]
-    pub contexts: BTreeMap<String, ContextEntry>,
-}
-
-/// One `[contexts.<name>]` table.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct ContextEntry {
-    pub gateway: Option<String>,
-    pub token: Option<String>,
-    /// foodctl's output format; the board has no use for it.
-    #[allow(dead_code)]
-    pub output: Option<String>,
-}
-
-impl ConfigFile {
-    /// Reads the file; a missing file is an empty config.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                toml::from_str(&text).with_context(|| format!("reading {}", path.display()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    }
-}
-
-/// `$XDG_CONFIG_HOME/foodctl/config.toml`, else `~/.config/foodctl/config.toml`.
-pub fn default_config_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("foodctl").join("config.toml"))
-}
-
 impl Config {
     /// Reads the config file the flags point at, then resolves.
     pub fn load(cli: Cli) -> anyhow::Result<Self> {
-        let file = match cli.config.clone().or_else(default_config_path) {
-            Some(path) => ConfigFile::load(&path)?,
-            None => ConfigFile::default(),
+        // Without a home directory there is no file, and the flags must do.
+        let file = match cli.config.clone().or_else(|| contexts_path().ok()) {
+            Some(path) => ContextsFile::load(&path)?,
+            None => ContextsFile::default(),
         };
         Self::resolve(cli, &file)
     }
 
     /// Flags (and their env vars) over the context over the defaults.
-    pub fn resolve(cli: Cli, file: &ConfigFile) -> anyhow::Result<Self> {
+    pub fn resolve(cli: Cli, file: &ContextsFile) -> anyhow::Result<Self> {
         let name = cli.context.clone().or_else(|| file.current.clone());
         let ctx = match &name {
             Some(n) => match file.contexts.get(n) {
@@ -155,18 +112,15 @@ impl Config {
                         }
                     );
                 }
-                None => ContextEntry::default(),
+                None => Context::default(),
             },
-            None => ContextEntry::default(),
+            None => Context::default(),
         };
         let gateway = cli
             .gateway
             .or(ctx.gateway)
             .unwrap_or_else(|| DEFAULT_GATEWAY.to_owned());
-        let gateway = gateway.trim_end_matches('/').to_owned();
-        if !(gateway.starts_with("http://") || gateway.starts_with("https://")) {
-            bail!("--gateway must be an http:// or https:// URL, not `{gateway}`");
-        }
+        let gateway = normalise_gateway(&gateway)?;
         if cli.alert_after < cli.warn_after {
             bail!("--alert-after must not be shorter than --warn-after");
         }
@@ -206,22 +160,10 @@ impl Config {
     }
 }
 
-/// `90s`, `10m`, `2h`, or a bare number of minutes.
-pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "m"),
-    };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 90s, 10m or 1h"))?;
-    match unit {
-        "s" => Ok(TimeDelta::seconds(n)),
-        "m" | "min" => Ok(TimeDelta::minutes(n)),
-        "h" => Ok(TimeDelta::hours(n)),
-        _ => Err(format!("`{s}` is not a duration like 90s, 10m or 1h")),
-    }
+/// `90s`, `10m`, `2h`, `1h30m`, or a bare number of minutes.
+pub fn parse_threshold(s: &str) -> Result<TimeDelta, String> {
+    let d = parse_duration_with_unit(s, Duration::from_secs(60))?;
+    TimeDelta::from_std(d).map_err(|_| format!("`{s}` is too long"))
 }
 
 #[cfg(test)]
@@ -236,7 +178,7 @@ mod tests {
         Cli::try_parse_from(argv).unwrap()
     }
 
-    fn file() -> ConfigFile {
+    fn file() -> ContextsFile {
         toml::from_str(
             r#"
             current = "local"
@@ -299,7 +241,7 @@ mod tests {
 
     #[test]
     fn without_a_config_file_the_defaults_apply() {
-        let c = Config::resolve(cli(&[]), &ConfigFile::default()).unwrap();
+        let c = Config::resolve(cli(&[]), &ContextsFile::default()).unwrap();
         assert_eq!(c.gateway, DEFAULT_GATEWAY);
         assert_eq!(c.token, None);
         assert_eq!(c.context, None);
@@ -320,17 +262,17 @@ mod tests {
                 "--alert-after",
                 "2",
             ]),
-            &ConfigFile::default(),
+            &ContextsFile::default(),
         )
         .unwrap();
         assert_eq!(c.snapshot, Some((80, 20)));
         assert_eq!(c.warn_after, TimeDelta::seconds(90));
         assert_eq!(c.alert_after, TimeDelta::minutes(2));
-        assert!(parse_duration("ten").is_err());
+        assert!(parse_threshold("ten").is_err());
         assert!(
             Config::resolve(
                 cli(&["--warn-after", "30", "--alert-after", "5"]),
-                &ConfigFile::default()
+                &ContextsFile::default()
             )
             .is_err()
         );
@@ -339,7 +281,7 @@ mod tests {
     #[test]
     fn a_missing_config_file_is_an_empty_config() {
         let dir = tempfile::tempdir().unwrap();
-        let f = ConfigFile::load(&dir.path().join("none.toml")).unwrap();
+        let f = ContextsFile::load(&dir.path().join("none.toml")).unwrap();
         assert!(f.contexts.is_empty());
     }
 }

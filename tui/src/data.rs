@@ -1,5 +1,5 @@
 //! The board's data side: the gateway snapshot, the live feed (Kafka or the
-//! gateway's SSE stream) and the gateway actions.
+//! gateway's SSE stream) and the gateway actions, over `food_client`.
 //!
 //! A feed session takes the latest offsets first, then the snapshot, then
 //! reads from those offsets, so nothing that happens in between is missed;
@@ -11,19 +11,22 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context as _, anyhow, bail};
-use food_api::{Delivery, DeliveryList, ErrorBody, Order, UpdateDelivery};
+use food_api::{Delivery, DeliveryList, Order, UpdateDelivery};
+use food_client::{
+    ApiError, Client, Endpoint, EventStream,
+    kafka::{Start, tail_consumer_config},
+    path_segment,
+};
 use food_events::Payload;
-use food_kit::Shutdown;
-use futures::StreamExt;
 use rdkafka::{
     Offset, TopicPartitionList,
     consumer::{Consumer, StreamConsumer},
 };
-use reqwest::StatusCode;
 use tokio::{
     sync::{Notify, mpsc},
     task::JoinHandle,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::{DataEvent, Msg},
@@ -33,7 +36,10 @@ use crate::{
 /// Page size for the snapshot; the gateway's maximum.
 const PAGE: u32 = food_api::MAX_LIMIT;
 /// Timeout of one plain gateway request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = food_client::DEFAULT_TIMEOUT;
+/// A gateway that does not accept a connection within this is shown as
+/// away rather than left to the request timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Timeout of broker metadata and watermark requests.
 const BROKER_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often a quiet Kafka feed checks that the broker is still there:
@@ -45,94 +51,35 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
-/// An error from the gateway, with its machine code when it sent one.
-#[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
-    /// The gateway answered with an error body (or at least a status).
-    #[error("{code}: {message}")]
-    Api {
-        status: u16,
-        code: String,
-        message: String,
-    },
-    #[error("gateway unreachable: {0}")]
-    Transport(#[from] reqwest::Error),
-}
-
 /// The gateway's REST API as the board uses it.
 #[derive(Clone, Debug)]
-pub struct Gateway {
-    http: reqwest::Client,
-    /// Base URL without a trailing slash.
-    base: String,
-    token: Option<String>,
-}
+pub struct Gateway(Client);
 
 impl Gateway {
     pub fn new(base: &str, token: Option<String>) -> anyhow::Result<Self> {
-        // No client-wide timeout: it would cut the SSE stream; plain
-        // requests set their own.
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true)
+        let endpoint = Endpoint::new(base, token, REQUEST_TIMEOUT)?;
+        let client = Client::builder(endpoint)
             .user_agent(concat!("food-board/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the HTTP client")?;
-        Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-            token,
-        })
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self(client))
     }
 
+    /// The base URL, without a trailing slash.
     pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        req
-    }
-
-    async fn check(resp: reqwest::Response) -> Result<reqwest::Response, GatewayError> {
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let text = resp.text().await.unwrap_or_default();
-        Err(match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => GatewayError::Api {
-                status: status.as_u16(),
-                code: body.error.code,
-                message: body.error.message,
-            },
-            Err(_) => GatewayError::Api {
-                status: status.as_u16(),
-                code: format!("http_{}", status.as_u16()),
-                message: status
-                    .canonical_reason()
-                    .unwrap_or("unexpected status")
-                    .to_owned(),
-            },
-        })
+        self.0.url()
     }
 
     /// Every delivery: `GET /deliveries`, page after page.
-    pub async fn snapshot(&self) -> Result<Vec<Delivery>, GatewayError> {
+    pub async fn snapshot(&self) -> Result<Vec<Delivery>, ApiError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut req = self
-                .request(reqwest::Method::GET, "/deliveries")
-                .timeout(REQUEST_TIMEOUT)
-                .query(&[("limit", PAGE.to_string())]);
+            let mut query = vec![("limit", PAGE.to_string())];
             if let Some(c) = &cursor {
-                req = req.query(&[("cursor", c)]);
+                query.push(("cursor", c.clone()));
             }
-            let page: DeliveryList = Self::check(req.send().await?).await?.json().await?;
+            let page: DeliveryList = self.0.get("/deliveries", &query).await?;
             all.extend(page.deliveries);
             match page.next_cursor {
                 // A cursor that does not move would loop forever.
@@ -147,45 +94,28 @@ impl Gateway {
         &self,
         order_id: &str,
         body: &UpdateDelivery,
-    ) -> Result<Delivery, GatewayError> {
-        let resp = self
-            .request(
-                reqwest::Method::PUT,
-                &format!("/delivery/status/{order_id}"),
-            )
-            .timeout(REQUEST_TIMEOUT)
-            .json(body)
-            .send()
-            .await?;
-        Ok(Self::check(resp).await?.json().await?)
+    ) -> Result<Delivery, ApiError> {
+        let path = format!("/delivery/status/{}", path_segment(order_id));
+        self.0.put(&path, body, &[]).await
     }
 
     /// `GET /orders/{order_id}`.
-    pub async fn order(&self, order_id: &str) -> Result<Order, GatewayError> {
-        let resp = self
-            .request(reqwest::Method::GET, &format!("/orders/{order_id}"))
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await?;
-        Ok(Self::check(resp).await?.json().await?)
+    pub async fn order(&self, order_id: &str) -> Result<Order, ApiError> {
+        let path = format!("/orders/{}", path_segment(order_id));
+        self.0.get(&path, &[]).await
     }
 
-    /// Opens `GET /events/deliveries`; the body is the event stream.
-    pub async fn delivery_events(&self) -> Result<reqwest::Response, GatewayError> {
-        let resp = self
-            .request(reqwest::Method::GET, "/events/deliveries")
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .send()
-            .await?;
-        let resp = Self::check(resp).await?;
-        if resp.status() != StatusCode::OK {
-            return Err(GatewayError::Api {
-                status: resp.status().as_u16(),
-                code: "unexpected_status".into(),
-                message: "the event stream did not open".into(),
-            });
-        }
-        Ok(resp)
+    /// Opens `GET /events/deliveries`.
+    pub async fn delivery_events(&self) -> Result<EventStream, ApiError> {
+        self.0.stream("/events/deliveries", None).await
+    }
+}
+
+/// A failed action as the status line shows it: short, code first.
+pub fn action_error(e: &ApiError) -> String {
+    match e {
+        ApiError::Api { body, .. } => format!("{}: {}", body.error.code, body.error.message),
+        other => other.to_string(),
     }
 }
 
@@ -194,75 +124,6 @@ pub fn decode_delivery(payload: &[u8]) -> Option<Delivery> {
     match food_events::decode(payload).ok()?.payload? {
         Payload::DeliveryStatusChanged(e) => e.delivery.map(Delivery::from),
         _ => None,
-    }
-}
-
-/// One Server-Sent Event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SseEvent {
-    pub event: Option<String>,
-    pub id: Option<String>,
-    pub data: String,
-}
-
-/// An incremental `text/event-stream` parser: feed it chunks as they come.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    /// Bytes after the last complete line (a chunk may split a line, or a
-    /// UTF-8 character).
-    buf: Vec<u8>,
-    event: Option<String>,
-    id: Option<String>,
-    data: Option<String>,
-}
-
-impl SseParser {
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
-        self.buf.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|b| *b == b'\n') {
-            let end = start + nl;
-            let line = String::from_utf8_lossy(&self.buf[start..end]);
-            let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
-            start = end + 1;
-            self.line(&line, &mut out);
-        }
-        self.buf.drain(..start);
-        out
-    }
-
-    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
-        if line.is_empty() {
-            if let Some(data) = self.data.take() {
-                out.push(SseEvent {
-                    event: self.event.take(),
-                    id: self.id.clone(),
-                    data,
-                });
-            }
-            self.event = None;
-            return;
-        }
-        if line.starts_with(':') {
-            return; // a comment: keep-alive
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match field {
-            "event" => self.event = Some(value.to_owned()),
-            "id" => self.id = Some(value.to_owned()),
-            "data" => match &mut self.data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => self.data = Some(value.to_owned()),
-            },
-            _ => {}
-        }
     }
 }
 
@@ -290,7 +151,7 @@ pub fn spawn_feed(
     feed: Feed,
     gateway: Gateway,
     tx: mpsc::Sender<Msg>,
-    shutdown: Shutdown,
+    shutdown: CancellationToken,
 ) -> FeedHandle {
     let resync = Arc::new(Notify::new());
     let task = tokio::spawn(run_feed(feed, gateway, tx, resync.clone(), shutdown));
@@ -309,7 +170,7 @@ async fn run_feed(
     gateway: Gateway,
     tx: mpsc::Sender<Msg>,
     resync: Arc<Notify>,
-    shutdown: Shutdown,
+    shutdown: CancellationToken,
 ) {
     let mut attempt: u32 = 0;
     let mut backoff = BACKOFF_MIN;
@@ -392,7 +253,7 @@ impl Session<'_> {
 
     async fn kafka(&self, brokers: &str, topic: &str, live: &mut bool) -> anyhow::Result<End> {
         let group = format!("food-board-{}", uuid::Uuid::now_v7());
-        let consumer: StreamConsumer = food_kit::kafka::tail_consumer_config(brokers, &group)
+        let consumer: StreamConsumer = tail_consumer_config(brokers, &group, Start::Latest)
             .create()
             .context("creating the Kafka consumer")?;
         let consumer = DropOffThread(Some(Arc::new(consumer)));
@@ -441,7 +302,7 @@ impl Session<'_> {
 
     async fn sse(&self, live: &mut bool) -> anyhow::Result<End> {
         // The stream opens before the snapshot, so nothing falls in between.
-        let resp = self
+        let mut events = self
             .gateway
             .delivery_events()
             .await
@@ -455,23 +316,17 @@ impl Session<'_> {
             return Ok(End::Closed);
         }
         *live = true;
-        let mut body = resp.bytes_stream();
-        let mut parser = SseParser::default();
         loop {
             tokio::select! {
-                chunk = body.next() => match chunk {
-                    Some(Ok(bytes)) => {
-                        for ev in parser.push(&bytes) {
-                            if ev.event.as_deref() != Some("delivery") {
-                                continue;
-                            }
-                            let Ok(d) = serde_json::from_str::<Delivery>(&ev.data) else { continue };
-                            if !self.send(DataEvent::Changed(d)).await {
-                                return Ok(End::Closed);
-                            }
-                        }
-                    }
-                    Some(Err(e)) => bail!("the gateway's event stream broke: {e}"),
+                // `next` is cancel-safe: a resync loses no event.
+                ev = events.next() => match ev {
+                    Some(Ok(ev)) => if ev.event == "delivery"
+                        && let Ok(d) = serde_json::from_str::<Delivery>(&ev.data)
+                        && !self.send(DataEvent::Changed(d)).await
+                    {
+                        return Ok(End::Closed);
+                    },
+                    Some(Err(e)) => return Err(e.into()),
                     None => bail!("the gateway closed the event stream"),
                 },
                 _ = self.resync.notified() => return Ok(End::Resync),
@@ -531,37 +386,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sse_events_are_parsed_across_chunk_boundaries() {
-        let mut p = SseParser::default();
-        let mut out = p.push(b": keep-alive\n\nevent: delivery\nid: e1\nda");
-        assert!(out.is_empty());
-        out.extend(
-            p.push(b"ta: {\"a\":1}\r\n\r\nevent: other\ndata: x\n\ndata: plain\ndata: two\n\n"),
-        );
-
-        assert_eq!(
-            out,
-            [
-                SseEvent {
-                    event: Some("delivery".into()),
-                    id: Some("e1".into()),
-                    data: "{\"a\":1}".into()
-                },
-                SseEvent {
-                    event: Some("other".into()),
-                    id: Some("e1".into()),
-                    data: "x".into()
-                },
-                SseEvent {
-                    event: None,
-                    id: Some("e1".into()),
-                    data: "plain\ntwo".into()
-                },
-            ]
-        );
-    }
-
-    #[test]
     fn a_delivery_event_decodes_into_the_json_shape() {
         let d = crate::app::tests::delivery(7, DeliveryStatus::Assigned, 2, 1);
         let env = food_events::new_envelope(
@@ -576,5 +400,20 @@ mod tests {
 
         assert_eq!(back, Some(d));
         assert_eq!(decode_delivery(b"garbage"), None);
+    }
+
+    #[test]
+    fn a_refused_action_shows_its_code_and_message() {
+        let e = ApiError::Api {
+            status: 409,
+            body: food_api::ErrorBody::new(
+                food_api::ErrorCode::InvalidTransition,
+                "cannot move a delivery from PENDING to DELIVERED",
+            ),
+        };
+        assert_eq!(
+            action_error(&e),
+            "invalid_transition: cannot move a delivery from PENDING to DELIVERED"
+        );
     }
 }

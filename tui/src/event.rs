@@ -9,10 +9,10 @@ use std::{io::Write as _, time::Duration};
 
 use chrono::{Local, Offset as _, Utc};
 use crossterm::event::{Event, EventStream};
-use food_kit::Shutdown;
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::{App, Command, DataEvent, Msg, Options},
@@ -45,7 +45,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         return print_snapshot(&config, &gateway, width, height).await;
     }
     let (tx, mut rx) = mpsc::channel::<Msg>(BATCH * 2);
-    let shutdown = Shutdown::new();
+    let shutdown = CancellationToken::new();
     let feed = data::spawn_feed(
         config.feed.clone(),
         gateway.clone(),
@@ -57,7 +57,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut app, &mut rx, &tx, &gateway, &feed).await;
     ratatui::restore();
-    shutdown.trigger();
+    shutdown.cancel();
     feed.abort();
     result
 }
@@ -136,14 +136,17 @@ fn execute(cmd: Command, tx: &mpsc::Sender<Msg>, gateway: &Gateway, feed: &FeedH
                 let result = gateway
                     .update(&order_id, &body)
                     .await
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| data::action_error(&e));
                 let _ = tx.send(Msg::ActionDone { order_id, result }).await;
             });
         }
         Command::FetchOrder { order_id } => {
             let (tx, gateway) = (tx.clone(), gateway.clone());
             tokio::spawn(async move {
-                let result = gateway.order(&order_id).await.map_err(|e| e.to_string());
+                let result = gateway
+                    .order(&order_id)
+                    .await
+                    .map_err(|e| data::action_error(&e));
                 let _ = tx.send(Msg::OrderLoaded(result)).await;
             });
         }

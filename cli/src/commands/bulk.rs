@@ -10,14 +10,15 @@
 use std::{path::Path, process::ExitCode};
 
 use food_api::{CreateOrder, ErrorCode};
+use food_client::gateway::error_json;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::{Ctx, read_input};
 use crate::{
     cli::OrderCreate,
-    client::{Client, error_json},
     exit::{Exit, fail},
+    gateway::{Gateway, typed},
     parse::derive_idempotency_key,
     progress::Progress,
     table,
@@ -95,7 +96,7 @@ pub fn parse_input(text: &str, customer: Option<&str>) -> anyhow::Result<Input> 
 }
 
 /// The result line of one job (without its newline) and its exit code.
-async fn send(client: &Client, job: Job) -> (String, Exit) {
+async fn send(client: &Gateway, job: Job) -> (String, Exit) {
     let order = match job.order {
         Ok(o) => o,
         Err(msg) => {
@@ -111,7 +112,7 @@ async fn send(client: &Client, job: Job) -> (String, Exit) {
         Ok(v) => (v.to_json().unwrap_or_default(), Exit::Ok),
         Err(e) => (
             json!({ "line": job.line, "error": e.to_error_json() }).to_string(),
-            e.exit(),
+            Exit::of_api(&e),
         ),
     }
 }
@@ -126,11 +127,7 @@ pub async fn run(ctx: &Ctx, args: &OrderCreate, file: &Path) -> anyhow::Result<E
                 .post("/orders", &order, &[("Idempotency-Key", &job.key)])
                 .await?;
             ctx.out.object(&v, || {
-                Ok(table::order(
-                    &crate::client::typed(&v)?,
-                    chrono::Utc::now(),
-                    ctx.out.color,
-                ))
+                Ok(table::order(&typed(&v)?, chrono::Utc::now(), ctx.out.color))
             })?;
             return Ok(Exit::Ok.into());
         }

@@ -9,12 +9,14 @@ use std::{path::Path, process::ExitCode};
 
 use serde_json::{Value, json};
 
+use food_client::{Context, ContextsFile, contexts_path, normalise_gateway};
+
 use crate::{
     cli::{ContextCmd, GlobalArgs},
-    config::{ConfigFile, Profile, Settings, config_path, redact},
+    config::{Settings, redact},
     doc::Doc,
     exit::{Exit, fail},
-    output::Printer,
+    output::{OutputFormat, Printer},
 };
 
 /// The global flags that were typed on this command line.
@@ -26,11 +28,11 @@ pub struct Typed {
 }
 
 pub fn run(cmd: ContextCmd, g: &GlobalArgs, typed: &Typed) -> anyhow::Result<ExitCode> {
-    let path = config_path()?;
-    let mut file = ConfigFile::load(&path)?;
+    let path = contexts_path()?;
+    let mut file = ContextsFile::load(&path)?;
     // Resolving would fail on a dangling current context, which these commands repair.
     let out = Printer {
-        format: g.output.unwrap_or(crate::cli::OutputFormat::Table),
+        format: g.output.unwrap_or(OutputFormat::Table),
         color: false,
         quiet: g.quiet,
     };
@@ -83,10 +85,10 @@ pub fn run(cmd: ContextCmd, g: &GlobalArgs, typed: &Typed) -> anyhow::Result<Exi
             let entry = file
                 .contexts
                 .entry(name.clone())
-                .or_insert_with(Profile::default);
+                .or_insert_with(Context::default);
             if typed.gateway {
                 let url = g.gateway.as_deref().unwrap_or_default();
-                entry.gateway = Some(crate::config::normalise_gateway(url)?);
+                entry.gateway = Some(normalise_gateway(url)?);
             }
             if typed.token {
                 entry.token = g.token.clone().filter(|t| !t.is_empty());
@@ -132,7 +134,7 @@ pub fn run(cmd: ContextCmd, g: &GlobalArgs, typed: &Typed) -> anyhow::Result<Exi
 }
 
 /// The file as JSON with tokens redacted.
-fn listing(file: &ConfigFile) -> Value {
+fn listing(file: &ContextsFile) -> Value {
     let contexts: serde_json::Map<String, Value> = file
         .contexts
         .iter()

@@ -4,22 +4,17 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use food_api::{Delivery, DeliveryList, UpdateDelivery};
+use food_client::path_segment;
 
 use super::{Ctx, fetch_all, order::watch_deliveries};
-use crate::{
-    cli::DeliveryCmd,
-    client::{seg, typed},
-    doc::Doc,
-    exit::Exit,
-    table,
-};
+use crate::{cli::DeliveryCmd, doc::Doc, exit::Exit, gateway::typed, table};
 
 pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         DeliveryCmd::Status { id } => {
             let v = ctx
                 .client
-                .get(&format!("/delivery/status/{}", seg(&id)), &[])
+                .get(&format!("/delivery/status/{}", path_segment(&id)), &[])
                 .await?;
             print_delivery(ctx, &v)?;
         }
@@ -47,7 +42,11 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
                 .collect();
             let v = ctx
                 .client
-                .put(&format!("/delivery/status/{}", seg(&id)), &body, &headers)
+                .put(
+                    &format!("/delivery/status/{}", path_segment(&id)),
+                    &body,
+                    &headers,
+                )
                 .await?;
             print_delivery(ctx, &v)?;
         }

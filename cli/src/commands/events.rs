@@ -4,9 +4,10 @@
 
 use std::{process::ExitCode, time::Duration};
 
+use food_client::kafka::{Start, tail_consumer_config};
 use food_events::topics::{DELIVERIES, ORDERS};
 use rdkafka::{
-    ClientConfig, Message,
+    Message,
     consumer::{Consumer, StreamConsumer},
 };
 
@@ -44,22 +45,12 @@ pub struct Tail {
 pub async fn tail(out: &Printer, t: Tail) -> anyhow::Result<ExitCode> {
     let topics = topic_names(&t.topics);
     let group = format!("foodctl-tail-{}", uuid::Uuid::now_v7().simple());
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &t.brokers)
-        .set("group.id", &group)
-        .set("enable.auto.commit", "false")
-        .set(
-            "auto.offset.reset",
-            if t.from_beginning {
-                "earliest"
-            } else {
-                "latest"
-            },
-        )
-        // A long poll: answered as soon as a record arrives.
-        .set("fetch.wait.max.ms", "100")
-        .set("socket.nagle.disable", "true")
-        .set("broker.address.family", "v4")
+    let start = if t.from_beginning {
+        Start::Earliest
+    } else {
+        Start::Latest
+    };
+    let consumer: StreamConsumer = tail_consumer_config(&t.brokers, &group, start)
         .set("log_level", if t.verbose { "6" } else { "3" })
         .create()?;
     // Fail fast (exit 6) instead of waiting forever on a broker that is not there.

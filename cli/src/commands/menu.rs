@@ -3,14 +3,15 @@
 use std::process::ExitCode;
 
 use food_api::{ImportResult, Item, ItemList};
+use food_client::path_segment;
 use serde_json::{Value, json};
 
 use super::{Ctx, fetch_all, read_input};
 use crate::{
     cli::MenuCmd,
-    client::{seg, typed},
     doc::Doc,
     exit::{Exit, fail},
+    gateway::typed,
     table,
 };
 
@@ -44,7 +45,7 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
         MenuCmd::Show { id } => {
             let v = ctx
                 .client
-                .get(&format!("/menu/items/{}", seg(&id)), &[])
+                .get(&format!("/menu/items/{}", path_segment(&id)), &[])
                 .await?;
             ctx.out
                 .object(&v, || Ok(table::item(&typed::<Item>(&v)?)))?;

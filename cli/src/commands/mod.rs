@@ -13,13 +13,14 @@ use std::{io::Read, path::Path};
 
 use anyhow::Context as _;
 use food_api::MAX_LIMIT;
+use food_client::{ApiError, Client};
 
 use crate::{
     cli::Page,
-    client::{ApiError, Client},
     config::Settings,
     doc::Doc,
     exit::{Exit, fail},
+    gateway::Gateway,
     output::Printer,
 };
 
@@ -27,15 +28,20 @@ use crate::{
 #[derive(Debug)]
 pub struct Ctx {
     pub settings: Settings,
-    pub client: Client,
+    pub client: Gateway,
     pub out: Printer,
 }
 
 impl Ctx {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         Ok(Self {
-            client: Client::new(&settings)?,
-            out: Printer::new(&settings),
+            client: Gateway::new(
+                Client::builder(settings.endpoint())
+                    .user_agent(concat!("foodctl/", env!("CARGO_PKG_VERSION")))
+                    .log_requests((settings.verbose > 0).then_some("foodctl"))
+                    .build()?,
+            ),
+            out: settings.printer(),
             settings,
         })
     }
@@ -44,7 +50,7 @@ impl Ctx {
 /// Fetches pages of a list until `page.limit` results or the last page, and
 /// returns one list object of the API's shape (`{"<key>": [...], "next_cursor"}`).
 pub async fn fetch_all(
-    client: &Client,
+    client: &Gateway,
     path: &str,
     query: &[(&str, String)],
     key: &str,

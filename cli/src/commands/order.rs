@@ -4,6 +4,7 @@ use std::{process::ExitCode, time::Duration};
 
 use chrono::Utc;
 use food_api::{CreateOrder, Delivery, Order, OrderList, short_id};
+use food_client::path_segment;
 use serde_json::json;
 
 use super::{
@@ -12,9 +13,9 @@ use super::{
 };
 use crate::{
     cli::{OrderCmd, OrderCreate},
-    client::{seg, typed},
     doc::Doc,
     exit::{Exit, fail},
+    gateway::typed,
     parse::{WaitState, WaitTarget, new_idempotency_key},
     progress::Progress,
     table,
@@ -26,7 +27,7 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
         OrderCmd::Get { id } => {
             let v = ctx
                 .client
-                .get(&format!("/orders/{}", seg(&id)), &[])
+                .get(&format!("/orders/{}", path_segment(&id)), &[])
                 .await?;
             print_order(ctx, &v)?;
         }
@@ -56,7 +57,11 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
         OrderCmd::Cancel { id } => {
             let v = ctx
                 .client
-                .post(&format!("/orders/{}/cancel", seg(&id)), &json!({}), &[])
+                .post(
+                    &format!("/orders/{}/cancel", path_segment(&id)),
+                    &json!({}),
+                    &[],
+                )
                 .await?;
             print_order(ctx, &v)?;
         }

@@ -6,14 +6,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use food_api::Delivery;
-use futures::StreamExt;
+use food_client::{ApiError, path_segment};
 
 use super::Ctx;
-use crate::{
-    client::{ApiError, seg, typed},
-    doc::Doc,
-    sse::SseParser,
-};
+use crate::{doc::Doc, gateway::typed};
 
 /// Reconnects after a stream was open before giving up.
 const MAX_RECONNECTS: u32 = 10;
@@ -34,7 +30,7 @@ pub async fn follow(
     mut on_change: impl FnMut(&Doc, &Delivery) -> anyhow::Result<Next>,
 ) -> anyhow::Result<()> {
     let path = match order_id {
-        Some(id) => format!("/delivery/status/{}/stream", seg(id)),
+        Some(id) => format!("/delivery/status/{}/stream", path_segment(id)),
         None => "/events/deliveries".to_owned(),
     };
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -42,14 +38,16 @@ pub async fn follow(
     let mut connected_once = false;
     let mut failures = 0u32;
     loop {
-        let resp = match ctx.client.stream(&path, last_event_id.as_deref()).await {
+        let mut events = match ctx.client.stream(&path, last_event_id.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
                 match (order_id, &e) {
                     // The delivery is created from the OrderPlaced event, moments
                     // after the order: wait for it if the order exists.
                     (Some(id), e) if e.is_not_found() => {
-                        ctx.client.get(&format!("/orders/{}", seg(id)), &[]).await?;
+                        ctx.client
+                            .get(&format!("/orders/{}", path_segment(id)), &[])
+                            .await?;
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -72,28 +70,23 @@ pub async fn follow(
             }
         };
         connected_once = true;
-        let mut parser = SseParser::new();
-        let mut body = resp.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let Ok(chunk) = chunk else { break };
-            for ev in parser.push(&chunk) {
-                if ev.id.is_some() {
-                    last_event_id.clone_from(&ev.id);
-                }
-                if ev.event != "delivery" {
-                    continue;
-                }
-                let v = Doc::parse(ev.data.as_bytes()).map_err(|e| {
-                    ApiError::Protocol(format!("a stream event that is not JSON: {e}"))
-                })?;
-                let d: Delivery = typed(&v)?;
-                failures = 0;
-                if is_repeat(&mut seen, &d) {
-                    continue;
-                }
-                if on_change(&v, &d)? == Next::Stop {
-                    return Ok(());
-                }
+        // A stream that breaks off is picked up again below, like one that ends.
+        while let Some(Ok(ev)) = events.next().await {
+            if ev.id.is_some() {
+                last_event_id.clone_from(&ev.id);
+            }
+            if ev.event != "delivery" {
+                continue;
+            }
+            let v = Doc::parse(ev.data.as_bytes())
+                .map_err(|e| ApiError::Protocol(format!("a stream event that is not JSON: {e}")))?;
+            let d: Delivery = typed(&v)?;
+            failures = 0;
+            if is_repeat(&mut seen, &d) {
+                continue;
+            }
+            if on_change(&v, &d)? == Next::Stop {
+                return Ok(());
             }
         }
         // The stream ended (gateway restart, proxy timeout): pick up where we were.
@@ -114,7 +107,7 @@ async fn poll(
     seen: &mut HashMap<String, u64>,
     mut on_change: impl FnMut(&Doc, &Delivery) -> anyhow::Result<Next>,
 ) -> anyhow::Result<()> {
-    let path = format!("/delivery/status/{}", seg(order_id));
+    let path = format!("/delivery/status/{}", path_segment(order_id));
     loop {
         match ctx.client.get(&path, &[]).await {
             Ok(v) => {

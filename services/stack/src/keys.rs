@@ -2,7 +2,9 @@
 //!
 //! On first start `food-stack` creates one ops key, one courier key and two
 //! customer keys, writes them to `<data dir>/local-keys.json` (mode 0600),
-//! and hands the gateway only their SHA-256 hashes.
+//! and hands the gateway only their SHA-256 hashes. The foodctl contexts
+//! that use them go through `food_client`'s contexts file, so foodctl and
+//! food-board read what is written here.
 
 use std::{
     collections::BTreeMap,
@@ -10,7 +12,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::Context;
+use anyhow::Context as _;
+use food_client::{Context, ContextsFile, contexts_path};
 use food_gateway::{ApiKey, Role, hash_key};
 use serde::{Deserialize, Serialize};
 
@@ -106,40 +109,22 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `$XDG_CONFIG_HOME/foodctl/config.toml`, else `~/.config/foodctl/config.toml`.
+/// `$XDG_CONFIG_HOME/foodctl/config.toml`, else `~/.config/foodctl/config.toml`;
+/// `None` without a home directory.
 pub fn foodctl_config_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("foodctl").join("config.toml"))
+    contexts_path().ok()
 }
 
 /// Sets contexts `local` (ops) and `local-customer` (the first customer),
 /// keeping every other context; makes `local` current if none is.
 pub fn write_foodctl_contexts(path: &Path, gateway: &str, keys: &LocalKeys) -> anyhow::Result<()> {
-    let mut doc: toml::Table = match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .parse()
-            .with_context(|| format!("{} is not TOML", path.display()))?,
-        Err(_) => toml::Table::new(),
-    };
-    let contexts = doc
-        .entry("contexts")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let Some(contexts) = contexts.as_table_mut() else {
-        anyhow::bail!("`contexts` in {} is not a table", path.display());
-    };
-    let context = |token: &str| {
-        let mut t = toml::Table::new();
-        t.insert("gateway".into(), gateway.into());
-        t.insert("token".into(), token.into());
-        toml::Value::Table(t)
-    };
-    contexts.insert("local".into(), context(&keys.ops));
-    contexts.insert("local-customer".into(), context(keys.first_customer().1));
-    doc.entry("current").or_insert_with(|| "local".into());
-    write_private(path, &toml::to_string_pretty(&doc)?)
+    let mut file = ContextsFile::load(path)?;
+    let context = |token: &str| Context::new(gateway, Some(token.to_owned()));
+    file.contexts.insert("local".into(), context(&keys.ops));
+    file.contexts
+        .insert("local-customer".into(), context(keys.first_customer().1));
+    file.current.get_or_insert_with(|| "local".into());
+    Ok(file.save(path)?)
 }
 
 #[cfg(test)]

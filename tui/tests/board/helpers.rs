@@ -210,12 +210,12 @@ pub struct Board {
     pub app: App,
     rx: mpsc::Receiver<Msg>,
     _feed: FeedHandle,
-    shutdown: Shutdown,
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Drop for Board {
     fn drop(&mut self) {
-        self.shutdown.trigger();
+        self.shutdown.cancel();
         // Let the feed close its consumer while the broker is still there.
         tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(300)));
     }
@@ -224,7 +224,7 @@ impl Drop for Board {
 impl Board {
     pub fn start(feed: Feed, gateway: Gateway) -> Self {
         let (tx, rx) = mpsc::channel(8192);
-        let shutdown = Shutdown::new();
+        let shutdown = tokio_util::sync::CancellationToken::new();
         let feed = data::spawn_feed(feed, gateway, tx, shutdown.clone());
         Self {
             app: App::new(Options::default(), chrono::Utc::now()),
