@@ -122,7 +122,7 @@ pub fn action_error(e: &ApiError) -> String {
 /// The delivery carried by a `food.deliveries.v1` record, if it is one.
 pub fn decode_delivery(payload: &[u8]) -> Option<Delivery> {
     match food_events::decode(payload).ok()?.payload? {
-        Payload::DeliveryStatusChanged(e) => e.delivery.map(Delivery::from),
+        Payload::DeliveryStatusChanged(e) => e.delivery.and_then(|d| Delivery::try_from(d).ok()),
         _ => None,
     }
 }

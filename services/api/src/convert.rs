@@ -6,7 +6,7 @@ use prost_types::Timestamp;
 
 use crate::{
     model::{Delivery, HistoryEntry, Item, Order, OrderLine},
-    status::{DeliveryStatus, OrderStatus},
+    status::{DeliveryStatus, OrderStatus, UnknownStatus},
 };
 
 pub fn to_timestamp(t: DateTime<Utc>) -> Timestamp {
@@ -40,7 +40,7 @@ impl From<DeliveryStatus> for pd::DeliveryStatus {
 }
 
 impl TryFrom<pd::DeliveryStatus> for DeliveryStatus {
-    type Error = crate::status::UnknownStatus;
+    type Error = UnknownStatus;
 
     fn try_from(s: pd::DeliveryStatus) -> Result<Self, Self::Error> {
         Ok(match s {
@@ -52,16 +52,16 @@ impl TryFrom<pd::DeliveryStatus> for DeliveryStatus {
             pd::DeliveryStatus::Cancelled => Self::Cancelled,
             pd::DeliveryStatus::Failed => Self::Failed,
             pd::DeliveryStatus::Unspecified => {
-                return Err(crate::status::UnknownStatus("UNSPECIFIED".into()));
+                return Err(UnknownStatus("UNSPECIFIED".into()));
             }
         })
     }
 }
 
 /// Reads a wire enum value; unknown or unspecified values are an error.
-pub fn delivery_status(v: i32) -> Result<DeliveryStatus, crate::status::UnknownStatus> {
+pub fn delivery_status(v: i32) -> Result<DeliveryStatus, UnknownStatus> {
     pd::DeliveryStatus::try_from(v)
-        .map_err(|_| crate::status::UnknownStatus(v.to_string()))?
+        .map_err(|_| UnknownStatus(v.to_string()))?
         .try_into()
 }
 
@@ -78,11 +78,9 @@ impl From<OrderStatus> for po::OrderStatus {
     }
 }
 
-pub fn order_status(v: i32) -> Result<OrderStatus, crate::status::UnknownStatus> {
+pub fn order_status(v: i32) -> Result<OrderStatus, UnknownStatus> {
     Ok(
-        match po::OrderStatus::try_from(v)
-            .map_err(|_| crate::status::UnknownStatus(v.to_string()))?
-        {
+        match po::OrderStatus::try_from(v).map_err(|_| UnknownStatus(v.to_string()))? {
             po::OrderStatus::Placed => OrderStatus::Placed,
             po::OrderStatus::Preparing => OrderStatus::Preparing,
             po::OrderStatus::OutForDelivery => OrderStatus::OutForDelivery,
@@ -90,7 +88,7 @@ pub fn order_status(v: i32) -> Result<OrderStatus, crate::status::UnknownStatus>
             po::OrderStatus::Cancelled => OrderStatus::Cancelled,
             po::OrderStatus::Failed => OrderStatus::Failed,
             po::OrderStatus::Unspecified => {
-                return Err(crate::status::UnknownStatus("UNSPECIFIED".into()));
+                return Err(UnknownStatus("UNSPECIFIED".into()));
             }
         },
     )
@@ -128,10 +126,14 @@ impl From<Item> for pm::Item {
     }
 }
 
-impl From<po::Order> for Order {
-    fn from(o: po::Order) -> Self {
-        Self {
-            status: order_status(o.status).unwrap_or(OrderStatus::Placed),
+/// An order from another service; an unknown status is an error, not a
+/// guess (only a corrupt or newer peer sends one).
+impl TryFrom<po::Order> for Order {
+    type Error = UnknownStatus;
+
+    fn try_from(o: po::Order) -> Result<Self, Self::Error> {
+        Ok(Self {
+            status: order_status(o.status)?,
             created_at: from_timestamp(o.created_at.as_ref()),
             updated_at: from_timestamp(o.updated_at.as_ref()),
             id: o.id,
@@ -151,7 +153,7 @@ impl From<po::Order> for Order {
             currency: o.currency,
             delivery_address: o.delivery_address,
             note: o.note,
-        }
+        })
     }
 }
 
@@ -182,23 +184,29 @@ impl From<Order> for po::Order {
     }
 }
 
-impl From<pd::Delivery> for Delivery {
-    fn from(d: pd::Delivery) -> Self {
-        Self {
-            status: delivery_status(d.status).unwrap_or(DeliveryStatus::Pending),
+/// A delivery from another service or an event; an unknown status (of the
+/// delivery or of any history entry) is an error, not a guess.
+impl TryFrom<pd::Delivery> for Delivery {
+    type Error = UnknownStatus;
+
+    fn try_from(d: pd::Delivery) -> Result<Self, Self::Error> {
+        Ok(Self {
+            status: delivery_status(d.status)?,
             eta: opt_from_timestamp(d.eta.as_ref()),
             created_at: from_timestamp(d.created_at.as_ref()),
             updated_at: from_timestamp(d.updated_at.as_ref()),
             history: d
                 .history
                 .into_iter()
-                .map(|h| HistoryEntry {
-                    status: delivery_status(h.status).unwrap_or(DeliveryStatus::Pending),
-                    at: from_timestamp(h.at.as_ref()),
-                    note: h.note,
-                    courier: h.courier,
+                .map(|h| {
+                    Ok(HistoryEntry {
+                        status: delivery_status(h.status)?,
+                        at: from_timestamp(h.at.as_ref()),
+                        note: h.note,
+                        courier: h.courier,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, UnknownStatus>>()?,
             order_id: d.order_id,
             customer_id: d.customer_id,
             item_count: d.item_count,
@@ -207,7 +215,7 @@ impl From<pd::Delivery> for Delivery {
             delivery_address: d.delivery_address,
             courier: d.courier,
             version: d.version,
-        }
+        })
     }
 }
 
@@ -259,6 +267,51 @@ mod tests {
         for s in OrderStatus::ALL {
             assert_eq!(order_status(po::OrderStatus::from(s) as i32), Ok(s));
         }
+    }
+
+    #[test]
+    fn a_message_with_an_unknown_status_is_an_error_not_a_default() {
+        let order = po::Order {
+            status: 99,
+            ..Default::default()
+        };
+        assert_eq!(Order::try_from(order), Err(UnknownStatus("99".into())));
+        let delivery = pd::Delivery {
+            status: pd::DeliveryStatus::Unspecified as i32,
+            ..Default::default()
+        };
+        assert_eq!(
+            Delivery::try_from(delivery),
+            Err(UnknownStatus("UNSPECIFIED".into()))
+        );
+        let history = pd::Delivery {
+            status: pd::DeliveryStatus::Assigned as i32,
+            history: vec![pd::HistoryEntry {
+                status: 42,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(Delivery::try_from(history), Err(UnknownStatus("42".into())));
+    }
+
+    #[test]
+    fn a_message_round_trips_through_the_json_shape() {
+        let delivery = pd::Delivery {
+            order_id: "o".into(),
+            status: pd::DeliveryStatus::PickedUp as i32,
+            history: vec![pd::HistoryEntry {
+                status: pd::DeliveryStatus::Pending as i32,
+                at: Some(Timestamp::default()),
+                ..Default::default()
+            }],
+            created_at: Some(Timestamp::default()),
+            updated_at: Some(Timestamp::default()),
+            ..Default::default()
+        };
+        let model = Delivery::try_from(delivery.clone()).unwrap();
+        assert_eq!(model.status, DeliveryStatus::PickedUp);
+        assert_eq!(pd::Delivery::from(model), delivery);
     }
 
     #[test]

@@ -6,15 +6,18 @@
 //! - [`model`]: the JSON shapes the gateway serves and `foodctl` and
 //!   `food-board` read (DESIGN.md section 7).
 //! - [`error`]: the error body and its stable machine codes.
+//! - [`page`]: the page rule every list shares (sizes and the cursor format).
 //! - [`convert`]: conversions between the protobuf messages and the JSON shapes.
 
 pub mod convert;
 pub mod error;
 pub mod model;
+pub mod page;
 pub mod status;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use model::*;
+pub use page::{DEFAULT_LIMIT, MAX_LIMIT, PageError};
 pub use status::{DeliveryStatus, OrderStatus, TransitionError};
 
 /// The short form of an order id shown on boards and tables: its last 8 characters.

@@ -6,11 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::{DeliveryStatus, OrderStatus};
 
-/// Default page size for every list.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// Largest page a client may ask for.
-pub const MAX_LIMIT: u32 = 1000;
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub id: String,

@@ -90,7 +90,25 @@ impl DeliveryStatus {
         self.transition(to).is_ok()
     }
 
-    /// The order status a delivery status implies (DESIGN.md section 5).
+    /// Where this status is on the happy path (0 for PENDING), if it is on it.
+    pub fn step(self) -> Option<usize> {
+        Self::ACTIVE.iter().position(|s| *s == self)
+    }
+
+    /// Whether a delivery now at `self` has got to `target`: it is there, or
+    /// at a later step of the happy path (a change may skip past a status
+    /// between two looks).
+    pub fn has_reached(self, target: Self) -> bool {
+        self == target || matches!((self.step(), target.step()), (Some(c), Some(t)) if c >= t)
+    }
+
+    /// Whether the delivery of a cancelled order is cancelled with it: the
+    /// order's rule ([`OrderStatus::is_cancellable`]), so the two never drift.
+    pub fn is_cancellable(self) -> bool {
+        self.order_status().is_cancellable()
+    }
+
+    /// The order status a delivery status implies (docs/design.md).
     pub fn order_status(self) -> OrderStatus {
         match self {
             Self::Pending => OrderStatus::Placed,
@@ -136,8 +154,27 @@ impl OrderStatus {
         }
     }
 
+    /// The happy path an order follows, in order.
+    pub const HAPPY_PATH: [OrderStatus; 4] = [
+        Self::Placed,
+        Self::Preparing,
+        Self::OutForDelivery,
+        Self::Delivered,
+    ];
+
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Delivered | Self::Cancelled | Self::Failed)
+    }
+
+    /// Where this status is on the happy path (0 for PLACED), if it is on it.
+    pub fn step(self) -> Option<usize> {
+        Self::HAPPY_PATH.iter().position(|s| *s == self)
+    }
+
+    /// Whether an order now at `self` has got to `target`: it is there, or at
+    /// a later step of the happy path.
+    pub fn has_reached(self, target: Self) -> bool {
+        self == target || matches!((self.step(), target.step()), (Some(c), Some(t)) if c >= t)
     }
 
     /// An order may be cancelled only before its food is picked up.
@@ -146,7 +183,9 @@ impl OrderStatus {
     }
 }
 
-/// An unknown status name.
+/// An unknown status name. Read from a request it is the caller's mistake;
+/// read from storage or from another service it is corruption, never a
+/// status to guess.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown status `{0}`")]
 pub struct UnknownStatus(pub String);
@@ -239,6 +278,42 @@ mod tests {
         assert_eq!(Delivered.order_status(), OrderStatus::Delivered);
         assert_eq!(Cancelled.order_status(), OrderStatus::Cancelled);
         assert_eq!(Failed.order_status(), OrderStatus::Failed);
+    }
+
+    #[test]
+    fn the_happy_path_steps_are_in_order_and_terminal_side_exits_are_off_it() {
+        assert_eq!(Pending.step(), Some(0));
+        assert_eq!(Delivered.step(), Some(4));
+        assert_eq!(Cancelled.step(), None);
+        assert_eq!(OrderStatus::Placed.step(), Some(0));
+        assert_eq!(OrderStatus::Delivered.step(), Some(3));
+        assert_eq!(OrderStatus::Failed.step(), None);
+    }
+
+    #[test]
+    fn a_later_step_has_reached_an_earlier_one_but_a_side_exit_has_not() {
+        assert!(InTransit.has_reached(Assigned));
+        assert!(Assigned.has_reached(Assigned));
+        assert!(!Assigned.has_reached(InTransit));
+        assert!(!Cancelled.has_reached(Assigned));
+        assert!(Cancelled.has_reached(Cancelled));
+        assert!(OrderStatus::Delivered.has_reached(OrderStatus::Preparing));
+        assert!(!OrderStatus::Failed.has_reached(OrderStatus::Placed));
+        assert!(!OrderStatus::Placed.has_reached(OrderStatus::Cancelled));
+    }
+
+    #[test]
+    fn only_orders_and_deliveries_not_yet_picked_up_are_cancellable() {
+        let cancellable: Vec<_> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_cancellable())
+            .collect();
+        assert_eq!(cancellable, [OrderStatus::Placed, OrderStatus::Preparing]);
+        let cancellable: Vec<_> = DeliveryStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_cancellable())
+            .collect();
+        assert_eq!(cancellable, [Pending, Assigned]);
     }
 
     #[test]

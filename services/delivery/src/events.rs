@@ -60,10 +60,7 @@ impl OrderEvents {
         let Some(current) = store::get_in_tx(tx, &c.order_id).await? else {
             return Ok(Outcome::Ignored);
         };
-        if !matches!(
-            current.status,
-            DeliveryStatus::Pending | DeliveryStatus::Assigned
-        ) {
+        if !current.status.is_cancellable() {
             tracing::warn!(order_id = %c.order_id, status = %current.status, "order cancelled after pick-up; delivery left as is");
             return Ok(Outcome::Ignored);
         }

@@ -7,8 +7,9 @@ use food_api::{
 use food_events::topics::Topics;
 use food_kit::{
     Db,
-    grpc::{db_error, error, page_limit, trace_id},
+    grpc::{db_error, error, page_error, trace_id},
     outbox::Waker,
+    page::Keyset,
 };
 use food_proto::delivery::v1::{
     self as pb, GetStatusRequest, ListDeliveriesRequest, ListDeliveriesResponse,
@@ -154,8 +155,7 @@ impl DeliveryService for DeliveryApi {
     ) -> Result<Response<ListDeliveriesResponse>, Status> {
         let req = req.into_inner();
         let r = async {
-            let page = req.page.unwrap_or_default();
-            let limit = page_limit(page.limit)?;
+            let page = Keyset::parse(req.page).map_err(page_error)?;
             let status: Option<DeliveryStatus> = match req.status {
                 None | Some(0) => None,
                 Some(v) => Some(delivery_status(v).map_err(|e| {
@@ -166,14 +166,13 @@ impl DeliveryService for DeliveryApi {
                     )
                 })?),
             };
-            let cursor = Some(page.cursor.as_str()).filter(|c| !c.is_empty());
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let (deliveries, next_cursor) = store::list(&self.db, status, customer, cursor, limit)
+            let page = store::list(&self.db, status, customer, &page)
                 .await
                 .map_err(db_error)?;
             Ok(ListDeliveriesResponse {
-                deliveries: deliveries.into_iter().map(Into::into).collect(),
-                next_cursor,
+                deliveries: page.items.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor,
             })
         }
         .await;

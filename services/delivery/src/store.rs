@@ -9,8 +9,12 @@ use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
+    db::{
+        Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, parse_column,
+        statement_runs,
+    },
     outbox::{OutboxMessage, enqueue, enqueue_all},
+    page::{Keyset, Page},
 };
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
@@ -19,7 +23,6 @@ const COLUMNS: &str = "order_id, customer_id, item_count, total_cents, currency,
                        status, courier, eta, version, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
-    let status: String = row.try_get("status")?;
     let item_count: i64 = row.try_get("item_count")?;
     let version: i64 = row.try_get("version")?;
     let eta: Option<i64> = row.try_get("eta")?;
@@ -30,7 +33,7 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
         delivery_address: row.try_get("delivery_address")?,
-        status: status.parse().unwrap_or(DeliveryStatus::Pending),
+        status: parse_column(row, "status")?,
         courier: row.try_get("courier")?,
         eta: eta.map(micros_to_datetime),
         version: version as u64,
@@ -75,9 +78,8 @@ const HISTORY_COLUMNS: &str =
     "h.status AS h_status, h.at AS h_at, h.note AS h_note, h.courier AS h_courier";
 
 fn history_from_row(row: &AnyRow) -> sqlx::Result<HistoryEntry> {
-    let status: String = row.try_get("h_status")?;
     Ok(HistoryEntry {
-        status: status.parse().unwrap_or(DeliveryStatus::Pending),
+        status: parse_column(row, "h_status")?,
         at: micros_to_datetime(row.try_get("h_at")?),
         note: row.try_get("h_note")?,
         courier: row.try_get("h_courier")?,
@@ -126,50 +128,23 @@ pub async fn get_in_tx(tx: &mut Tx, order_id: &str) -> sqlx::Result<Option<Deliv
     one(&mut **tx, order_id).await
 }
 
-/// Newest first (order ids are UUIDv7); `cursor` is the last id of the previous page.
+/// Newest first (order ids are UUIDv7), one page of `page`.
 pub async fn list(
     db: &Db,
     status: Option<DeliveryStatus>,
     customer_id: Option<&str>,
-    cursor: Option<&str>,
-    limit: u32,
-) -> sqlx::Result<(Vec<Delivery>, Option<String>)> {
-    let mut sql = format!("SELECT {COLUMNS} FROM deliveries WHERE 1 = 1");
-    let mut params = Params::new(db.backend());
-    if status.is_some() {
-        sql.push_str(&format!(" AND status = {}", params.one()));
-    }
-    if customer_id.is_some() {
-        sql.push_str(&format!(" AND customer_id = {}", params.one()));
-    }
-    if cursor.is_some() {
-        sql.push_str(&format!(" AND order_id < {}", params.one()));
-    }
-    sql.push_str(&format!(" ORDER BY order_id DESC LIMIT {}", params.one()));
-    let mut q = sqlx::query(&sql);
-    if let Some(s) = status {
-        q = q.bind(s.as_str());
-    }
-    if let Some(c) = customer_id {
-        q = q.bind(c.to_owned());
-    }
-    if let Some(c) = cursor {
-        q = q.bind(c.to_owned());
-    }
-    q = q.bind(i64::from(limit) + 1);
-    let rows = q.fetch_all(db.reader()).await?;
-    let mut out = rows
-        .iter()
-        .map(from_row)
-        .collect::<sqlx::Result<Vec<_>>>()?;
-    let next_cursor = if out.len() > limit as usize {
-        out.truncate(limit as usize);
-        out.last().map(|d| d.order_id.clone())
-    } else {
-        None
-    };
-    attach_history(db.reader(), db.backend(), &mut out).await?;
-    Ok((out, next_cursor))
+    page: &Keyset,
+) -> sqlx::Result<Page<Delivery>> {
+    static SELECT: LazyLock<String> = LazyLock::new(|| format!("SELECT {COLUMNS} FROM deliveries"));
+    let filters = [
+        ("status", status.map(DeliveryStatus::as_str)),
+        ("customer_id", customer_id),
+    ];
+    let mut page = page
+        .newest_first(db, &SELECT, "order_id", &filters, from_row)
+        .await?;
+    attach_history(db.reader(), db.backend(), &mut page.items).await?;
+    Ok(page)
 }
 
 /// Inserts a new PENDING delivery (version 1) for each order that has none,

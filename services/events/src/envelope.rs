@@ -70,7 +70,7 @@ pub fn event_json(env: &Envelope) -> serde_json::Value {
     let (kind, payload) = match &env.payload {
         Some(Payload::OrderPlaced(p)) => (
             "OrderPlaced",
-            json!({ "order": p.order.clone().map(food_api::Order::from) }),
+            json!({ "order": p.order.clone().and_then(|o| food_api::Order::try_from(o).ok()) }),
         ),
         Some(Payload::OrderCancelled(p)) => (
             "OrderCancelled",
@@ -87,7 +87,7 @@ pub fn event_json(env: &Envelope) -> serde_json::Value {
         Some(Payload::DeliveryStatusChanged(p)) => (
             "DeliveryStatusChanged",
             json!({
-                "delivery": p.delivery.clone().map(food_api::Delivery::from),
+                "delivery": p.delivery.clone().and_then(|d| food_api::Delivery::try_from(d).ok()),
                 "previous": food_api::convert::delivery_status(p.previous).ok(),
             }),
         ),

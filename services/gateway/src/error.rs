@@ -147,6 +147,15 @@ impl ApiError {
     }
 }
 
+impl From<food_api::status::UnknownStatus> for ApiError {
+    /// A downstream sent a status this gateway does not know: a corrupt
+    /// record or a newer peer, and never something to guess. Logged with the
+    /// value, shown as an internal error.
+    fn from(e: food_api::status::UnknownStatus) -> Self {
+        Self::Unexpected(anyhow::anyhow!("a downstream reply has an {e}"))
+    }
+}
+
 impl From<tonic::Status> for ApiError {
     /// The one mapping from gRPC to the gateway's errors: the machine code
     /// travels in the status details; numeric fields become JSON numbers

@@ -115,10 +115,16 @@ impl Hub {
         };
         match env.payload {
             Some(Payload::DeliveryStatusChanged(change)) => match change.delivery {
-                Some(d) => {
-                    self.publish(env.event_id, d.into());
-                    Outcome::Published
-                }
+                Some(d) => match Delivery::try_from(d) {
+                    Ok(d) => {
+                        self.publish(env.event_id, d);
+                        Outcome::Published
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, event_id = %env.event_id, "skipping a delivery event with an unknown status");
+                        Outcome::Undecodable
+                    }
+                },
                 None => Outcome::Undecodable,
             },
             _ => Outcome::Ignored,
@@ -399,7 +405,7 @@ mod tests {
             version,
             ..Default::default()
         };
-        proto.into()
+        proto.try_into().unwrap()
     }
 
     fn record(order: &str, version: u64) -> (String, Vec<u8>) {
@@ -442,6 +448,26 @@ mod tests {
             }),
         );
         assert_eq!(hub.handle(&env.encode_to_vec()), Outcome::Ignored);
+    }
+
+    #[test]
+    fn a_delivery_event_with_an_unknown_status_is_skipped_not_defaulted() {
+        let hub = Hub::new(4);
+        let mut rx = hub.subscribe();
+        let env = food_events::new_envelope(
+            "t",
+            Payload::DeliveryStatusChanged(DeliveryStatusChanged {
+                delivery: Some(pd::Delivery {
+                    order_id: "o".into(),
+                    status: 99,
+                    ..Default::default()
+                }),
+                previous: 0,
+            }),
+        );
+
+        assert_eq!(hub.handle(&env.encode_to_vec()), Outcome::Undecodable);
+        assert!(rx.try_recv().is_err(), "nothing was published");
     }
 
     #[tokio::test]

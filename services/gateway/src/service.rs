@@ -248,7 +248,7 @@ impl Gateway {
             .create_order(req)
             .await?
             .into_inner()
-            .into())
+            .try_into()?)
     }
 
     /// A customer asking for another customer's order is told it does not
@@ -263,7 +263,7 @@ impl Gateway {
             .get_order(req)
             .await?
             .into_inner()
-            .into();
+            .try_into()?;
         match p.own_customer() {
             Some(own) if own != order.customer_id => Err(order_not_found(id)),
             _ => Ok(order),
@@ -289,7 +289,11 @@ impl Gateway {
             .await?
             .into_inner();
         Ok(OrderList {
-            orders: res.orders.into_iter().map(Order::from).collect(),
+            orders: res
+                .orders
+                .into_iter()
+                .map(Order::try_from)
+                .collect::<std::result::Result<_, _>>()?,
             next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
         })
     }
@@ -313,7 +317,7 @@ impl Gateway {
             .cancel_order(req)
             .await?
             .into_inner()
-            .into())
+            .try_into()?)
     }
 
     // ---- deliveries: couriers and ops; customers read their own ----
@@ -330,7 +334,7 @@ impl Gateway {
             .get_status(req)
             .await?
             .into_inner()
-            .into();
+            .try_into()?;
         match p.own_customer() {
             Some(own) if own != delivery.customer_id => Err(delivery_not_found(order_id)),
             _ => Ok(delivery),
@@ -373,7 +377,7 @@ impl Gateway {
             .update_status(req)
             .await?
             .into_inner()
-            .into())
+            .try_into()?)
     }
 
     pub async fn list_deliveries(
@@ -395,7 +399,11 @@ impl Gateway {
             .await?
             .into_inner();
         Ok(DeliveryList {
-            deliveries: res.deliveries.into_iter().map(Delivery::from).collect(),
+            deliveries: res
+                .deliveries
+                .into_iter()
+                .map(Delivery::try_from)
+                .collect::<std::result::Result<_, _>>()?,
             next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
         })
     }

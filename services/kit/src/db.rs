@@ -332,6 +332,29 @@ pub fn micros_to_datetime(us: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+/// Reads a text column into a domain type (a status, say). A stored value
+/// that does not parse is corruption: the read fails with
+/// [`sqlx::Error::ColumnDecode`] naming the column and the value, and is
+/// never replaced by a default that would hide it.
+pub fn parse_column<T>(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: format!("{column:?}"),
+        source: Box::new(e),
+    })
+}
+
+/// Whether a failed read met a stored value it cannot decode: corruption,
+/// which retrying will not cure, unlike an unreachable database.
+pub fn is_corrupt(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

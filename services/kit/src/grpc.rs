@@ -7,7 +7,7 @@ pub use host::GrpcHost;
 
 use std::collections::HashMap;
 
-use food_api::ErrorCode;
+use food_api::{ErrorCode, PageError};
 use tonic::{Code, Status, metadata::MetadataMap};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -99,8 +99,14 @@ pub fn trace_id(metadata: &MetadataMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
 }
 
-/// Maps a database error to UNAVAILABLE without leaking SQL to clients.
-pub fn db_error(e: impl std::fmt::Display) -> Status {
+/// Maps a database error to a status without leaking SQL to clients: a
+/// stored value that does not decode is INTERNAL (corruption, which a retry
+/// will not cure; the value is logged), anything else UNAVAILABLE.
+pub fn db_error(e: impl DbFailure) -> Status {
+    if e.is_corrupt() {
+        tracing::error!(error = %e, "corrupt stored value");
+        return error(ErrorCode::Internal, "a stored record is corrupt", &[]);
+    }
     tracing::error!(error = %e, "database error");
     error(
         ErrorCode::Unavailable,
@@ -109,19 +115,32 @@ pub fn db_error(e: impl std::fmt::Display) -> Status {
     )
 }
 
-/// A list call's page size: 0 means the default (50); above the maximum
-/// (1000) is refused rather than clamped, so a client learns its assumption
-/// is wrong.
-pub fn page_limit(limit: u32) -> Result<u32, Status> {
-    match limit {
-        0 => Ok(food_api::DEFAULT_LIMIT),
-        l if l <= food_api::MAX_LIMIT => Ok(l),
-        l => Err(error(
-            ErrorCode::InvalidArgument,
-            format!("limit must be at most {}, got {l}", food_api::MAX_LIMIT),
-            &[("field", "limit".into())],
-        )),
+/// What [`db_error`] asks of a failure: its message for the log, and
+/// whether it met a corrupt stored value.
+pub trait DbFailure: std::fmt::Display {
+    fn is_corrupt(&self) -> bool {
+        false
     }
+}
+
+impl DbFailure for sqlx::Error {
+    fn is_corrupt(&self) -> bool {
+        crate::db::is_corrupt(self)
+    }
+}
+
+/// A store's own failure message (the order committer's), never corruption.
+impl DbFailure for String {}
+
+/// A page request refused by the page rule ([`food_api::page`]), naming the
+/// request field at fault (`page.limit` or `page.cursor`).
+pub fn page_error(e: PageError) -> Status {
+    let field = format!("page.{}", e.field());
+    error(
+        ErrorCode::InvalidArgument,
+        format!("{field} {e}"),
+        &[("field", field)],
+    )
 }
 
 #[cfg(test)]
@@ -139,6 +158,30 @@ mod tests {
         let (code, fields) = error_code(&s);
         assert_eq!(code, ErrorCode::VersionConflict);
         assert_eq!(fields["current_version"], "4");
+    }
+
+    #[test]
+    fn a_refused_page_names_its_field() {
+        let s = page_error(PageError::LimitTooLarge(1001));
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(s.message(), "page.limit must be at most 1000, got 1001");
+        assert_eq!(error_code(&s).1["field"], "page.limit");
+        let (_, fields) = error_code(&page_error(PageError::ForeignCursor));
+        assert_eq!(fields["field"], "page.cursor");
+    }
+
+    #[test]
+    fn a_corrupt_stored_value_is_internal_and_an_unreachable_database_unavailable() {
+        let corrupt = sqlx::Error::ColumnDecode {
+            index: "\"status\"".into(),
+            source: Box::new(food_api::status::UnknownStatus("LOST".into())),
+        };
+        let (code, _) = error_code(&db_error(corrupt));
+        assert_eq!(code, ErrorCode::Internal);
+        let (code, _) = error_code(&db_error(sqlx::Error::PoolTimedOut));
+        assert_eq!(code, ErrorCode::Unavailable);
+        let (code, _) = error_code(&db_error("the order committer has stopped".to_owned()));
+        assert_eq!(code, ErrorCode::Unavailable);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`shutdown`]: one cancellation token per process, tripped by Ctrl-C or SIGTERM.
 //! - [`grpc`]: health, reflection, serving on a bound listener, error details.
 //! - [`db`]: a SQLite (WAL) or PostgreSQL pool with embedded migrations.
+//! - [`page`]: keyset pagination, newest first, for the stores' lists.
 //! - [`kafka`]: producer and consumer configs tuned for latency, topic creation.
 //! - [`outbox`]: the transactional outbox and its relay.
 //! - [`consumer`]: the idempotent consumer: each event applied once, in the
@@ -23,6 +24,7 @@ pub mod kafka;
 pub mod main_helper;
 pub mod metrics;
 pub mod outbox;
+pub mod page;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -5,8 +5,9 @@ use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db,
-    grpc::{db_error, error, page_limit, trace_id},
+    grpc::{db_error, error, page_error, trace_id},
     outbox::{OutboxMessage, Waker, enqueue},
+    page::Keyset,
 };
 use food_proto::{
     events::v1::{OrderCancelled, OrderStatusChanged},
@@ -276,8 +277,7 @@ impl OrderService for OrderApi {
     ) -> Result<Response<ListOrdersResponse>, Status> {
         let req = req.into_inner();
         let r = async {
-            let page = req.page.unwrap_or_default();
-            let limit = page_limit(page.limit)?;
+            let page = Keyset::parse(req.page).map_err(page_error)?;
             let status = match req.status {
                 None | Some(0) => None,
                 Some(v) => Some(food_api::convert::order_status(v).map_err(|e| {
@@ -288,15 +288,13 @@ impl OrderService for OrderApi {
                     )
                 })?),
             };
-            let cursor = Some(page.cursor.as_str()).filter(|c| !c.is_empty());
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let (orders, next_cursor) =
-                store::list_orders(&self.db, customer, status, cursor, limit)
-                    .await
-                    .map_err(db_error)?;
+            let page = store::list_orders(&self.db, customer, status, &page)
+                .await
+                .map_err(db_error)?;
             Ok(ListOrdersResponse {
-                orders: orders.into_iter().map(Into::into).collect(),
-                next_cursor,
+                orders: page.items.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor,
             })
         }
         .await;

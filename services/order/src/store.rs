@@ -4,14 +4,18 @@
 //! arrive together into one transaction keeps every order durable before
 //! its reply while paying one fsync per batch instead of per order.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::LazyLock};
 
 use food_api::{Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db, Tx,
-    db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
+    db::{
+        Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, parse_column,
+        statement_runs,
+    },
     outbox::{OutboxMessage, Waker, enqueue_all},
+    page::{Keyset, Page},
 };
 use food_proto::events::v1::OrderPlaced;
 use sqlx::{Row, any::AnyRow};
@@ -210,11 +214,10 @@ async fn insert_lines(tx: &mut Tx, lines: &[(&str, usize, &OrderLine)]) -> sqlx:
 const ORDER_COLUMNS: &str = "id, customer_id, status, total_cents, currency, delivery_address, note, created_at, updated_at";
 
 fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
-    let status: String = row.try_get("status")?;
     Ok(Order {
         id: row.try_get("id")?,
         customer_id: row.try_get("customer_id")?,
-        status: status.parse().unwrap_or(OrderStatus::Placed),
+        status: parse_column(row, "status")?,
         items: Vec::new(),
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
@@ -296,50 +299,24 @@ pub async fn find_by_key(
     Ok(orders.pop().map(|o| (o, hash.unwrap_or_default())))
 }
 
-/// Newest first; `cursor` is the last id of the previous page.
+/// Newest first (order ids are UUIDv7), one page of `page`.
 pub async fn list_orders(
     db: &Db,
     customer_id: Option<&str>,
     status: Option<OrderStatus>,
-    cursor: Option<&str>,
-    limit: u32,
-) -> sqlx::Result<(Vec<Order>, Option<String>)> {
-    let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
-    let mut params = Params::new(db.backend());
-    if customer_id.is_some() {
-        sql.push_str(&format!(" AND customer_id = {}", params.one()));
-    }
-    if status.is_some() {
-        sql.push_str(&format!(" AND status = {}", params.one()));
-    }
-    if cursor.is_some() {
-        sql.push_str(&format!(" AND id < {}", params.one()));
-    }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", params.one()));
-    let mut q = sqlx::query(&sql);
-    if let Some(c) = customer_id {
-        q = q.bind(c.to_owned());
-    }
-    if let Some(s) = status {
-        q = q.bind(s.as_str());
-    }
-    if let Some(c) = cursor {
-        q = q.bind(c.to_owned());
-    }
-    q = q.bind(i64::from(limit) + 1);
-    let rows = q.fetch_all(db.reader()).await?;
-    let mut orders = rows
-        .iter()
-        .map(order_from_row)
-        .collect::<sqlx::Result<Vec<_>>>()?;
-    let next_cursor = if orders.len() > limit as usize {
-        orders.truncate(limit as usize);
-        orders.last().map(|o| o.id.clone())
-    } else {
-        None
-    };
-    attach_lines(db.reader(), db.backend(), &mut orders).await?;
-    Ok((orders, next_cursor))
+    page: &Keyset,
+) -> sqlx::Result<Page<Order>> {
+    static SELECT: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {ORDER_COLUMNS} FROM orders"));
+    let filters = [
+        ("customer_id", customer_id),
+        ("status", status.map(OrderStatus::as_str)),
+    ];
+    let mut page = page
+        .newest_first(db, &SELECT, "id", &filters, order_from_row)
+        .await?;
+    attach_lines(db.reader(), db.backend(), &mut page.items).await?;
+    Ok(page)
 }
 
 /// What a state change needs to know of an order, read inside its transaction.
@@ -358,9 +335,8 @@ pub async fn current_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<Current
         .fetch_optional(&mut **tx)
         .await?;
     row.map(|r| {
-        let s: String = r.try_get("status")?;
         Ok(Current {
-            status: s.parse().unwrap_or(OrderStatus::Placed),
+            status: parse_column(&r, "status")?,
             delivery_version: r.try_get("delivery_version")?,
             customer_id: r.try_get("customer_id")?,
         })
@@ -437,11 +413,10 @@ pub async fn current_many(
             q = q.bind(*id);
         }
         for r in q.fetch_all(&mut **tx).await? {
-            let s: String = r.try_get("status")?;
             out.insert(
                 r.try_get("id")?,
                 Current {
-                    status: s.parse().unwrap_or(OrderStatus::Placed),
+                    status: parse_column(&r, "status")?,
                     delivery_version: r.try_get("delivery_version")?,
                     customer_id: r.try_get("customer_id")?,
                 },
