@@ -108,7 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn a_wire_limit_of_zero_means_the_default() {
+    fn limit_zero_means_the_default_and_above_the_maximum_is_refused() {
         assert_eq!(wire_limit(0), Ok(50));
         assert_eq!(wire_limit(1), Ok(1));
         assert_eq!(wire_limit(1000), Ok(1000));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use food_api::{
     CreateOrder, Delivery, DeliveryList, DeliveryStatus, ErrorCode, ImportResult, Item, ItemList,
-    MAX_LIMIT, Order, OrderList, OrderStatus, UpdateDelivery, convert,
+    MAX_LIMIT, Order, OrderList, OrderStatus, PageError, UpdateDelivery, convert,
 };
 use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 
@@ -56,19 +56,21 @@ pub struct Gateway {
 /// Distinct menu reads kept at once (each a query or an item id).
 const MENU_CACHE_ENTRIES: u64 = 10_000;
 
-/// Lists take `limit` 1..=1000 (default 50) and an opaque cursor.
+/// Lists take `limit` 1..=1000 (default 50; [`food_api::page`]) and an
+/// opaque cursor, which the service that issued it checks.
 pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
-    match limit {
-        Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
-        Some(n) if n > MAX_LIMIT => Err(ApiError::bad_request(format!(
-            "limit must be at most {MAX_LIMIT}"
-        ))
-        .with_detail("max", MAX_LIMIT)),
-        _ => Ok(PageRequest {
-            limit: limit.unwrap_or(0),
-            cursor: cursor.unwrap_or_default(),
-        }),
-    }
+    food_api::page::limit(limit).map_err(|e| {
+        let refused = ApiError::bad_request(format!("{} {e}", e.field()));
+        match e {
+            PageError::LimitTooLarge(_) => refused.with_detail("max", MAX_LIMIT),
+            _ => refused,
+        }
+    })?;
+    Ok(PageRequest {
+        // 0 leaves the default to the service, which applies the same rule.
+        limit: limit.unwrap_or(0),
+        cursor: cursor.unwrap_or_default(),
+    })
 }
 
 fn list_request(f: ItemFilter) -> Result<pm::ListItemsRequest> {

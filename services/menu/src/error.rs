@@ -26,6 +26,11 @@ impl MenuError {
             reason: reason.into(),
         }
     }
+
+    /// A page request refused by the page rule, naming `page.limit` or `page.cursor`.
+    pub fn page(e: food_api::PageError) -> Self {
+        Self::invalid(format!("page.{}", e.field()), e.to_string())
+    }
 }
 
 impl From<MenuError> for Status {

@@ -3,6 +3,7 @@
 
 use std::{collections::HashSet, future::Future};
 
+use food_api::page::wire_limit;
 use food_kit::grpc::trace_id;
 use food_proto::menu::v1::{
     BatchGetItemsRequest, BatchGetItemsResponse, GetItemRequest, ImportItemsRequest,
@@ -14,7 +15,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     domain::{self, category_key},
     error::MenuError,
-    page::{self, Cursor},
+    page::Cursor,
     store::{ListFilter, Store},
 };
 
@@ -36,9 +37,8 @@ impl MenuApi {
 
     async fn list(&self, req: ListItemsRequest) -> Result<ListItemsResponse, MenuError> {
         let page = req.page.unwrap_or_default();
-        let limit = page::limit(page.limit).map_err(|r| MenuError::invalid("page.limit", r))?;
-        let after =
-            Cursor::decode(&page.cursor).map_err(|r| MenuError::invalid("page.cursor", r))?;
+        let limit = wire_limit(page.limit).map_err(MenuError::page)?;
+        let after = Cursor::decode(&page.cursor).map_err(MenuError::page)?;
         let query = req.query.as_deref().map(str::trim).unwrap_or_default();
         if query.chars().count() > MAX_QUERY_LEN {
             return Err(MenuError::invalid(
