@@ -102,22 +102,6 @@ impl std::fmt::Display for WaitTarget {
     }
 }
 
-/// Where a delivery is in the happy path, if it is on it.
-fn rank(status: DeliveryStatus) -> Option<usize> {
-    DeliveryStatus::ACTIVE.iter().position(|s| *s == status)
-}
-
-fn order_rank(status: OrderStatus) -> Option<usize> {
-    [
-        OrderStatus::Placed,
-        OrderStatus::Preparing,
-        OrderStatus::OutForDelivery,
-        OrderStatus::Delivered,
-    ]
-    .iter()
-    .position(|s| *s == status)
-}
-
 /// The outcome of comparing a delivery's status with a wait target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitState {
@@ -133,13 +117,8 @@ impl WaitTarget {
     /// Reached also when a change skipped past the target between two looks.
     pub fn check(self, current: DeliveryStatus) -> WaitState {
         let reached = match self {
-            Self::Delivery(t) => {
-                current == t || matches!((rank(current), rank(t)), (Some(c), Some(t)) if c >= t)
-            }
-            Self::Order(t) => {
-                let cur = current.order_status();
-                cur == t || matches!((order_rank(cur), order_rank(t)), (Some(c), Some(t)) if c >= t)
-            }
+            Self::Delivery(t) => current.has_reached(t),
+            Self::Order(t) => current.order_status().has_reached(t),
         };
         if reached {
             WaitState::Reached
