@@ -54,6 +54,23 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Parses a status filter, naming the accepted values when it fails.
+pub fn parse_status<T: std::str::FromStr>(
+    raw: Option<String>,
+    all: &[&str],
+) -> Result<Option<T>, ApiError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown status {s:?}; expected one of {}",
+                all.join(", ")
+            ))
+            .with_detail("field", "status")
+        }),
+    }
+}
+
 /// The expected version from `If-Match`: `"3"`, `W/"3"` or `3`; `*` and no
 /// header mean "any version".
 pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
@@ -106,6 +123,22 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use food_api::OrderStatus;
+
+    #[test]
+    fn status_filters_parse_loosely_and_unknown_ones_are_a_400() {
+        let names = ["PLACED"];
+        assert_eq!(
+            parse_status::<OrderStatus>(Some("out-for-delivery".into()), &names).unwrap(),
+            Some(OrderStatus::OutForDelivery)
+        );
+        assert_eq!(
+            parse_status::<OrderStatus>(Some(" ".into()), &names).unwrap(),
+            None
+        );
+        let err = parse_status::<OrderStatus>(Some("LOST".into()), &names).unwrap_err();
+        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+    }
 
     #[test]
     fn if_match_accepts_quoted_weak_and_bare_versions() {

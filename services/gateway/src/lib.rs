@@ -6,7 +6,9 @@
 //!
 //! # Layout
 //! - [`settings`]: [`Settings`], [`ApiKey`], [`Role`], [`hash_key`].
-//! - [`startup`]: [`Application`]: binds, wires the layers, serves until shutdown.
+//! - [`startup`]: [`Application`]: binds, composes the routes of each area
+//!   (REST, GraphQL, OpenAPI) with the layers, serves until shutdown.
+//! - [`state`]: [`state::AppState`], what every handler may need (a leaf).
 //! - [`middleware`]: request id, metrics, load shedding, admission (body size, key, rate).
 //! - [`auth`]: keys to principals, the [`auth::Caller`] extractor and access rules.
 //! - [`ratelimit`]: the per-key token bucket.
@@ -16,7 +18,7 @@
 //! - [`graphql`]: the schema, its HTTP and WebSocket handlers.
 //! - [`live`]: the Kafka feed of delivery changes and the streams built on it.
 //! - [`error`]: [`ApiError`], the one error type and its renderings.
-//! - [`extract`]: extractors with JSON rejections; header parsing.
+//! - [`extract`]: extractors with JSON rejections; header and status-filter parsing.
 
 pub mod auth;
 pub mod downstream;
@@ -31,6 +33,7 @@ pub mod rest;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod state;
 
 pub use error::ApiError;
 pub use settings::{ApiKey, Role, Settings, hash_key};

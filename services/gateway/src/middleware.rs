@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::{
     auth::Authentication, downstream::REQUEST_ID, error::ApiError, ratelimit::retry_after_secs,
-    settings::Role, startup::SharedState,
+    settings::Role, state::SharedState,
 };
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{Router, error_handling::HandleErrorLayer, extract::DefaultBodyLimit, routing::get};
+use axum::{Router, error_handling::HandleErrorLayer, extract::DefaultBodyLimit};
 use food_kit::Shutdown;
 use tokio::{net::TcpListener, sync::oneshot};
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
@@ -14,11 +14,12 @@ use crate::{
     downstream::Downstream,
     graphql::{self, GatewaySchema},
     live::{self, Hub},
-    middleware,
+    middleware, openapi,
     ratelimit::RateLimiter,
     rest,
     service::Gateway,
     settings::Settings,
+    state::{AppState, SharedState},
 };
 
 /// How long the live feed may take to attach at start before the gateway
@@ -28,20 +29,6 @@ const LIVE_READY_PATIENCE: Duration = Duration::from_secs(5);
 const DRAIN: Duration = Duration::from_secs(5);
 /// How far a stream may fall behind the live feed before it is dropped.
 const BROADCAST_CAPACITY: usize = 1024;
-
-/// Everything a handler may need.
-pub struct AppState {
-    pub gateway: Gateway,
-    pub keys: KeyStore,
-    pub limiter: Option<RateLimiter>,
-    pub hub: Arc<Hub>,
-    pub schema: GatewaySchema,
-    pub graphiql: bool,
-    pub body_limit: usize,
-    pub shutdown: Shutdown,
-}
-
-pub type SharedState = Arc<AppState>;
 
 pub struct Application {
     listener: TcpListener,
@@ -87,12 +74,11 @@ impl Application {
             keys,
             limiter: RateLimiter::new(settings.rate_limit_per_sec),
             hub,
-            schema,
             graphiql: settings.graphiql,
             body_limit: settings.body_limit_bytes,
             shutdown: shutdown.clone(),
         });
-        let router = router(state, &settings);
+        let router = router(state, schema, &settings);
 
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -141,7 +127,7 @@ impl Application {
 /// The whole HTTP surface with its layers, outermost first: request id and
 /// metrics; load shedding beyond `max_in_flight`; admission (body size,
 /// key, rate); the streamed-body limit.
-pub fn router(state: SharedState, settings: &Settings) -> Router {
+pub fn router(state: SharedState, schema: GatewaySchema, settings: &Settings) -> Router {
     let layers = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(middleware::request_context))
         .layer(HandleErrorLayer::new(middleware::overloaded))
@@ -156,7 +142,8 @@ pub fn router(state: SharedState, settings: &Settings) -> Router {
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes));
     rest::routes()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .merge(graphql::routes(schema))
+        .merge(openapi::routes())
         .fallback(rest::ops::not_found)
         .method_not_allowed_fallback(rest::ops::method_not_allowed)
         .layer(layers)

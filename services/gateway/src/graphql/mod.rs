@@ -18,6 +18,7 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
+    Extension, Router,
     extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
@@ -32,7 +33,7 @@ use crate::{
     error::ApiError,
     live::Hub,
     service::Gateway,
-    startup::SharedState,
+    state::SharedState,
 };
 
 pub type GatewaySchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -106,15 +107,22 @@ pub(crate) fn optional<T>(r: Result<T, ApiError>) -> async_graphql::Result<Optio
     }
 }
 
+/// `/graphql`, answered by `schema` (carried as an extension so that the
+/// shared state need not know the GraphQL types).
+pub fn routes(schema: GatewaySchema) -> Router<SharedState> {
+    Router::new()
+        .route("/graphql", axum::routing::get(get).post(post))
+        .layer(Extension(schema))
+}
+
 /// `POST /graphql`.
 #[tracing::instrument(skip_all)]
 pub async fn post(
-    State(state): State<SharedState>,
+    Extension(schema): Extension<GatewaySchema>,
     caller: Caller,
     request: GraphQLRequest<ApiError>,
 ) -> GraphQLResponse {
-    state
-        .schema
+    schema
         .execute(request.into_inner().data(caller))
         .await
         .into()
@@ -124,12 +132,13 @@ pub async fn post(
 /// when enabled.
 pub async fn get(
     State(state): State<SharedState>,
+    Extension(schema): Extension<GatewaySchema>,
     headers: HeaderMap,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match (upgrade, protocol) {
-        (Ok(upgrade), Ok(protocol)) => websocket(state, &headers, protocol, upgrade),
+        (Ok(upgrade), Ok(protocol)) => websocket(state, schema, &headers, protocol, upgrade),
         (Ok(_), Err(_)) => ApiError::bad_request(
             "unsupported WebSocket subprotocol; use graphql-transport-ws",
         )
@@ -150,6 +159,7 @@ pub async fn get(
 
 fn websocket(
     state: SharedState,
+    schema: GatewaySchema,
     headers: &HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
@@ -160,7 +170,6 @@ fn websocket(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
     );
-    let schema = state.schema.clone();
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

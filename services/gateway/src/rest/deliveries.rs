@@ -20,11 +20,10 @@ use utoipa::IntoParams;
 use crate::{
     auth::Caller,
     error::ApiError,
-    extract::{ApiJson, ApiPath, ApiQuery, header_text, if_match},
+    extract::{ApiJson, ApiPath, ApiQuery, header_text, if_match, parse_status},
     live::{self, Update, UpdateStream},
-    rest::orders::parse_status,
     service::DeliveryFilter,
-    startup::SharedState,
+    state::SharedState,
 };
 
 /// SSE comments sent while nothing happens, so proxies keep the stream open.

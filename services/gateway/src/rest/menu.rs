@@ -16,7 +16,7 @@ use crate::{
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     service::ItemFilter,
-    startup::SharedState,
+    state::SharedState,
 };
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

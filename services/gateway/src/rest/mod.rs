@@ -12,7 +12,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::startup::SharedState;
+use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -40,5 +40,4 @@ pub fn routes() -> Router<SharedState> {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
 }

@@ -1,5 +1,5 @@
 //! Operational endpoints: liveness, readiness (downstreams reachable),
-//! Prometheus metrics, the OpenAPI document, and JSON 404/405s.
+//! Prometheus metrics, and JSON 404/405s.
 
 use axum::{
     Json,
@@ -9,9 +9,8 @@ use axum::{
 };
 use food_api::ErrorCode;
 use serde_json::{Map, Value, json};
-use utoipa::OpenApi;
 
-use crate::{error::ApiError, openapi::ApiDoc, startup::SharedState};
+use crate::{error::ApiError, state::SharedState};
 
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, description = "the process is up", body = Object)))]
@@ -68,12 +67,6 @@ pub async fn metrics() -> Response {
         food_kit::metrics::handle().render(),
     )
         .into_response()
-}
-
-#[utoipa::path(get, path = "/openapi.json", tag = "ops",
-    responses((status = 200, description = "this document", body = Object)))]
-pub async fn openapi() -> Response {
-    Json(ApiDoc::openapi()).into_response()
 }
 
 pub async fn not_found(uri: Uri) -> ApiError {

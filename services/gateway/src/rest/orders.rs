@@ -13,9 +13,9 @@ use utoipa::IntoParams;
 use crate::{
     auth::Caller,
     error::ApiError,
-    extract::{ApiJson, ApiPath, ApiQuery, idempotency_key},
+    extract::{ApiJson, ApiPath, ApiQuery, idempotency_key, parse_status},
     service::OrderFilter,
-    startup::SharedState,
+    state::SharedState,
 };
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -35,23 +35,6 @@ pub struct OrdersQuery {
 pub struct CancelQuery {
     /// Why; kept with the cancellation.
     pub reason: Option<String>,
-}
-
-/// Parses a status filter, naming the accepted values when it fails.
-pub fn parse_status<T: std::str::FromStr>(
-    raw: Option<String>,
-    all: &[&str],
-) -> Result<Option<T>, ApiError> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| {
-            ApiError::bad_request(format!(
-                "unknown status {s:?}; expected one of {}",
-                all.join(", ")
-            ))
-            .with_detail("field", "status")
-        }),
-    }
 }
 
 #[utoipa::path(
@@ -154,24 +137,4 @@ pub async fn cancel_order(
     Ok(Json(
         state.gateway.cancel_order(&caller, &id, q.reason).await?,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_filters_parse_loosely_and_unknown_ones_are_a_400() {
-        let names = ["PLACED"];
-        assert_eq!(
-            parse_status::<OrderStatus>(Some("out-for-delivery".into()), &names).unwrap(),
-            Some(OrderStatus::OutForDelivery)
-        );
-        assert_eq!(
-            parse_status::<OrderStatus>(Some(" ".into()), &names).unwrap(),
-            None
-        );
-        let err = parse_status::<OrderStatus>(Some("LOST".into()), &names).unwrap_err();
-        assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
-    }
 }
