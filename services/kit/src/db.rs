@@ -359,6 +359,32 @@ pub fn is_corrupt(e: &sqlx::Error) -> bool {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_corrupt_stored_status_fails_the_read_naming_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/corrupt.db", dir.path().display());
+        let db = Db::connect(
+            &url,
+            &Migrations {
+                sqlite: &[],
+                postgres: &[],
+            },
+        )
+        .await
+        .unwrap();
+        let row = sqlx::query("SELECT 'LOST' AS status, 'PICKED_UP' AS good")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+
+        let good: food_api::DeliveryStatus = parse_column(&row, "good").unwrap();
+        let corrupt = parse_column::<food_api::DeliveryStatus>(&row, "status").unwrap_err();
+
+        assert_eq!(good, food_api::DeliveryStatus::PickedUp);
+        assert!(is_corrupt(&corrupt), "{corrupt:?}");
+        assert!(corrupt.to_string().contains("LOST"), "{corrupt}");
+    }
+
     #[test]
     fn statement_runs_are_powers_of_two_up_to_the_bound_and_keep_every_item_in_order() {
         let lengths = |n: usize, max: usize| -> Vec<usize> {
