@@ -1,10 +1,9 @@
-//! Spawns the three services in-process against a real broker process and
-//! SQLite files in a temp dir; each test gets its own of everything.
+//! menu, order and delivery as `food-stack` starts them
+//! (`food_stack::testing`, no gateway), each test with its own broker,
+//! SQLite files or PostgreSQL schemas; and the gRPC calls the tests make.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{ops::Deref, time::Duration};
 
-use food_broker::{Storage, testing::TestBroker};
-use food_kit::{Shutdown, settings::ServiceSettings};
 use food_proto::{
     delivery::v1::{GetStatusRequest, delivery_service_client::DeliveryServiceClient},
     order::v1::{
@@ -12,207 +11,61 @@ use food_proto::{
         order_service_client::OrderServiceClient,
     },
 };
-use tokio::task::JoinHandle;
+use food_stack::testing::TestStack;
 use tonic::transport::Channel;
 
 /// How long the order service uses a menu item before asking menu-service
 /// again (`menu_cache_ms`), as in the default settings.
 pub const MENU_CACHE_MS: u64 = 1000;
 
-pub struct Service {
-    pub addr: SocketAddr,
-    shutdown: Shutdown,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Service {
-    pub async fn stop(self) {
-        self.shutdown.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-    }
-}
-
+/// The three services, torn down in order when dropped or stopped.
 pub struct Stack {
-    pub dir: tempfile::TempDir,
-    pub broker: TestBroker,
-    pub prefix: String,
-    pub menu: Option<Service>,
-    pub menu_addr: SocketAddr,
-    pub order: Option<Service>,
-    pub delivery: Option<Service>,
+    platform: TestStack,
 }
 
-/// Where the services keep their data: SQLite files in the temp dir, or a
-/// fresh PostgreSQL schema per service.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
+impl Deref for Stack {
+    type Target = TestStack;
 
-thread_local! {
-    static BACKEND: std::cell::RefCell<Backend> = const { std::cell::RefCell::new(Backend::Sqlite) };
-}
-
-pub fn settings(
-    stack_dir: &std::path::Path,
-    broker: &str,
-    prefix: &str,
-    name: &str,
-) -> ServiceSettings {
-    let mut s = ServiceSettings::with_listen("127.0.0.1:0");
-    s.database_url = match BACKEND.with(|b| b.borrow().clone()) {
-        Backend::Sqlite => format!("sqlite://{}/{name}.db", stack_dir.display()),
-        Backend::Postgres(base) => format!(
-            "{base}?options=-c%20search_path%3D{}{name}",
-            prefix.replace('.', "_")
-        ),
-    };
-    s.data_dir = stack_dir.to_path_buf();
-    s.kafka.brokers = broker.to_owned();
-    s.kafka.topic_prefix = prefix.to_owned();
-    s.kafka.group_id = Some(format!("{prefix}{name}"));
-    s
-}
-
-pub async fn start_menu(dir: &std::path::Path, broker: &str, prefix: &str) -> Service {
-    let shutdown = Shutdown::new();
-    let app = food_menu::Application::build(
-        food_menu::Settings {
-            service: settings(dir, broker, prefix, "menu"),
-            seed: true,
-        },
-        shutdown.clone(),
-    )
-    .await
-    .expect("menu starts");
-    let addr = app.local_addr();
-    Service {
-        addr,
-        shutdown,
-        task: tokio::spawn(app.run_until_stopped()),
+    fn deref(&self) -> &TestStack {
+        &self.platform
     }
-}
-
-pub async fn start_order(
-    dir: &std::path::Path,
-    broker: &str,
-    prefix: &str,
-    menu: SocketAddr,
-) -> Service {
-    let shutdown = Shutdown::new();
-    let app = food_order::Application::build(
-        food_order::Settings {
-            service: settings(dir, broker, prefix, "order"),
-            menu_url: format!("http://{menu}"),
-            menu_timeout_ms: 1000,
-            menu_cache_ms: MENU_CACHE_MS,
-            ..food_order::Settings::default()
-        },
-        shutdown.clone(),
-    )
-    .await
-    .expect("order starts");
-    let addr = app.local_addr();
-    Service {
-        addr,
-        shutdown,
-        task: tokio::spawn(app.run_until_stopped()),
-    }
-}
-
-pub async fn start_delivery(dir: &std::path::Path, broker: &str, prefix: &str) -> Service {
-    let shutdown = Shutdown::new();
-    let app = food_delivery::Application::build(
-        food_delivery::Settings {
-            service: settings(dir, broker, prefix, "delivery"),
-        },
-        shutdown.clone(),
-    )
-    .await
-    .expect("delivery starts");
-    let addr = app.local_addr();
-    Service {
-        addr,
-        shutdown,
-        task: tokio::spawn(app.run_until_stopped()),
-    }
-}
-
-/// Creates one schema per service for `prefix` in the `test` database, or
-/// `None` when PostgreSQL is not reachable.
-pub async fn postgres_schemas(prefix: &str) -> Option<String> {
-    let mut conn = food_kit::testing::postgres_admin().await?;
-    for name in ["menu", "order", "delivery"] {
-        let schema = format!("{}{name}", prefix.replace('.', "_"));
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut conn)
-            .await
-            .expect("creating a test schema");
-    }
-    Some(food_kit::testing::postgres_url())
 }
 
 impl Stack {
-    /// The three services on PostgreSQL, or `None` (with a message) when it
-    /// is not reachable.
-    pub async fn start_on_postgres() -> Option<Self> {
-        let prefix = food_kit::testing::unique_prefix();
-        let base = postgres_schemas(&prefix).await?;
-        BACKEND.with(|b| *b.borrow_mut() = Backend::Postgres(base));
-        Some(Self::start_with_prefix(prefix).await)
+    fn builder() -> food_stack::testing::Builder {
+        TestStack::builder().without_gateway().order(|o| {
+            o.menu_timeout_ms = 1000;
+            o.menu_cache_ms = MENU_CACHE_MS;
+        })
     }
 
     pub async fn start() -> Self {
-        Self::start_with_prefix(food_kit::testing::unique_prefix()).await
-    }
-
-    async fn start_with_prefix(prefix: String) -> Self {
-        food_kit::telemetry::init_for_tests();
-        let dir = tempfile::tempdir().unwrap();
-        let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
-            .await
-            .expect("broker starts");
-        let b = broker.bootstrap();
-        let menu = start_menu(dir.path(), &b, &prefix).await;
-        let order = start_order(dir.path(), &b, &prefix, menu.addr).await;
-        let delivery = start_delivery(dir.path(), &b, &prefix).await;
         Self {
-            dir,
-            broker,
-            prefix,
-            menu_addr: menu.addr,
-            menu: Some(menu),
-            order: Some(order),
-            delivery: Some(delivery),
+            platform: Self::builder().start().await,
         }
     }
 
+    /// The three services on PostgreSQL, or `None` (with a message) when it
+    /// is not reachable.
+    pub async fn start_on_postgres() -> Option<Self> {
+        let platform = Self::builder().start_on_postgres().await?;
+        Some(Self { platform })
+    }
+
     pub async fn orders(&self) -> OrderServiceClient<Channel> {
-        let addr = self.order.as_ref().unwrap().addr;
-        OrderServiceClient::connect(format!("http://{addr}"))
+        OrderServiceClient::connect(format!("http://{}", self.order))
             .await
             .unwrap()
     }
 
     pub async fn deliveries(&self) -> DeliveryServiceClient<Channel> {
-        let addr = self.delivery.as_ref().unwrap().addr;
-        DeliveryServiceClient::connect(format!("http://{addr}"))
+        DeliveryServiceClient::connect(format!("http://{}", self.delivery))
             .await
             .unwrap()
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.order.take() {
-            s.stop().await;
-        }
-        if let Some(s) = self.delivery.take() {
-            s.stop().await;
-        }
-        if let Some(s) = self.menu.take() {
-            s.stop().await;
-        }
-        self.broker.stop().await;
+    pub async fn stop(self) {
+        self.platform.stop().await;
     }
 }
 
