@@ -266,6 +266,8 @@ impl Part {
     }
 }
 
+type DatabaseUrl = Box<dyn Fn(&str) -> String + Send + Sync>;
+
 /// What only the test harness changes ([`testing`]); `food-stack` itself
 /// runs with the defaults.
 #[derive(Default)]
@@ -275,7 +277,7 @@ struct Tweaks {
     no_gateway: bool,
     /// Each service's database URL by its name (`menu`, ...), instead of a
     /// SQLite file in the data dir.
-    database_url: Option<Box<dyn Fn(&str) -> String + Send + Sync>>,
+    database_url: Option<DatabaseUrl>,
     /// order-service's settings apart from those the stack sets.
     order: Option<food_order::Settings>,
 }

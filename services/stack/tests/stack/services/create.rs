@@ -7,7 +7,7 @@ use food_proto::{
 };
 use tonic::Code;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn create_order_prices_lines_from_the_menu() {

@@ -4,7 +4,7 @@ use food_proto::{
     order::v1::{ListOrdersRequest, OrderStatus},
 };
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn every_event_delivered_twice_leaves_the_state_unchanged() {
