@@ -7,7 +7,7 @@
 //! (`<data dir>/local-keys.json`) and `foodctl` contexts that use them.
 //!
 //! # Layout
-//! - [`Args`] / [`Config`]: flags (DESIGN.md section 7).
+//! - [`Args`] / [`Config`]: flags (docs/operations.md).
 //! - [`keys`]: the local keys file and the foodctl contexts.
 //! - [`Stack`]: starting and stopping every part in order.
 //! - `testing` (feature `test-util`): the test harness around [`Stack`].
