@@ -18,9 +18,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     // The descriptor set feeds gRPC server reflection.
     fs::write(out.join("food_descriptor.bin"), fds.encode_to_vec())?;
+    // Cargo tells a build script its crate's features through the environment.
+    let client = env::var_os("CARGO_FEATURE_CLIENT").is_some();
+    let server = env::var_os("CARGO_FEATURE_SERVER").is_some();
     tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
+        .build_client(client)
+        .build_server(server)
         .compile_fds(fds)?;
     Ok(())
 }

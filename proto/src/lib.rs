@@ -2,33 +2,34 @@
 //!
 //! The `.proto` files under `proto/` are the source of truth; `build.rs`
 //! compiles them with protox (no system `protoc`). Field names match the JSON
-//! names of the gateway API, statuses are enums.
+//! names of the gateway API, statuses are enums. The tonic clients and
+//! servers are generated only with the `client` and `server` features.
 
 #![allow(clippy::all, unreachable_pub, rust_2018_idioms)]
 
 pub mod common {
     pub mod v1 {
-        tonic::include_proto!("food.common.v1");
+        include!(concat!(env!("OUT_DIR"), "/food.common.v1.rs"));
     }
 }
 pub mod menu {
     pub mod v1 {
-        tonic::include_proto!("food.menu.v1");
+        include!(concat!(env!("OUT_DIR"), "/food.menu.v1.rs"));
     }
 }
 pub mod order {
     pub mod v1 {
-        tonic::include_proto!("food.order.v1");
+        include!(concat!(env!("OUT_DIR"), "/food.order.v1.rs"));
     }
 }
 pub mod delivery {
     pub mod v1 {
-        tonic::include_proto!("food.delivery.v1");
+        include!(concat!(env!("OUT_DIR"), "/food.delivery.v1.rs"));
     }
 }
 pub mod events {
     pub mod v1 {
-        tonic::include_proto!("food.events.v1");
+        include!(concat!(env!("OUT_DIR"), "/food.events.v1.rs"));
     }
 }
 

@@ -2,8 +2,8 @@
 //! per order; OrderCancelled cancels it while it has not been picked up.
 
 use food_api::DeliveryStatus;
-use food_events::{Envelope, Handler, Outcome, Payload, topics::Topics};
-use food_kit::{Tx, outbox::Waker};
+use food_events::{Envelope, Payload, topics::Topics};
+use food_kit::{Handler, Outcome, Tx, outbox::Waker};
 use food_proto::{
     events::v1::{OrderCancelled, OrderPlaced},
     order::v1::Order,
@@ -127,11 +127,8 @@ impl Handler for OrderEvents {
 #[cfg(test)]
 mod tests {
     use food_api::DeliveryStatus;
-    use food_events::{
-        Envelope, Handled, Payload, consumer::handle_batch, envelope::decode, new_envelope,
-        topics::Topics,
-    };
-    use food_kit::{Db, outbox::Waker};
+    use food_events::{Envelope, Payload, envelope::decode, new_envelope, topics::Topics};
+    use food_kit::{Db, Handled, consumer::handle_batch, outbox::Waker};
     use food_proto::{
         delivery::v1 as pd,
         events::v1::{OrderCancelled, OrderPlaced},

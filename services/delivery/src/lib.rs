@@ -15,20 +15,17 @@ mod store;
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
-use food_events::{
-    service::{EventService, ensure_topics, group_consumer},
-    topics::Topics,
-};
+use food_events::topics::Topics;
 use food_kit::{
     Db, Shutdown,
     db::{Migrations, Step},
+    event_service::{EventService, ensure_topics, group_consumer},
+    grpc::GrpcHost,
     outbox::{Relay, Waker},
     settings::ServiceSettings,
 };
 use food_proto::delivery::v1::delivery_service_server::DeliveryServiceServer;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
 
 pub use events::OrderEvents;
 
@@ -77,25 +74,13 @@ impl Application {
         let consumer = group_consumer(&s.kafka, "delivery-service", &topics.orders)?;
         let handler = OrderEvents::new(topics.clone(), waker.clone());
 
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<DeliveryServiceServer<service::DeliveryApi>>()
-            .await;
-        let (reflection_v1, reflection_v1alpha) = food_kit::grpc::reflection()?;
         let api = service::DeliveryApi::new(db.clone(), topics, waker);
-        let router = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(DeliveryServiceServer::new(api));
-        let listener = TcpListener::bind(s.listen)
-            .await
-            .with_context(|| format!("binding {}", s.listen))?;
+        let host = GrpcHost::bind("delivery-service", s.listen)
+            .await?
+            .add_service(DeliveryServiceServer::new(api))
+            .await;
         Ok(Self(EventService {
-            name: "delivery-service",
-            addr: listener.local_addr()?,
-            listener,
-            router,
+            host,
             db,
             relay,
             consumer,
@@ -107,7 +92,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.0.addr
+        self.0.host.local_addr()
     }
 
     /// Serves until shutdown: drains in-flight calls, stops consuming, then

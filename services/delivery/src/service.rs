@@ -1,7 +1,5 @@
 //! The `DeliveryService` gRPC implementation.
 
-use std::time::Instant;
-
 use food_api::{
     DeliveryStatus, ErrorCode,
     convert::{delivery_status, opt_from_timestamp},
@@ -9,7 +7,7 @@ use food_api::{
 use food_events::topics::Topics;
 use food_kit::{
     Db,
-    grpc::{db_error, error, observe, page_limit, trace_id},
+    grpc::{db_error, error, page_limit, trace_id},
     outbox::Waker,
 };
 use food_proto::delivery::v1::{
@@ -20,7 +18,6 @@ use tonic::{Request, Response, Status};
 
 use crate::store::{self, Change};
 
-const NAME: &str = "delivery";
 const MAX_TEXT: usize = 200;
 
 pub struct DeliveryApi {
@@ -134,13 +131,11 @@ impl DeliveryService for DeliveryApi {
         &self,
         req: Request<GetStatusRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let t = Instant::now();
         let id = &req.get_ref().order_id;
         let r = store::get(&self.db, id)
             .await
             .map_err(db_error)
             .and_then(|d| d.map(Into::into).ok_or_else(|| not_found(id)));
-        observe(NAME, "GetStatus", t, &r);
         r.map(Response::new)
     }
 
@@ -149,10 +144,7 @@ impl DeliveryService for DeliveryApi {
         &self,
         req: Request<UpdateStatusRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let t = Instant::now();
-        let r = self.update(req).await;
-        observe(NAME, "UpdateStatus", t, &r);
-        r.map(Response::new)
+        self.update(req).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]
@@ -160,7 +152,6 @@ impl DeliveryService for DeliveryApi {
         &self,
         req: Request<ListDeliveriesRequest>,
     ) -> Result<Response<ListDeliveriesResponse>, Status> {
-        let t = Instant::now();
         let req = req.into_inner();
         let r = async {
             let page = req.page.unwrap_or_default();
@@ -186,7 +177,6 @@ impl DeliveryService for DeliveryApi {
             })
         }
         .await;
-        observe(NAME, "ListDeliveries", t, &r);
         r.map(Response::new)
     }
 }

@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
 use food_api::{Delivery, DeliveryStatus, HistoryEntry};
-use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
+use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db, Tx,
     db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
@@ -409,5 +409,5 @@ fn event(
             previous: pd::DeliveryStatus::from(previous) as i32,
         }),
     );
-    to_outbox(&topics.deliveries, &delivery.order_id, &env)
+    OutboxMessage::event(&topics.deliveries, &delivery.order_id, &env)
 }

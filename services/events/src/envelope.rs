@@ -4,7 +4,6 @@
 //! embedded broker stores each header as a row of its own and reads it
 //! back for every consumer, so a header no consumer reads is not free.
 
-use food_kit::outbox::OutboxMessage;
 pub use food_proto::events::v1::Envelope;
 use food_proto::events::v1::envelope::Payload;
 use prost::Message;
@@ -48,25 +47,6 @@ pub fn new_envelope(trace_id: &str, payload: Payload) -> Envelope {
         occurred_at: Some(food_api::convert::to_timestamp(chrono::Utc::now())),
         trace_id: trace_id.to_owned(),
         payload: Some(payload),
-    }
-}
-
-/// The outbox row that publishes `env` on `topic` keyed by `key` (an order id).
-pub fn to_outbox(topic: &str, key: &str, env: &Envelope) -> OutboxMessage {
-    let event_type = env
-        .payload
-        .as_ref()
-        .map(|p| EventType::of(p).as_str())
-        .unwrap_or("Unknown");
-    OutboxMessage {
-        event_id: env.event_id.clone(),
-        topic: topic.to_owned(),
-        key: key.to_owned(),
-        payload: env.encode_to_vec(),
-        headers: vec![
-            ("event-type".into(), event_type.into()),
-            ("content-type".into(), CONTENT_TYPE.into()),
-        ],
     }
 }
 
@@ -128,7 +108,7 @@ mod tests {
     use food_proto::events::v1::OrderCancelled;
 
     #[test]
-    fn an_envelope_survives_encoding_with_its_headers() {
+    fn an_envelope_survives_encoding() {
         let env = new_envelope(
             "trace-1",
             Payload::OrderCancelled(OrderCancelled {
@@ -137,18 +117,13 @@ mod tests {
                 reason: None,
             }),
         );
-        let msg = to_outbox("food.orders.v1", "o1", &env);
-        assert_eq!(msg.key, "o1");
-        assert_eq!(
-            msg.headers,
-            [
-                ("event-type".to_owned(), "OrderCancelled".to_owned()),
-                ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
-            ]
-        );
-        let back = decode(&msg.payload).unwrap();
+        let back = decode(&env.encode_to_vec()).unwrap();
         assert_eq!(back, env);
         assert_eq!(back.trace_id, "trace-1");
+        assert_eq!(
+            EventType::of(back.payload.as_ref().unwrap()),
+            EventType::OrderCancelled
+        );
         assert_eq!(event_json(&back)["event_type"], "OrderCancelled");
     }
 

@@ -1,4 +1,4 @@
-//! Topic names (DESIGN.md section 6). Both are keyed by order id.
+//! Topic names (docs/design.md). Both are keyed by order id.
 
 /// OrderPlaced, OrderCancelled, OrderStatusChanged.
 pub const ORDERS: &str = "food.orders.v1";

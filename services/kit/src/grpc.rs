@@ -1,15 +1,15 @@
-//! gRPC plumbing shared by the services: health, reflection, serving on a
-//! bound listener until shutdown, and errors carrying a machine code.
+//! gRPC plumbing shared by the services: the host every service serves on
+//! ([`host::GrpcHost`]), reflection, and errors carrying a machine code.
+
+pub mod host;
+
+pub use host::GrpcHost;
 
 use std::collections::HashMap;
 
 use food_api::ErrorCode;
-use tokio::net::TcpListener;
-use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::{Code, Status, metadata::MetadataMap};
 use tonic_types::{ErrorDetails, StatusExt};
-
-use crate::Shutdown;
 
 /// Server reflection v1 and v1alpha over every food proto, so that grpcurl
 /// and other generic clients work.
@@ -30,25 +30,6 @@ pub fn reflection() -> anyhow::Result<(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     Ok((v1, v1alpha))
-}
-
-/// Serves `router` on `listener` until `shutdown`, then drains in-flight calls.
-pub async fn serve(
-    router: tonic::transport::server::Router,
-    listener: TcpListener,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    // TCP_NODELAY on every accepted connection: without it small replies
-    // wait for the peer's delayed ACK (about 40 ms on Linux).
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|stream| {
-            let _ = stream.set_nodelay(true);
-        })
-    });
-    router
-        .serve_with_incoming_shutdown(incoming, async move { shutdown.cancelled().await })
-        .await?;
-    Ok(())
 }
 
 /// A `Status` whose details carry the machine code (as `google.rpc.ErrorInfo`
@@ -126,24 +107,6 @@ pub fn db_error(e: impl std::fmt::Display) -> Status {
         "the database is unavailable, try again",
         &[],
     )
-}
-
-/// Records a call's count and latency under `grpc_requests_total` and
-/// `grpc_request_duration_seconds`, labelled by service, method and code.
-pub fn observe<T>(
-    service: &'static str,
-    method: &'static str,
-    started: std::time::Instant,
-    result: &Result<T, Status>,
-) {
-    let code = match result {
-        Ok(_) => "OK".to_owned(),
-        Err(s) => format!("{:?}", s.code()),
-    };
-    metrics::counter!("grpc_requests_total", "service" => service, "method" => method, "code" => code)
-        .increment(1);
-    metrics::histogram!("grpc_request_duration_seconds", "service" => service, "method" => method)
-        .record(started.elapsed().as_secs_f64());
 }
 
 /// A list call's page size: 0 means the default (50); above the maximum

@@ -8,10 +8,16 @@
 //! - [`db`]: a SQLite (WAL) or PostgreSQL pool with embedded migrations.
 //! - [`kafka`]: producer and consumer configs tuned for latency, topic creation.
 //! - [`outbox`]: the transactional outbox and its relay.
+//! - [`consumer`]: the idempotent consumer: each event applied once, in the
+//!   same transaction as the state change, offsets committed afterwards.
+//! - [`event_service`]: a gRPC server, its consumer and its outbox relay, run
+//!   and stopped together (order- and delivery-service).
 //! - [`metrics`]: the Prometheus recorder.
 //! - `testing` (feature `test-util`): a broker per test, reading a topic from the start.
 
+pub mod consumer;
 pub mod db;
+pub mod event_service;
 pub mod grpc;
 pub mod kafka;
 pub mod main_helper;
@@ -23,5 +29,6 @@ pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
+pub use consumer::{Handled, Handler, Outcome};
 pub use db::{Db, Tx};
 pub use shutdown::Shutdown;

@@ -35,6 +35,8 @@ use std::{
 };
 
 use anyhow::Context;
+use food_events::{CONTENT_TYPE, Envelope, EventType};
+use prost::Message;
 use rdkafka::{
     message::{Header, OwnedHeaders},
     producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer},
@@ -57,6 +59,28 @@ pub struct OutboxMessage {
     pub key: String,
     pub payload: Vec<u8>,
     pub headers: Vec<(String, String)>,
+}
+
+impl OutboxMessage {
+    /// The row that publishes `env` on `topic` keyed by `key` (an order id),
+    /// with the `event-type` and `content-type` headers of the event contract.
+    pub fn event(topic: &str, key: &str, env: &Envelope) -> Self {
+        let event_type = env
+            .payload
+            .as_ref()
+            .map(|p| EventType::of(p).as_str())
+            .unwrap_or("Unknown");
+        Self {
+            event_id: env.event_id.clone(),
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            payload: env.encode_to_vec(),
+            headers: vec![
+                ("event-type".into(), event_type.into()),
+                ("content-type".into(), CONTENT_TYPE.into()),
+            ],
+        }
+    }
 }
 
 /// Writes `msg` inside the caller's transaction; it is published only if the
@@ -431,5 +455,37 @@ impl Relay {
                 _ = shutdown.cancelled() => return None,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use food_events::{Payload, decode, new_envelope};
+    use food_proto::events::v1::OrderCancelled;
+
+    use super::*;
+
+    #[test]
+    fn an_event_row_carries_its_key_headers_and_envelope() {
+        let env = new_envelope(
+            "trace-1",
+            Payload::OrderCancelled(OrderCancelled {
+                order_id: "o1".into(),
+                customer_id: "c1".into(),
+                reason: None,
+            }),
+        );
+        let msg = OutboxMessage::event("food.orders.v1", "o1", &env);
+        assert_eq!(msg.key, "o1");
+        assert_eq!(
+            msg.headers,
+            [
+                ("event-type".to_owned(), "OrderCancelled".to_owned()),
+                ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
+            ]
+        );
+        let back = decode(&msg.payload).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(back.trace_id, "trace-1");
     }
 }

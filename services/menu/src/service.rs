@@ -1,7 +1,7 @@
 //! The `food.menu.v1.MenuService` handlers: each parses its request, asks
-//! the store, and is counted and timed in one place ([`observe`]).
+//! the store; calls are counted and timed by the gRPC host's layer.
 
-use std::{collections::HashSet, future::Future, time::Instant};
+use std::{collections::HashSet, future::Future};
 
 use food_kit::grpc::trace_id;
 use food_proto::menu::v1::{
@@ -9,7 +9,7 @@ use food_proto::menu::v1::{
     ImportItemsResponse, Item, ListItemsRequest, ListItemsResponse,
     menu_service_server::MenuService,
 };
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{self, category_key},
@@ -18,8 +18,6 @@ use crate::{
     store::{ListFilter, Store},
 };
 
-/// The `service` label of this API's metrics.
-const SERVICE: &str = "food.menu.v1.MenuService";
 /// Most ids in one `BatchGetItems`; an order holds far fewer lines.
 pub const MAX_BATCH_IDS: usize = 1000;
 /// Longest `query` text, in characters.
@@ -132,7 +130,7 @@ impl MenuService for MenuApi {
         &self,
         request: Request<ListItemsRequest>,
     ) -> Result<Response<ListItemsResponse>, Status> {
-        observe("ListItems", self.list(request.into_inner())).await
+        respond(self.list(request.into_inner())).await
     }
 
     #[tracing::instrument(skip_all, fields(
@@ -141,7 +139,7 @@ impl MenuService for MenuApi {
         item_id = %request.get_ref().id,
     ))]
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
-        observe("GetItem", self.get(request.into_inner())).await
+        respond(self.get(request.into_inner())).await
     }
 
     #[tracing::instrument(skip_all, fields(
@@ -153,7 +151,7 @@ impl MenuService for MenuApi {
         &self,
         request: Request<BatchGetItemsRequest>,
     ) -> Result<Response<BatchGetItemsResponse>, Status> {
-        observe("BatchGetItems", self.batch_get(request.into_inner())).await
+        respond(self.batch_get(request.into_inner())).await
     }
 
     #[tracing::instrument(skip_all, fields(
@@ -165,79 +163,13 @@ impl MenuService for MenuApi {
         &self,
         request: Request<ImportItemsRequest>,
     ) -> Result<Response<ImportItemsResponse>, Status> {
-        observe("ImportItems", self.import(request.into_inner())).await
+        respond(self.import(request.into_inner())).await
     }
 }
 
-/// Runs a handler, turns its error into a `Status`, and records the call's
-/// count (by outcome) and latency.
-async fn observe<T>(
-    method: &'static str,
+/// Runs a handler and turns its error into a `Status`.
+async fn respond<T>(
     handler: impl Future<Output = Result<T, MenuError>>,
 ) -> Result<Response<T>, Status> {
-    let started = Instant::now();
-    let result = handler.await.map(Response::new).map_err(Status::from);
-    let code = match &result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    };
-    if let Err(status) = &result {
-        // Database errors were logged with their cause where they were mapped.
-        if !matches!(status.code(), Code::Unavailable | Code::Internal) {
-            tracing::info!(
-                code = code_name(code),
-                message = status.message(),
-                "request refused"
-            );
-        }
-    }
-    metrics::counter!(
-        "grpc_requests_total",
-        "service" => SERVICE,
-        "method" => method,
-        "code" => code_name(code),
-    )
-    .increment(1);
-    metrics::histogram!(
-        "grpc_request_duration_seconds",
-        "service" => SERVICE,
-        "method" => method,
-    )
-    .record(started.elapsed().as_secs_f64());
-    result
-}
-
-/// The canonical upper-case name of a gRPC code, as dashboards expect it.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_names_are_the_canonical_grpc_names() {
-        assert_eq!(code_name(Code::Ok), "OK");
-        assert_eq!(code_name(Code::InvalidArgument), "INVALID_ARGUMENT");
-        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
-    }
+    handler.await.map(Response::new).map_err(Status::from)
 }

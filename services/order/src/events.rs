@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use food_api::{DeliveryStatus, convert::delivery_status};
-use food_events::{Envelope, Handler, Outcome, Payload, new_envelope, to_outbox, topics::Topics};
+use food_events::{Envelope, Payload, new_envelope, topics::Topics};
 use food_kit::{
-    Tx,
-    outbox::{Waker, enqueue_all},
+    Handler, Outcome, Tx,
+    outbox::{OutboxMessage, Waker, enqueue_all},
 };
 use food_proto::{events::v1::OrderStatusChanged, order::v1 as pb};
 
@@ -94,7 +94,11 @@ impl Handler for DeliveryEvents {
                     status: pb::OrderStatus::from(next) as i32,
                 }),
             );
-            events.push(to_outbox(&self.topics.orders, order_id, &changed));
+            events.push(OutboxMessage::event(
+                &self.topics.orders,
+                order_id,
+                &changed,
+            ));
             tracing::info!(order_id, from = %previous, to = %next, trace_id = %env.trace_id, "order status changed");
             out.push(Outcome::Applied);
         }

@@ -18,13 +18,12 @@ mod validate;
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use food_events::{
-    service::{EventService, ensure_topics, group_consumer},
-    topics::Topics,
-};
+use food_events::topics::Topics;
 use food_kit::{
     Db, Shutdown,
     db::{Migrations, Step},
+    event_service::{EventService, ensure_topics, group_consumer},
+    grpc::GrpcHost,
     outbox::{Relay, Waker},
     settings::ServiceSettings,
 };
@@ -33,7 +32,7 @@ use food_proto::{
     order::v1::order_service_server::OrderServiceServer,
 };
 use serde::{Deserialize, Serialize};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::task::JoinHandle;
 use tonic::transport::Endpoint;
 
 pub use events::DeliveryEvents;
@@ -125,27 +124,14 @@ impl Application {
         let consumer = group_consumer(&s.kafka, "order-service", &topics.deliveries)?;
         let handler = DeliveryEvents::new(topics.clone(), waker.clone());
 
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<OrderServiceServer<service::OrderApi>>()
-            .await;
-        let (reflection_v1, reflection_v1alpha) = food_kit::grpc::reflection()?;
         let api = service::OrderApi::new(db.clone(), menu, committer, topics, waker);
-        let router = tonic::transport::Server::builder()
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(OrderServiceServer::new(api));
-
-        let listener = TcpListener::bind(s.listen)
-            .await
-            .with_context(|| format!("binding {}", s.listen))?;
+        let host = GrpcHost::bind("order-service", s.listen)
+            .await?
+            .add_service(OrderServiceServer::new(api))
+            .await;
         Ok(Self {
             service: EventService {
-                name: "order-service",
-                addr: listener.local_addr()?,
-                listener,
-                router,
+                host,
                 db,
                 relay,
                 consumer,
@@ -159,7 +145,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.service.addr
+        self.service.host.local_addr()
     }
 
     /// Serves until shutdown: drains in-flight calls, stops consuming, waits

@@ -1,14 +1,12 @@
 //! The `OrderService` gRPC implementation.
 
-use std::time::Instant;
-
 use chrono::Utc;
 use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
-use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
+use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db,
-    grpc::{db_error, error, observe, page_limit, trace_id},
-    outbox::{Waker, enqueue},
+    grpc::{db_error, error, page_limit, trace_id},
+    outbox::{OutboxMessage, Waker, enqueue},
 };
 use food_proto::{
     events::v1::{OrderCancelled, OrderStatusChanged},
@@ -24,8 +22,6 @@ use crate::{
     store::{self, Committer, NewOrder, Stored},
     validate,
 };
-
-const NAME: &str = "order";
 
 pub struct OrderApi {
     db: Db,
@@ -225,9 +221,12 @@ impl OrderApi {
             }),
         );
         for env in [&cancelled, &changed] {
-            enqueue(&mut tx, &to_outbox(&self.topics.orders, &req.id, env))
-                .await
-                .map_err(db_error)?;
+            enqueue(
+                &mut tx,
+                &OutboxMessage::event(&self.topics.orders, &req.id, env),
+            )
+            .await
+            .map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)?;
         self.waker.wake();
@@ -259,10 +258,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<CreateOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let t = Instant::now();
-        let r = self.create(req).await;
-        observe(NAME, "CreateOrder", t, &r);
-        r.map(Response::new)
+        self.create(req).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
@@ -270,10 +266,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let t = Instant::now();
-        let r = self.get(&req.get_ref().id).await;
-        observe(NAME, "GetOrder", t, &r);
-        r.map(Response::new)
+        self.get(&req.get_ref().id).await.map(Response::new)
     }
 
     #[tracing::instrument(skip_all)]
@@ -281,7 +274,6 @@ impl OrderService for OrderApi {
         &self,
         req: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
-        let t = Instant::now();
         let req = req.into_inner();
         let r = async {
             let page = req.page.unwrap_or_default();
@@ -308,7 +300,6 @@ impl OrderService for OrderApi {
             })
         }
         .await;
-        observe(NAME, "ListOrders", t, &r);
         r.map(Response::new)
     }
 
@@ -317,9 +308,6 @@ impl OrderService for OrderApi {
         &self,
         req: Request<CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let t = Instant::now();
-        let r = self.cancel(req).await;
-        observe(NAME, "CancelOrder", t, &r);
-        r.map(Response::new)
+        self.cancel(req).await.map(Response::new)
     }
 }

@@ -7,11 +7,11 @@
 use std::collections::HashSet;
 
 use food_api::{Order, OrderLine, OrderStatus};
-use food_events::{Payload, new_envelope, to_outbox, topics::Topics};
+use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db, Tx,
     db::{Backend, Params, ROWS_PER_INSERT, micros_to_datetime, now_micros, statement_runs},
-    outbox::{Waker, enqueue_all},
+    outbox::{OutboxMessage, Waker, enqueue_all},
 };
 use food_proto::events::v1::OrderPlaced;
 use sqlx::{Row, any::AnyRow};
@@ -136,7 +136,7 @@ async fn write_batch<'a>(
                     order: Some(n.order.clone().into()),
                 }),
             );
-            to_outbox(&topics.orders, &n.order.id, &env)
+            OutboxMessage::event(&topics.orders, &n.order.id, &env)
         })
         .collect();
     enqueue_all(&mut tx, &events).await?;

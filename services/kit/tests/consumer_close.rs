@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use food_events::{Envelope, Handler, Outcome};
-use food_kit::{Db, Shutdown, Tx, db::Migrations};
+use food_events::Envelope;
+use food_kit::{Db, Handler, Outcome, Shutdown, Tx, db::Migrations};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 
 /// Applies nothing; the test is about closing, not handling.
@@ -63,7 +63,7 @@ async fn the_kafka_consumer_is_closed_when_run_returns_even_while_a_lag_probe_ru
     consumer.subscribe(&[&topic]).unwrap();
     let shutdown = Shutdown::new();
     let started = tokio::time::Instant::now();
-    let running = tokio::spawn(food_events::consumer::run(
+    let running = tokio::spawn(food_kit::consumer::run(
         consumer,
         db,
         Idle,

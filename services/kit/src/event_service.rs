@@ -5,16 +5,17 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use food_kit::{Db, Shutdown, outbox::Relay, settings::KafkaSettings};
+use food_events::topics::Topics;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use tokio::net::TcpListener;
 
-use crate::{Handler, topics::Topics};
+use crate::{
+    Db, Shutdown, consumer::Handler, grpc::GrpcHost, outbox::Relay, settings::KafkaSettings,
+};
 
 /// Creates the service's topics that are missing (the broker may still be
 /// starting: retried for 30 s).
 pub async fn ensure_topics(kafka: &KafkaSettings, topics: &Topics) -> anyhow::Result<()> {
-    food_kit::kafka::ensure_topics(
+    crate::kafka::ensure_topics(
         &kafka.brokers,
         &topics.all(),
         kafka.topic_layout(),
@@ -32,7 +33,7 @@ pub fn group_consumer(
     topic: &str,
 ) -> anyhow::Result<StreamConsumer> {
     let group = kafka.group_id.as_deref().unwrap_or(default_group);
-    let consumer: StreamConsumer = food_kit::kafka::consumer_config(&kafka.brokers, group)
+    let consumer: StreamConsumer = crate::kafka::consumer_config(&kafka.brokers, group)
         .create()
         .with_context(|| format!("creating the consumer of {topic}"))?;
     consumer.subscribe(&[topic])?;
@@ -41,11 +42,8 @@ pub fn group_consumer(
 
 /// A built service, listening, not yet serving.
 pub struct EventService<H: Handler> {
-    /// For logs: `order-service`, say.
-    pub name: &'static str,
-    pub addr: SocketAddr,
-    pub listener: TcpListener,
-    pub router: tonic::transport::server::Router,
+    /// The gRPC server, bound, with the service's API added.
+    pub host: GrpcHost,
     pub db: Db,
     pub relay: Relay,
     pub consumer: StreamConsumer,
@@ -61,8 +59,7 @@ impl<H: Handler> EventService<H> {
     /// then awaits `drained` (whatever still writes, such as a committer),
     /// then lets the relay publish what was committed before it stops.
     pub async fn run(self, drained: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.addr, "{} listening", self.name);
-        food_kit::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
+        crate::metrics::spawn_if_configured(self.metrics_listen, &self.shutdown);
         let consumer = tokio::spawn(crate::consumer::run(
             self.consumer,
             self.db.clone(),
@@ -73,7 +70,7 @@ impl<H: Handler> EventService<H> {
         // The relay has its own stop: it outlives the server and consumer.
         let relay_stop = Shutdown::new();
         let relay = tokio::spawn(self.relay.run(relay_stop.clone()));
-        let served = food_kit::grpc::serve(self.router, self.listener, self.shutdown.clone()).await;
+        let served = self.host.serve(self.shutdown.clone()).await;
         let _ = consumer.await;
         drained.await;
         relay_stop.trigger();

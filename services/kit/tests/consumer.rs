@@ -4,13 +4,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use food_events::{
-    Envelope, Handled, Handler, Outcome, Payload,
-    consumer::{handle, handle_batch},
-    new_envelope,
-};
+use food_events::{Envelope, Payload, new_envelope};
 use food_kit::{
-    Db, Tx,
+    Db, Handled, Handler, Outcome, Tx,
+    consumer::{handle, handle_batch},
     db::{Migrations, Step},
 };
 use food_proto::events::v1::OrderCancelled;
@@ -318,7 +315,7 @@ impl Rig {
         .unwrap();
         consumer.subscribe(&[&self.topic]).unwrap();
         let shutdown = food_kit::Shutdown::new();
-        let running = tokio::spawn(food_events::consumer::run(
+        let running = tokio::spawn(food_kit::consumer::run(
             consumer,
             self.db.clone(),
             timing.clone(),
@@ -391,7 +388,7 @@ async fn after_a_batch_of_several_the_next_waits_for_the_interval_and_after_a_si
 async fn after_a_full_batch_the_next_starts_at_once_so_the_interval_never_caps_the_rate() {
     use std::time::Duration;
 
-    use food_events::consumer::MAX_BATCH;
+    use food_kit::consumer::MAX_BATCH;
 
     let rig = Rig::new().await;
     // Two full batches and one more event, all there before the consumer starts.

@@ -8,17 +8,17 @@
 
 use std::{future::Future, time::Duration};
 
-use food_kit::{
-    Db, Shutdown, Tx,
-    db::{Params, ROWS_PER_INSERT, now_micros},
-};
+use food_events::{Envelope, decode};
 use rdkafka::{
     Message,
     consumer::{CommitMode, Consumer, StreamConsumer},
 };
 use sqlx::Row;
 
-use crate::envelope::{Envelope, decode};
+use crate::{
+    Db, Shutdown, Tx,
+    db::{Params, ROWS_PER_INSERT, now_micros},
+};
 
 /// What a handler did with an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub async fn handle_batch<H: Handler>(
     // insert were seen before (or earlier in this batch).
     let mut fresh = std::collections::HashSet::new();
     let at = now_micros();
-    for chunk in food_kit::db::statement_runs(envs, ROWS_PER_INSERT) {
+    for chunk in crate::db::statement_runs(envs, ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING event_id",
