@@ -1,4 +1,4 @@
-//! The access rules of DESIGN.md section 7, route by route, for an
+//! The access rules of docs/design.md ("Gateway API"), route by route, for an
 //! anonymous caller, two customers, a courier and ops.
 
 use reqwest::{Method, StatusCode};

@@ -1,12 +1,10 @@
-//! A whole platform per test, started as `food-stack` starts it: menu,
-//! order and delivery on port 0 with SQLite in a temp dir and the gateway in
-//! front of them, on an in-memory broker of the test's own, with two
-//! customer keys, a courier key and an ops key.
+//! A whole platform per test (`food_stack::testing`): menu, order and
+//! delivery on port 0 with SQLite in a temp dir and the gateway in front of
+//! them, on an in-memory broker of the test's own, with two customer keys,
+//! a courier key and an ops key; and the requests the tests make.
 
 use std::{net::SocketAddr, time::Duration};
 
-use food_gateway::{ApiKey, Role, Settings};
-use food_kit::Shutdown;
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -56,86 +54,45 @@ impl Default for Options {
     }
 }
 
+/// The platform (`food_stack::testing`, torn down when dropped) and a
+/// client for its gateway.
 pub struct TestStack {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    /// Stops everything when the test ends.
-    pub shutdown: Shutdown,
-    /// Menu, order and delivery behind the gateway (`food-stack`'s own start).
-    platform: food_stack::Stack,
-    /// Outlives the stack's Kafka clients (see `Drop`).
-    broker: Option<food_broker::testing::TestBroker>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestStack {
-    /// The services' consumers are dropped when the test's runtime shuts
-    /// down, and closing a group consumer waits for the broker; so the broker
-    /// is stopped a little later, from another thread. (It also exits when
-    /// the test process does.)
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-        if let Some(broker) = self.broker.take() {
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_secs(10));
-                drop(broker);
-            });
-        }
-    }
+    platform: food_stack::testing::TestStack,
 }
 
 pub async fn spawn_stack() -> TestStack {
     spawn_stack_with(Options::default()).await
 }
 
-/// The platform as `food-stack` starts it, on an in-memory broker of the
-/// test's own, with the test keys (ALICE, BOB, COURIER, OPS) beside the
-/// generated local ones.
+/// The platform as `food-stack` starts it, on a broker of the test's own,
+/// with the test keys (ALICE, BOB, COURIER, OPS) beside the generated
+/// local ones.
 pub async fn spawn_stack_with(options: Options) -> TestStack {
-    food_kit::telemetry::init_for_tests();
-    let prefix = food_kit::testing::unique_prefix();
-    let topics = food_events::topics::Topics::with_prefix(&prefix).all();
-    let broker = food_kit::testing::broker_with_topics(&topics).await;
-    let dir = tempfile::tempdir().unwrap();
-    let shutdown = Shutdown::new();
-
-    let mut config = food_stack::Config::for_tests(dir.path().to_owned());
-    config.kafka_brokers = Some(broker.bootstrap());
-    config.topic_prefix = prefix;
-    config.gateway = Settings {
-        api_keys: vec![
-            ApiKey::new(ALICE, Role::Customer, Some("alice")),
-            ApiKey::new(BOB, Role::Customer, Some("bob")),
-            ApiKey::new(COURIER, Role::Courier, None),
-            ApiKey::new(OPS, Role::Ops, None),
-        ],
-        rate_limit_per_sec: options.rate_limit_per_sec,
-        body_limit_bytes: options.body_limit_bytes,
-        downstream_timeout_ms: 2000,
-        graphiql: options.graphiql,
-        ..Settings::default()
-    };
-    let platform = food_stack::Stack::start(config, shutdown.clone())
-        .await
-        .expect("starting the platform");
-
+    let platform = food_stack::testing::TestStack::builder()
+        .customer_key(ALICE, "alice")
+        .customer_key(BOB, "bob")
+        .courier_key(COURIER)
+        .ops_key(OPS)
+        .gateway(|g| {
+            g.rate_limit_per_sec = options.rate_limit_per_sec;
+            g.body_limit_bytes = options.body_limit_bytes;
+            g.graphiql = options.graphiql;
+        })
+        .start()
+        .await;
     TestStack {
         addr: platform.gateway,
         client: reqwest::Client::new(),
-        shutdown,
         platform,
-        broker: Some(broker),
-        _dir: dir,
     }
 }
 
 impl TestStack {
     /// Stops one service behind the gateway (a downstream outage).
     pub async fn stop_service(&mut self, name: &str) {
-        self.platform
-            .stop_part(name)
-            .await
-            .unwrap_or_else(|e| panic!("stopping {name}: {e:#}"));
+        self.platform.stop_part(name).await;
     }
 
     pub fn url(&self, path: &str) -> String {

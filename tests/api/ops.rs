@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{Who, spawn_stack};
 
-/// The routes of DESIGN.md section 7, plus `POST /menu/items`.
+/// The routes of docs/design.md ("Gateway API"), plus `POST /menu/items`.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/menu/items"),
     ("post", "/menu/items"),

@@ -2,9 +2,9 @@
 //! gateway on free ports with SQLite in a tempdir) and running the real
 //! `foodctl` binary against it.
 //!
-//! [`start_stack`] starts the platform with `food-stack`'s own start
-//! function, on an in-memory broker. The stack runs on its own thread and
-//! runtime, so tests stay plain synchronous `assert_cmd` tests.
+//! [`start_stack`] starts the platform with `food_stack::testing`, on an
+//! in-memory broker; it runs on a thread and runtime of its own, so tests
+//! stay plain synchronous `assert_cmd` tests.
 
 use std::{
     io::{BufRead, BufReader},
@@ -15,9 +15,7 @@ use std::{
 };
 
 use assert_cmd::Command;
-use food_broker::{Storage, testing::TestBroker};
-use food_gateway::{ApiKey, Role};
-use food_kit::Shutdown;
+use food_stack::testing::TestStack;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -25,7 +23,7 @@ use tempfile::TempDir;
 pub struct Stack {
     /// `http://127.0.0.1:PORT` of the gateway.
     pub gateway: String,
-    /// Kafka bootstrap servers of the embedded broker.
+    /// Kafka bootstrap servers of the test's broker.
     pub brokers: String,
     /// Prefix of this stack's topic names.
     pub prefix: String,
@@ -36,14 +34,8 @@ pub struct Stack {
     pub other_customer_key: String,
     /// `XDG_CONFIG_HOME` for foodctl, so no test reads the user's contexts.
     pub config_home: TempDir,
-    shutdown: Shutdown,
-    _data: TempDir,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-    }
+    /// Torn down in order when dropped.
+    _platform: TestStack,
 }
 
 /// One stack shared by the tests that only read or touch their own orders.
@@ -56,100 +48,32 @@ fn key(role: &str) -> String {
     format!("test-{role}-{}", uuid::Uuid::now_v7().simple())
 }
 
-/// Starts a fresh stack; it stops when the returned value is dropped.
+/// Starts a fresh stack (`food_stack::testing`) with the test keys; it
+/// stops when the returned value is dropped.
 pub fn start_stack() -> Stack {
-    let data = tempfile::tempdir().expect("a data dir");
-    let data_dir = data.path().to_owned();
-    let shutdown = Shutdown::new();
-    let prefix = food_kit::testing::unique_prefix();
-    let keys = Keys {
-        ops: key("ops"),
-        courier: key("courier"),
-        customer: key("customer"),
-        customer_id: format!("cust-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
-        other_customer: key("customer2"),
-    };
-    let (tx, rx) = mpsc::channel();
-    {
-        let shutdown = shutdown.clone();
-        let prefix = prefix.clone();
-        let keys = keys.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            rt.block_on(async move {
-                let started = run_pieces(&data_dir, &prefix, &keys, shutdown.clone()).await;
-                let (stack, broker) = match started {
-                    Ok((stack, broker)) => {
-                        let _ = tx.send(Ok((
-                            format!("http://{}", stack.gateway),
-                            broker.bootstrap(),
-                        )));
-                        (stack, broker)
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(format!("{e:#}")));
-                        return;
-                    }
-                };
-                shutdown.cancelled().await;
-                let _ = stack.wait().await;
-                broker.stop().await;
-            });
-        });
-    }
-    let (gateway, brokers) = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the stack starts within 2 minutes")
-        .unwrap_or_else(|e| panic!("starting the stack: {e}"));
-    let config_home = tempfile::tempdir().expect("a config dir");
+    let ops_key = key("ops");
+    let courier_key = key("courier");
+    let customer_key = key("customer");
+    let customer_id = format!("cust-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let other_customer_key = key("customer2");
+    let platform = TestStack::builder()
+        .ops_key(&ops_key)
+        .courier_key(&courier_key)
+        .customer_key(&customer_key, &customer_id)
+        .customer_key(&other_customer_key, "cust-other")
+        .start_blocking();
     Stack {
-        gateway,
-        brokers,
-        prefix,
-        ops_key: keys.ops,
-        courier_key: keys.courier,
-        customer_key: keys.customer,
-        customer_id: keys.customer_id,
-        other_customer_key: keys.other_customer,
-        config_home,
-        shutdown,
-        _data: data,
+        gateway: platform.gateway_url(),
+        brokers: platform.brokers.clone(),
+        prefix: platform.prefix.clone(),
+        ops_key,
+        courier_key,
+        customer_key,
+        customer_id,
+        other_customer_key,
+        config_home: tempfile::tempdir().expect("a config dir"),
+        _platform: platform,
     }
-}
-
-#[derive(Clone)]
-struct Keys {
-    ops: String,
-    courier: String,
-    customer: String,
-    customer_id: String,
-    other_customer: String,
-}
-
-/// The platform as `food-stack` starts it, on an in-memory broker of its
-/// own, with the test keys.
-async fn run_pieces(
-    data_dir: &Path,
-    prefix: &str,
-    keys: &Keys,
-    shutdown: Shutdown,
-) -> anyhow::Result<(food_stack::Stack, TestBroker)> {
-    let broker = TestBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
-    let mut config = food_stack::Config::for_tests(data_dir.to_owned());
-    config.kafka_brokers = Some(broker.bootstrap());
-    config.topic_prefix = prefix.to_owned();
-    config.gateway.api_keys = vec![
-        ApiKey::new(&keys.ops, Role::Ops, None),
-        ApiKey::new(&keys.courier, Role::Courier, None),
-        ApiKey::new(&keys.customer, Role::Customer, Some(&keys.customer_id)),
-        ApiKey::new(&keys.other_customer, Role::Customer, Some("cust-other")),
-    ];
-    let stack = food_stack::Stack::start(config, shutdown).await?;
-    Ok((stack, broker))
 }
 
 /// `foodctl` with a private config dir and no colour; no gateway or token.

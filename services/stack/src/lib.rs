@@ -7,13 +7,16 @@
 //! (`<data dir>/local-keys.json`) and `foodctl` contexts that use them.
 //!
 //! # Layout
-//! - [`Args`] / [`Config`]: flags (DESIGN.md section 7).
+//! - [`Args`] / [`Config`]: flags (docs/operations.md).
 //! - [`keys`]: the local keys file and the foodctl contexts.
 //! - [`Stack`]: starting and stopping every part in order.
+//! - `testing` (feature `test-util`): the test harness around [`Stack`].
 
 pub mod keys;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{future::Future, net::SocketAddr, path::PathBuf, pin::Pin, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
@@ -139,15 +142,150 @@ impl Config {
     }
 }
 
+/// A service's consumer group when topics are prefixed, so that stacks
+/// sharing a broker share no group.
+fn group_id(prefix: &str, service: &str) -> String {
+    format!("{prefix}{service}-service")
+}
+
+/// The `Application` API that each service and the gateway share
+/// (docs/design.md): what the stack needs to start, stop and restart a part.
+trait App: Sized + Send + 'static {
+    type Settings: Clone + Send + Sync + 'static;
+    fn build(
+        settings: Self::Settings,
+        shutdown: Shutdown,
+    ) -> impl Future<Output = anyhow::Result<Self>> + Send;
+    fn local_addr(&self) -> SocketAddr;
+    fn run_until_stopped(self) -> impl Future<Output = anyhow::Result<()>> + Send + 'static;
+    /// Where `settings` say to listen: a restart listens where the part did.
+    fn listen(settings: &mut Self::Settings) -> &mut SocketAddr;
+}
+
+macro_rules! app {
+    ($app:ty, $settings:ty, |$s:ident| $listen:expr) => {
+        impl App for $app {
+            type Settings = $settings;
+            async fn build(settings: $settings, shutdown: Shutdown) -> anyhow::Result<Self> {
+                <$app>::build(settings, shutdown).await
+            }
+            fn local_addr(&self) -> SocketAddr {
+                <$app>::local_addr(self)
+            }
+            fn run_until_stopped(
+                self,
+            ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
+                <$app>::run_until_stopped(self)
+            }
+            fn listen($s: &mut $settings) -> &mut SocketAddr {
+                $listen
+            }
+        }
+    };
+}
+
+app!(food_menu::Application, food_menu::Settings, |s| &mut s
+    .service
+    .listen);
+app!(food_order::Application, food_order::Settings, |s| &mut s
+    .service
+    .listen);
+app!(food_delivery::Application, food_delivery::Settings, |s| {
+    &mut s.service.listen
+});
+app!(food_gateway::Application, food_gateway::Settings, |s| {
+    &mut s.listen
+});
+
+type Launch = Box<
+    dyn Fn(Shutdown) -> Pin<Box<dyn Future<Output = anyhow::Result<Running>> + Send>> + Send + Sync,
+>;
+
+/// One part of the stack, running or stopped by [`Stack::stop_part`].
 struct Part {
     name: &'static str,
     addr: SocketAddr,
+    /// Starts the part again on `addr` with the settings it first had.
+    launch: Launch,
+    running: Option<Running>,
+}
+
+struct Running {
     task: JoinHandle<anyhow::Result<()>>,
     shutdown: Shutdown,
 }
 
+impl Part {
+    /// Builds and spawns `A` under a child of `stack`'s token, so that
+    /// each part can be stopped on its own and in order.
+    async fn start<A: App>(
+        name: &'static str,
+        mut settings: A::Settings,
+        stack: &Shutdown,
+    ) -> anyhow::Result<Self> {
+        let shutdown = stack.child();
+        let app = A::build(settings.clone(), shutdown.clone())
+            .await
+            .with_context(|| format!("starting {name}"))?;
+        let addr = app.local_addr();
+        *A::listen(&mut settings) = addr;
+        let launch: Launch = Box::new(move |shutdown: Shutdown| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                let app = A::build(settings, shutdown.clone())
+                    .await
+                    .with_context(|| format!("restarting {name}"))?;
+                Ok(Running {
+                    task: tokio::spawn(app.run_until_stopped()),
+                    shutdown,
+                })
+            })
+        });
+        Ok(Self {
+            name,
+            addr,
+            launch,
+            running: Some(Running {
+                task: tokio::spawn(app.run_until_stopped()),
+                shutdown,
+            }),
+        })
+    }
+
+    /// Trips the part's token and waits for it to stop.
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        let Some(running) = self.running.take() else {
+            return Ok(());
+        };
+        running.shutdown.trigger();
+        match tokio::time::timeout(Duration::from_secs(15), running.task).await {
+            Ok(Ok(result)) => result.context(self.name),
+            Ok(Err(e)) => anyhow::bail!("{} panicked: {e}", self.name),
+            Err(_) => anyhow::bail!("{} did not stop within 15 s", self.name),
+        }
+    }
+}
+
+type DatabaseUrl = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+/// What only the test harness changes ([`testing`]); `food-stack` itself
+/// runs with the defaults.
+#[derive(Default)]
+struct Tweaks {
+    /// Menu, order and delivery only: service-level tests call them over
+    /// gRPC.
+    no_gateway: bool,
+    /// Each service's database URL by its name (`menu`, ...), instead of a
+    /// SQLite file in the data dir.
+    database_url: Option<DatabaseUrl>,
+    /// order-service's settings apart from those the stack sets.
+    order: Option<food_order::Settings>,
+}
+
 /// A running platform.
 pub struct Stack {
+    /// The gateway's address; port 0 when the stack runs without one
+    /// (service-level tests).
     pub gateway: SocketAddr,
     pub menu: SocketAddr,
     pub order: SocketAddr,
@@ -159,7 +297,10 @@ pub struct Stack {
     pub data_dir: PathBuf,
     pub topic_prefix: String,
     embedded: bool,
+    /// In start order: menu, order, delivery, gateway.
     parts: Vec<Part>,
+    /// The parent of each part's token; a restarted part gets a new child.
+    shutdown: Shutdown,
     #[cfg(feature = "embedded-broker")]
     broker: Option<food_broker::EmbeddedBroker>,
 }
@@ -168,6 +309,14 @@ impl Stack {
     /// Starts every part and returns once each is listening. `shutdown`
     /// stops them all (see [`Stack::wait`]).
     pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Self> {
+        Self::start_with(config, shutdown, Tweaks::default()).await
+    }
+
+    async fn start_with(
+        config: Config,
+        shutdown: Shutdown,
+        tweaks: Tweaks,
+    ) -> anyhow::Result<Self> {
         if config.fresh && config.data_dir.exists() {
             std::fs::remove_dir_all(&config.data_dir)
                 .with_context(|| format!("removing {}", config.data_dir.display()))?;
@@ -221,96 +370,63 @@ impl Stack {
             let mut s = ServiceSettings::with_listen("127.0.0.1:0");
             s.listen = listen;
             s.data_dir = data_dir.clone();
-            s.database_url = format!("sqlite://{}/{name}.db", data_dir.display());
+            s.database_url = match &tweaks.database_url {
+                Some(url) => url(name),
+                None => format!("sqlite://{}/{name}.db", data_dir.display()),
+            };
             s.kafka = kafka.clone();
             if !config.topic_prefix.is_empty() {
-                s.kafka.group_id = Some(format!("{}{name}-service", config.topic_prefix));
+                s.kafka.group_id = Some(group_id(&config.topic_prefix, name));
             }
             s
         };
+
+        // The gateway stops first (no new requests), then the services
+        // drain, then the broker goes: `wait` stops the parts in reverse.
         let mut parts = Vec::new();
-
-        // Each part gets its own child token: the gateway stops first (no new
-        // requests), then the services drain, then the broker goes.
-        let child = shutdown.child();
-        let menu = food_menu::Application::build(
-            food_menu::Settings {
-                service: service(config.menu_addr, "menu"),
-                seed: true,
-            },
-            child.clone(),
-        )
-        .await
-        .context("starting menu-service")?;
-        let menu_addr = menu.local_addr();
-        parts.push(Part {
-            name: "menu-service",
-            addr: menu_addr,
-            task: tokio::spawn(menu.run_until_stopped()),
-            shutdown: child,
-        });
-
-        let child = shutdown.child();
-        let order = food_order::Application::build(
-            food_order::Settings {
-                service: service(config.order_addr, "order"),
-                menu_url: format!("http://{menu_addr}"),
-                ..food_order::Settings::default()
-            },
-            child.clone(),
-        )
-        .await
-        .context("starting order-service")?;
-        let order_addr = order.local_addr();
-        parts.push(Part {
-            name: "order-service",
-            addr: order_addr,
-            task: tokio::spawn(order.run_until_stopped()),
-            shutdown: child,
-        });
-
-        let child = shutdown.child();
-        let delivery = food_delivery::Application::build(
-            food_delivery::Settings {
-                service: service(config.delivery_addr, "delivery"),
-            },
-            child.clone(),
-        )
-        .await
-        .context("starting delivery-service")?;
-        let delivery_addr = delivery.local_addr();
-        parts.push(Part {
-            name: "delivery-service",
-            addr: delivery_addr,
-            task: tokio::spawn(delivery.run_until_stopped()),
-            shutdown: child,
-        });
-
-        let child = shutdown.child();
-        let mut gw = config.gateway.clone();
-        gw.listen = config.gateway_addr;
-        gw.menu_url = format!("http://{menu_addr}");
-        gw.order_url = format!("http://{order_addr}");
-        gw.delivery_url = format!("http://{delivery_addr}");
-        gw.api_keys.extend(local_keys.api_keys());
-        gw.kafka = food_kit::settings::KafkaSettings {
-            group_id: gw.kafka.group_id.clone(),
-            ..kafka.clone()
+        let menu = food_menu::Settings {
+            service: service(config.menu_addr, "menu"),
+            seed: true,
         };
-        let gateway = food_gateway::Application::build(gw, child.clone())
-            .await
-            .context("starting the gateway")?;
-        let gateway_addr = gateway.local_addr();
-        parts.push(Part {
-            name: "gateway",
-            addr: gateway_addr,
-            task: tokio::spawn(gateway.run_until_stopped()),
-            shutdown: child,
-        });
+        parts.push(Part::start::<food_menu::Application>("menu-service", menu, &shutdown).await?);
+        let menu_addr = parts[0].addr;
+        let order = food_order::Settings {
+            service: service(config.order_addr, "order"),
+            menu_url: format!("http://{menu_addr}"),
+            ..tweaks.order.unwrap_or_default()
+        };
+        parts
+            .push(Part::start::<food_order::Application>("order-service", order, &shutdown).await?);
+        let delivery = food_delivery::Settings {
+            service: service(config.delivery_addr, "delivery"),
+        };
+        parts.push(
+            Part::start::<food_delivery::Application>("delivery-service", delivery, &shutdown)
+                .await?,
+        );
+        let [order_addr, delivery_addr] = [parts[1].addr, parts[2].addr];
 
-        if let Some(path) = &config.foodctl_config {
-            keys::write_foodctl_contexts(path, &format!("http://{gateway_addr}"), &local_keys)
-                .with_context(|| format!("writing foodctl contexts to {}", path.display()))?;
+        let mut gateway_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        if !tweaks.no_gateway {
+            let mut gw = config.gateway.clone();
+            gw.listen = config.gateway_addr;
+            gw.menu_url = format!("http://{menu_addr}");
+            gw.order_url = format!("http://{order_addr}");
+            gw.delivery_url = format!("http://{delivery_addr}");
+            gw.api_keys.extend(local_keys.api_keys());
+            gw.kafka = food_kit::settings::KafkaSettings {
+                group_id: gw.kafka.group_id.clone(),
+                ..kafka.clone()
+            };
+            let gateway =
+                Part::start::<food_gateway::Application>("gateway", gw, &shutdown).await?;
+            gateway_addr = gateway.addr;
+            parts.push(gateway);
+
+            if let Some(path) = &config.foodctl_config {
+                keys::write_foodctl_contexts(path, &format!("http://{gateway_addr}"), &local_keys)
+                    .with_context(|| format!("writing foodctl contexts to {}", path.display()))?;
+            }
         }
 
         Ok(Self {
@@ -325,6 +441,7 @@ impl Stack {
             topic_prefix: config.topic_prefix,
             embedded,
             parts,
+            shutdown,
             #[cfg(feature = "embedded-broker")]
             broker,
         })
@@ -366,50 +483,50 @@ impl Stack {
     /// `"delivery-service"` or `"gateway"`) and waits for it, leaving the
     /// others running: a downstream outage, for tests.
     pub async fn stop_part(&mut self, name: &str) -> anyhow::Result<()> {
-        let at = self
-            .parts
-            .iter()
-            .position(|p| p.name == name)
-            .with_context(|| format!("no running part named {name}"))?;
-        let part = self.parts.remove(at);
-        part.shutdown.trigger();
-        match tokio::time::timeout(Duration::from_secs(15), part.task).await {
-            Ok(Ok(result)) => result.context(part.name),
-            Ok(Err(e)) => anyhow::bail!("{} panicked: {e}", part.name),
-            Err(_) => anyhow::bail!("{} did not stop within 15 s", part.name),
-        }
+        let part = self.part(name)?;
+        anyhow::ensure!(part.running.is_some(), "{name} is not running");
+        part.stop().await
+    }
+
+    /// Starts a part that [`Stack::stop_part`] stopped, on the address and
+    /// with the settings it had: the end of an outage, for tests.
+    pub async fn restart_part(&mut self, name: &str) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.child();
+        let part = self.part(name)?;
+        anyhow::ensure!(part.running.is_none(), "{name} is running");
+        part.running = Some((part.launch)(shutdown).await?);
+        Ok(())
+    }
+
+    fn part(&mut self, name: &str) -> anyhow::Result<&mut Part> {
+        self.parts
+            .iter_mut()
+            .find(|p| p.name == name)
+            .with_context(|| format!("no part named {name}"))
     }
 
     /// Stops every part, gateway first, broker last; returns the first error.
     pub async fn stop(self) -> anyhow::Result<()> {
-        for p in &self.parts {
-            p.shutdown.trigger();
+        for running in self.parts.iter().filter_map(|p| p.running.as_ref()) {
+            running.shutdown.trigger();
         }
         self.wait().await
     }
 
     /// Waits for the parts to stop (after the shutdown token was tripped).
-    pub async fn wait(self) -> anyhow::Result<()> {
+    pub async fn wait(mut self) -> anyhow::Result<()> {
         let mut first_error = None;
-        for p in self.parts.into_iter().rev() {
-            p.shutdown.trigger();
-            match tokio::time::timeout(Duration::from_secs(15), p.task).await {
-                Ok(Ok(Ok(()))) => tracing::info!(part = p.name, "stopped"),
-                Ok(Ok(Err(e))) => {
+        for p in self.parts.iter_mut().rev() {
+            match p.stop().await {
+                Ok(()) => tracing::info!(part = p.name, "stopped"),
+                Err(e) => {
                     tracing::error!(part = p.name, error = %format!("{e:#}"), "stopped with an error");
-                    first_error.get_or_insert(e.context(p.name));
-                }
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(anyhow::anyhow!("{} panicked: {e}", p.name));
-                }
-                Err(_) => {
-                    first_error
-                        .get_or_insert(anyhow::anyhow!("{} did not stop within 15 s", p.name));
+                    first_error.get_or_insert(e);
                 }
             }
         }
         #[cfg(feature = "embedded-broker")]
-        if let Some(b) = self.broker {
+        if let Some(b) = self.broker.take() {
             b.stop().await;
         }
         first_error.map_or(Ok(()), Err)

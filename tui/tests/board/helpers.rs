@@ -8,99 +8,43 @@ use food_board::{
     config::Feed,
     data::{self, FeedHandle, Gateway},
 };
-use food_broker::{Storage, testing::TestBroker};
-use food_gateway::{ApiKey, Role};
 use food_kit::Shutdown;
+use food_stack::testing::Broker;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 pub const ALICE: &str = "alice-key";
 pub const OPS: &str = "ops-key";
 
+/// The platform (`food_stack::testing`, torn down in order when dropped).
 pub struct TestStack {
     pub gateway_addr: SocketAddr,
-    pub brokers: String,
-    pub prefix: String,
     pub client: reqwest::Client,
-    pub shutdown: Shutdown,
-    /// `None` while a test has it stopped.
-    pub broker: Option<TestBroker>,
-    /// Where a restarted broker finds its log.
-    broker_storage: Storage,
-    /// Menu, order, delivery and the gateway (`food-stack`'s own start).
-    platform: Option<food_stack::Stack>,
-    _dir: tempfile::TempDir,
-    _broker_dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for TestStack {
-    /// Stops the services before the broker: a Kafka consumer group member
-    /// closed after its broker is gone waits for it forever, so the
-    /// services must finish closing their consumers first.
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-        if let Some(platform) = self.platform.take() {
-            tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(async {
-                    let _ = tokio::time::timeout(Duration::from_secs(20), platform.wait()).await;
-                })
-            });
-        }
-    }
+    platform: food_stack::testing::TestStack,
 }
 
 pub async fn spawn_stack() -> TestStack {
-    spawn_stack_with(Storage::Memory).await
+    spawn_stack_with(Broker::Memory).await
 }
 
 /// A stack whose broker keeps its log in SQLite, so that it can be
 /// restarted the way a real broker comes back from an outage.
 pub async fn spawn_stack_with_durable_broker() -> TestStack {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broker.db");
-    let mut stack = spawn_stack_with(Storage::Sqlite(path.clone())).await;
-    stack.broker_storage = Storage::Sqlite(path);
-    stack._broker_dir = Some(dir);
-    stack
+    spawn_stack_with(Broker::Durable).await
 }
 
 /// The platform as `food-stack` starts it, on a broker of the test's own.
-async fn spawn_stack_with(storage: Storage) -> TestStack {
-    food_kit::telemetry::init_for_tests();
-    let prefix = food_kit::testing::unique_prefix();
-    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), storage.clone())
-        .await
-        .expect("starting the broker");
-    let brokers = broker.bootstrap();
-    let dir = tempfile::tempdir().unwrap();
-    let shutdown = Shutdown::new();
-
-    let mut config = food_stack::Config::for_tests(dir.path().to_owned());
-    config.kafka_brokers = Some(brokers.clone());
-    config.topic_prefix = prefix.clone();
-    config.gateway = food_gateway::Settings {
-        api_keys: vec![
-            ApiKey::new(ALICE, Role::Customer, Some("alice")),
-            ApiKey::new(OPS, Role::Ops, None),
-        ],
-        downstream_timeout_ms: 2000,
-        ..food_gateway::Settings::default()
-    };
-    let platform = food_stack::Stack::start(config, shutdown.clone())
-        .await
-        .expect("starting the platform");
-
+async fn spawn_stack_with(broker: Broker) -> TestStack {
+    let platform = food_stack::testing::TestStack::builder()
+        .customer_key(ALICE, "alice")
+        .ops_key(OPS)
+        .broker(broker)
+        .start()
+        .await;
     TestStack {
         gateway_addr: platform.gateway,
-        brokers,
-        prefix,
         client: reqwest::Client::new(),
-        shutdown,
-        broker: Some(broker),
-        broker_storage: storage,
-        platform: Some(platform),
-        _dir: dir,
-        _broker_dir: None,
+        platform,
     }
 }
 
@@ -116,8 +60,8 @@ impl TestStack {
 
     pub fn kafka_feed(&self) -> Feed {
         Feed::Kafka {
-            brokers: self.brokers.clone(),
-            topic: food_events::topics::Topics::with_prefix(&self.prefix).deliveries,
+            brokers: self.platform.brokers.clone(),
+            topic: food_events::topics::Topics::with_prefix(&self.platform.prefix).deliveries,
         }
     }
 
@@ -177,31 +121,18 @@ impl TestStack {
     /// so tests that restart the broker stop it first; the board needs only
     /// the gateway and delivery-service.
     pub async fn stop_order_service(&mut self) {
-        self.platform
-            .as_mut()
-            .expect("running")
-            .stop_part("order-service")
-            .await
-            .expect("order-service stops");
+        self.platform.stop_part("order-service").await;
     }
 
     /// Kills the broker (the board's feed loses it).
     pub async fn stop_broker(&mut self) {
-        self.broker.take().expect("running").stop().await;
+        self.platform.stop_broker().await;
     }
 
     /// Starts the broker again on the same address and storage (a durable
     /// broker comes back with its log), with the topics.
     pub async fn restart_broker(&mut self) {
-        let addr: SocketAddr = self.brokers.parse().unwrap();
-        let broker = TestBroker::start(addr, self.broker_storage.clone())
-            .await
-            .expect("restarting the broker");
-        let topics = food_events::topics::Topics::with_prefix(&self.prefix).all();
-        food_kit::kafka::ensure_topics(&self.brokers, &topics, 3, Duration::from_secs(30))
-            .await
-            .unwrap();
-        self.broker = Some(broker);
+        self.platform.restart_broker().await;
     }
 }
 

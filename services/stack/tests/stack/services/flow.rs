@@ -5,7 +5,7 @@ use food_proto::{
 };
 use tonic::Code;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn an_order_flows_through_every_delivery_status_to_delivered() {

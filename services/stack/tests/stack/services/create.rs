@@ -7,7 +7,7 @@ use food_proto::{
 };
 use tonic::Code;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn create_order_prices_lines_from_the_menu() {
@@ -132,7 +132,7 @@ async fn create_order_rejects_each_bad_input_with_the_right_code_and_field() {
 async fn unavailable_item(stack: &Stack) -> String {
     let mut menu = food_proto::menu::v1::menu_service_client::MenuServiceClient::connect(format!(
         "http://{}",
-        stack.menu_addr
+        stack.menu
     ))
     .await
     .unwrap();
@@ -208,14 +208,14 @@ async fn concurrent_retries_with_one_key_create_one_order() {
 
 #[tokio::test]
 async fn with_the_menu_down_create_fails_fast_with_unavailable_and_reads_still_work() {
-    let mut stack = Stack::start().await;
+    let stack = Stack::start().await;
     let mut orders = stack.orders().await;
     let placed = orders
         .create_order(order_request("erin", &[("margherita", 1)]))
         .await
         .unwrap()
         .into_inner();
-    stack.menu.take().unwrap().stop().await;
+    stack.stop_part("menu-service").await;
 
     // An item the order service has not priced lately needs the menu.
     let started = Instant::now();
@@ -245,7 +245,7 @@ async fn with_the_menu_down_create_fails_fast_with_unavailable_and_reads_still_w
 async fn a_menu_change_reaches_new_orders_within_the_cache_time() {
     let stack = Stack::start().await;
     let mut orders = stack.orders().await;
-    let mut menu = MenuServiceClient::connect(format!("http://{}", stack.menu_addr))
+    let mut menu = MenuServiceClient::connect(format!("http://{}", stack.menu))
         .await
         .unwrap();
     let before = orders
@@ -356,15 +356,9 @@ async fn every_service_answers_health_checks_and_lists_itself_by_reflection() {
     };
     let stack = Stack::start().await;
     let targets = [
-        (stack.menu_addr, "food.menu.v1.MenuService"),
-        (
-            stack.order.as_ref().unwrap().addr,
-            "food.order.v1.OrderService",
-        ),
-        (
-            stack.delivery.as_ref().unwrap().addr,
-            "food.delivery.v1.DeliveryService",
-        ),
+        (stack.menu, "food.menu.v1.MenuService"),
+        (stack.order, "food.order.v1.OrderService"),
+        (stack.delivery, "food.delivery.v1.DeliveryService"),
     ];
     for (addr, service) in targets {
         let url = format!("http://{addr}");

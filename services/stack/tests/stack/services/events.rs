@@ -4,7 +4,7 @@ use food_proto::{
     order::v1::{ListOrdersRequest, OrderStatus},
 };
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn every_event_delivered_twice_leaves_the_state_unchanged() {
@@ -23,7 +23,7 @@ async fn every_event_twice() {
     let mut orders = stack.orders().await;
     let mut deliveries = stack.deliveries().await;
     let topics = Topics::with_prefix(&stack.prefix);
-    let b = stack.broker.bootstrap();
+    let b = stack.brokers.clone();
     let mut expected = Vec::new();
     for i in 0..6 {
         let o = orders
@@ -59,16 +59,16 @@ async fn every_event_twice() {
         let o = eventually(|| order_of(&orders, id), |o| o.status == *status).await;
         assert_eq!(o.status, *status, "order {id} follows its delivery");
     }
-    caught_up(&b, &format!("{}delivery", stack.prefix), &topics.orders).await;
-    caught_up(&b, &format!("{}order", stack.prefix), &topics.deliveries).await;
+    caught_up(&b, &stack.group_id("delivery"), &topics.orders).await;
+    caught_up(&b, &stack.group_id("order"), &topics.deliveries).await;
     let snapshot = state(&stack).await;
     phase("settled; snapshot taken");
 
     let orders_events = republish_everything(&b, &topics.orders, usize::MAX).await;
     let delivery_events = republish_everything(&b, &topics.deliveries, usize::MAX).await;
     phase("everything republished");
-    caught_up(&b, &format!("{}delivery", stack.prefix), &topics.orders).await;
-    caught_up(&b, &format!("{}order", stack.prefix), &topics.deliveries).await;
+    caught_up(&b, &stack.group_id("delivery"), &topics.orders).await;
+    caught_up(&b, &stack.group_id("order"), &topics.deliveries).await;
 
     assert!(
         orders_events >= 6 && delivery_events >= 10,
@@ -115,9 +115,8 @@ async fn state(stack: &Stack) -> (Vec<(String, i32)>, Vec<(String, i32, u64, usi
 
 #[tokio::test]
 async fn orders_placed_while_delivery_service_is_down_each_get_one_delivery_after_restart() {
-    let mut stack = Stack::start().await;
+    let stack = Stack::start().await;
     let mut orders = stack.orders().await;
-    let b = stack.broker.bootstrap();
     let first = orders
         .create_order(order_request("rita", &[("margherita", 1)]))
         .await
@@ -125,7 +124,7 @@ async fn orders_placed_while_delivery_service_is_down_each_get_one_delivery_afte
         .into_inner();
     let deliveries = stack.deliveries().await;
     eventually(|| delivery_of(&deliveries, &first.id), |_| true).await;
-    stack.delivery.take().unwrap().stop().await;
+    stack.stop_part("delivery-service").await;
 
     let mut placed = vec![first.id];
     for _ in 0..20 {
@@ -138,7 +137,7 @@ async fn orders_placed_while_delivery_service_is_down_each_get_one_delivery_afte
                 .id,
         );
     }
-    stack.delivery = Some(start_delivery(stack.dir.path(), &b, &stack.prefix).await);
+    stack.restart_part("delivery-service").await;
     let deliveries = stack.deliveries().await;
 
     for id in &placed {

@@ -6,19 +6,21 @@
 //! delivery for each order (the whole pipeline on the same two cores), then
 //! with the order service alone.
 //!
-//! Run: `cargo bench -p food-order --bench create_order`.
+//! The services run as `food-stack` starts them (`food_stack::testing`, no
+//! gateway), and the load shares their runtime, as under `tokio::main`.
+//!
+//! Run: `cargo bench -p food-stack --bench create_order`.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use food_broker::{EmbeddedBroker, Storage};
 use food_events::{Payload, decode, topics::Topics};
-use food_kit::{Shutdown, settings::ServiceSettings};
 use food_proto::order::v1::{
     CreateOrderRequest, LineRequest, order_service_client::OrderServiceClient,
 };
+use food_stack::testing::TestStack;
 use hdrhistogram::Histogram;
 use rdkafka::{
     Message,
@@ -31,13 +33,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CALLERS: usize = 32;
 const RUN: Duration = Duration::from_secs(10);
-
-fn settings(dir: &std::path::Path, broker: &str, name: &str) -> ServiceSettings {
-    let mut s = ServiceSettings::with_listen("127.0.0.1:0");
-    s.database_url = format!("sqlite://{}/{name}.db", dir.display());
-    s.kafka.brokers = broker.to_owned();
-    s
-}
 
 fn request(i: usize) -> CreateOrderRequest {
     CreateOrderRequest {
@@ -70,53 +65,29 @@ fn sum_count(rendered: &str, name: &str) -> (f64, f64) {
     (find("sum"), find("count"))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
+    // The recorder first: the services take their metric handles as they start.
+    food_kit::metrics::handle();
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let stack = TestStack::builder()
+        .without_gateway()
+        .worker_threads(cores)
+        .start_blocking();
+    stack.block_on(bench(&stack))
+}
+
+async fn bench(stack: &TestStack) -> anyhow::Result<()> {
     let metrics = food_kit::metrics::handle();
-    let dir = tempfile::tempdir()?;
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse()?, Storage::Memory).await?;
-    let b = broker.bootstrap();
-    let shutdown = Shutdown::new();
-    let menu = food_menu::Application::build(
-        food_menu::Settings {
-            service: settings(dir.path(), &b, "menu"),
-            seed: true,
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let menu_addr = menu.local_addr();
-    let order = food_order::Application::build(
-        food_order::Settings {
-            service: settings(dir.path(), &b, "order"),
-            menu_url: format!("http://{menu_addr}"),
-            ..food_order::Settings::default()
-        },
-        shutdown.clone(),
-    )
-    .await?;
-    let order_addr = order.local_addr();
-    let delivery_stop = shutdown.child();
-    let delivery = food_delivery::Application::build(
-        food_delivery::Settings {
-            service: settings(dir.path(), &b, "delivery"),
-        },
-        delivery_stop.clone(),
-    )
-    .await?;
-    let mut delivery = Some(tokio::spawn(delivery.run_until_stopped()));
-    let tasks = vec![
-        tokio::spawn(menu.run_until_stopped()),
-        tokio::spawn(order.run_until_stopped()),
-    ];
+    let b = stack.brokers.clone();
+    let order_addr = stack.order;
 
     println!("| measure | value |");
     println!("|---|---|");
     // Latency first, on an idle system: one order at a time.
-    let topics = Topics::with_prefix("");
+    let topics = Topics::with_prefix(&stack.prefix);
     let consumer: StreamConsumer =
         food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
     consumer.subscribe(&[&topics.deliveries])?;
@@ -186,10 +157,7 @@ async fn main() -> anyhow::Result<()> {
         if !whole {
             // The order service alone: no deliveries being created, so no
             // delivery events for the order service to follow.
-            delivery_stop.trigger();
-            if let Some(d) = delivery.take() {
-                let _ = d.await;
-            }
+            stack.stop_part("delivery-service").await;
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
         let what = if whole {
@@ -247,10 +215,5 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     drop(consumer);
-    shutdown.trigger();
-    for t in tasks {
-        let _ = t.await;
-    }
-    broker.stop().await;
     Ok(())
 }

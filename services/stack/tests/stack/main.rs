@@ -1,0 +1,9 @@
+//! food-stack's tests, one binary:
+//! - `services`: menu, order and delivery over gRPC, started as
+//!   `food-stack` starts them (`food_stack::testing`) without the gateway;
+//! - `external_kafka`: the `food-stack` binary on a broker it was given;
+//! - `deploy`: the compose file and the gateway's config for it.
+
+mod deploy;
+mod external_kafka;
+mod services;
