@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN.md section 8) and the one place that maps an error to one.
+//! Exit codes (docs/design.md, "Clients") and the one place that maps an error to one.
 //!
 //! Scripts branch on these numbers, so they are stable: a new kind of failure
 //! gets an existing code, never a new meaning for an old one.

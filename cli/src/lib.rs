@@ -1,6 +1,6 @@
 //! `foodctl`, the food platform's command-line client for customers and ops.
 //!
-//! It talks to the gateway's REST API (DESIGN.md section 7) with the JSON
+//! It talks to the gateway's REST API (docs/design.md, "Gateway API") with the JSON
 //! shapes of `food_api`, and to Kafka directly for `events tail`.
 //!
 //! # Layout

@@ -1,4 +1,4 @@
-//! food-board: the live delivery board (DESIGN.md section 8, issue 6).
+//! food-board: the live delivery board (docs/design.md, "Clients").
 //!
 //! # Layout
 //! - [`app`]: the board's state. Plain data: deliveries merged by version,

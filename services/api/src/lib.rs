@@ -4,7 +4,7 @@
 //! - [`status`]: delivery and order statuses and the one delivery state machine
 //!   that the delivery service, the gateway and the board all call.
 //! - [`model`]: the JSON shapes the gateway serves and `foodctl` and
-//!   `food-board` read (DESIGN.md section 7).
+//!   `food-board` read (docs/design.md, "Gateway API").
 //! - [`error`]: the error body and its stable machine codes.
 //! - [`page`]: the page rule every list shares (sizes and the cursor format).
 //! - [`convert`]: conversions between the protobuf messages and the JSON shapes.

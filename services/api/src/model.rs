@@ -1,4 +1,4 @@
-//! JSON shapes served by the gateway (DESIGN.md section 7): snake_case fields,
+//! JSON shapes served by the gateway (docs/design.md, "Gateway API"): snake_case fields,
 //! upper-case statuses, RFC 3339 UTC times, money in integer cents.
 
 use chrono::{DateTime, Utc};
@@ -69,7 +69,7 @@ pub struct Delivery {
     pub customer_id: String,
     pub item_count: u32,
     pub total_cents: i64,
-    /// Not in DESIGN.md's shape; added so that a board can show money.
+    /// So that a board can show money (docs/design.md, "Gateway API").
     #[serde(default = "default_currency")]
     pub currency: String,
     pub delivery_address: String,

@@ -1,4 +1,4 @@
-//! The API gateway: the single entry point for clients (DESIGN.md section 7).
+//! The API gateway: the single entry point for clients (docs/design.md, "Gateway API").
 //! REST and GraphQL over the menu, order and delivery gRPC services, live
 //! delivery streams (SSE and GraphQL subscriptions) fed by Kafka, API-key
 //! auth, and the limits that keep a bad client or a broken downstream from

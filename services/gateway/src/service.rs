@@ -1,5 +1,5 @@
 //! What the gateway does, once for REST and GraphQL alike: the access rules
-//! of DESIGN.md section 7 and the downstream calls. Handlers only parse
+//! of docs/design.md ("Gateway API") and the downstream calls. Handlers only parse
 //! their transport's input and render the result.
 
 use std::time::Duration;

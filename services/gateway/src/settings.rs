@@ -105,7 +105,7 @@ impl ApiKey {
     }
 }
 
-/// What a key may do (DESIGN.md section 7).
+/// What a key may do (docs/design.md, "Gateway API").
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -1,5 +1,5 @@
 //! Follows deliveries: each DeliveryStatusChanged moves its order's status
-//! (DESIGN.md section 5), applied once and never backwards.
+//! (docs/design.md, "Statuses"), applied once and never backwards.
 
 use std::collections::HashMap;
 

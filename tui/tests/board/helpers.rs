@@ -8,7 +8,6 @@ use food_board::{
     config::Feed,
     data::{self, FeedHandle, Gateway},
 };
-use food_kit::Shutdown;
 use food_stack::testing::Broker;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

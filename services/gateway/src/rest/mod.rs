@@ -1,5 +1,5 @@
-//! The REST routes of DESIGN.md section 7 (and `POST /menu/items`, an
-//! addition for `foodctl menu import`). Handlers parse, call
+//! The REST routes of docs/design.md ("Gateway API"), `POST /menu/items`
+//! included (for `foodctl menu import`). Handlers parse, call
 //! [`crate::service::Gateway`] and render; nothing else.
 
 pub mod deliveries;
