@@ -47,18 +47,12 @@ impl Default for Settings {
     }
 }
 
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[Step {
-        version: 100,
-        description: "deliveries",
-        sql: include_str!("../migrations/0100_deliveries.sql"),
-    }],
-    postgres: &[Step {
-        version: 100,
-        description: "deliveries",
-        sql: include_str!("../migrations/0100_deliveries.sql"),
-    }],
-};
+/// One file for both backends: its SQL is portable.
+pub const MIGRATIONS: Migrations = Migrations::portable(&[Step {
+    version: 100,
+    description: "deliveries",
+    sql: include_str!("../migrations/0100_deliveries.sql"),
+}]);
 
 /// A built delivery-service, listening, not yet serving.
 pub struct Application(EventService<OrderEvents>);

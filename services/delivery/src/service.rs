@@ -1,13 +1,13 @@
 //! The `DeliveryService` gRPC implementation.
 
 use food_api::{
-    DeliveryStatus, ErrorCode,
+    ErrorCode,
     convert::{delivery_status, opt_from_timestamp},
 };
 use food_events::topics::Topics;
 use food_kit::{
     Db,
-    grpc::{db_error, error, page_error, trace_id},
+    grpc::{db_error, error, page_error, status_filter, trace_id},
     outbox::Waker,
     page::Keyset,
 };
@@ -156,16 +156,7 @@ impl DeliveryService for DeliveryApi {
         let req = req.into_inner();
         let r = async {
             let page = Keyset::parse(req.page).map_err(page_error)?;
-            let status: Option<DeliveryStatus> = match req.status {
-                None | Some(0) => None,
-                Some(v) => Some(delivery_status(v).map_err(|e| {
-                    error(
-                        ErrorCode::InvalidArgument,
-                        e.to_string(),
-                        &[("field", "status".into())],
-                    )
-                })?),
-            };
+            let status = status_filter(req.status, delivery_status)?;
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
             let page = store::list(&self.db, status, customer, &page)
                 .await

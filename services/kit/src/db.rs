@@ -40,6 +40,16 @@ pub struct Migrations {
     pub postgres: &'static [Step],
 }
 
+impl Migrations {
+    /// The same steps on both backends, for SQL that both accept.
+    pub const fn portable(steps: &'static [Step]) -> Self {
+        Self {
+            sqlite: steps,
+            postgres: steps,
+        }
+    }
+}
+
 /// The service's database.
 #[derive(Clone, Debug)]
 pub struct Db {

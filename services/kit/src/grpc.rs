@@ -84,6 +84,25 @@ pub fn error_code(status: &Status) -> (ErrorCode, HashMap<String, String>) {
     (code, HashMap::new())
 }
 
+/// A list call's optional status filter: absent or 0 (the enum's
+/// UNSPECIFIED) means every status; a value `parse` refuses is an
+/// INVALID_ARGUMENT naming the `status` field.
+pub fn status_filter<T, E: std::fmt::Display>(
+    value: Option<i32>,
+    parse: impl FnOnce(i32) -> Result<T, E>,
+) -> Result<Option<T>, Status> {
+    match value {
+        None | Some(0) => Ok(None),
+        Some(v) => parse(v).map(Some).map_err(|e| {
+            error(
+                ErrorCode::InvalidArgument,
+                e.to_string(),
+                &[("field", "status".into())],
+            )
+        }),
+    }
+}
+
 /// Metadata key carrying the trace id from the gateway to the services and on
 /// into Kafka headers.
 pub const TRACE_ID: &str = "x-trace-id";
@@ -182,6 +201,23 @@ mod tests {
         assert_eq!(code, ErrorCode::Unavailable);
         let (code, _) = error_code(&db_error("the order committer has stopped".to_owned()));
         assert_eq!(code, ErrorCode::Unavailable);
+    }
+
+    #[test]
+    fn a_status_filter_of_zero_is_none_and_a_refused_one_names_the_field() {
+        let parse = |v: i32| {
+            if v == 2 {
+                Ok("two")
+            } else {
+                Err("unknown status")
+            }
+        };
+        assert_eq!(status_filter(None, parse).unwrap(), None);
+        assert_eq!(status_filter(Some(0), parse).unwrap(), None);
+        assert_eq!(status_filter(Some(2), parse).unwrap(), Some("two"));
+        let refused = status_filter(Some(9), parse).unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(error_code(&refused).1["field"], "status");
     }
 
     #[test]

@@ -72,18 +72,12 @@ impl Default for Settings {
     }
 }
 
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[Step {
-        version: 100,
-        description: "orders",
-        sql: include_str!("../migrations/0100_orders.sql"),
-    }],
-    postgres: &[Step {
-        version: 100,
-        description: "orders",
-        sql: include_str!("../migrations/0100_orders.sql"),
-    }],
-};
+/// One file for both backends: its SQL is portable.
+pub const MIGRATIONS: Migrations = Migrations::portable(&[Step {
+    version: 100,
+    description: "orders",
+    sql: include_str!("../migrations/0100_orders.sql"),
+}]);
 
 /// A built order-service, listening, not yet serving.
 pub struct Application {

@@ -5,7 +5,7 @@ use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db,
-    grpc::{db_error, error, page_error, trace_id},
+    grpc::{db_error, error, page_error, status_filter, trace_id},
     outbox::{OutboxMessage, Waker, enqueue},
     page::Keyset,
 };
@@ -278,16 +278,7 @@ impl OrderService for OrderApi {
         let req = req.into_inner();
         let r = async {
             let page = Keyset::parse(req.page).map_err(page_error)?;
-            let status = match req.status {
-                None | Some(0) => None,
-                Some(v) => Some(food_api::convert::order_status(v).map_err(|e| {
-                    error(
-                        ErrorCode::InvalidArgument,
-                        e.to_string(),
-                        &[("field", "status".into())],
-                    )
-                })?),
-            };
+            let status = status_filter(req.status, food_api::convert::order_status)?;
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
             let page = store::list_orders(&self.db, customer, status, &page)
                 .await
