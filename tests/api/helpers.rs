@@ -3,8 +3,9 @@
 //! them, on an in-memory broker of the test's own, with two customer keys,
 //! a courier key and an ops key; and the requests the tests make.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::VecDeque, net::SocketAddr, time::Duration};
 
+use food_client::sse::SseParser;
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -211,10 +212,12 @@ impl SseEvent {
     }
 }
 
-/// Reads Server-Sent Events from a streaming response body.
+/// Reads Server-Sent Events from a streaming response body with the
+/// clients' parser (food_client::sse), adding a patience per event.
 pub struct SseReader {
     body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buf: String,
+    parser: SseParser,
+    ready: VecDeque<food_client::sse::SseEvent>,
 }
 
 impl SseReader {
@@ -227,7 +230,8 @@ impl SseReader {
         );
         Self {
             body: res.bytes_stream().boxed(),
-            buf: String::new(),
+            parser: SseParser::new(),
+            ready: VecDeque::new(),
         }
     }
 
@@ -236,26 +240,15 @@ impl SseReader {
     pub async fn next(&mut self, patience: Duration) -> Option<SseEvent> {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            while let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let mut event = SseEvent::default();
-                let mut data = Vec::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        event.event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("id:") {
-                        event.id = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
-                    }
-                }
-                if !data.is_empty() || !event.event.is_empty() {
-                    event.data = data.join("\n");
-                    return Some(event);
-                }
+            if let Some(e) = self.ready.pop_front() {
+                return Some(SseEvent {
+                    event: e.event,
+                    id: e.id.unwrap_or_default(),
+                    data: e.data,
+                });
             }
             match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(Some(Ok(chunk))) => self.ready.extend(self.parser.push(&chunk)),
                 _ => return None,
             }
         }
