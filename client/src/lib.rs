@@ -16,7 +16,6 @@
 //! - [`contexts`]: the contexts file (`$XDG_CONFIG_HOME/foodctl/config.toml`),
 //!   read and written by the same typed code.
 //! - [`duration`]: `10s`, `2m`, `1h30m` as flags take them.
-//! - [`kafka`]: the consumer settings for tailing the event topics.
 //! - [`DEFAULT_GATEWAY`] and [`DEFAULT_TIMEOUT`]: where and how long to ask
 //!   when nothing says otherwise.
 
@@ -25,7 +24,6 @@ use std::time::Duration;
 pub mod contexts;
 pub mod duration;
 pub mod gateway;
-pub mod kafka;
 pub mod sse;
 
 pub use contexts::{Context, ContextsError, ContextsFile, contexts_path, contexts_path_from};

@@ -12,12 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context as _, anyhow, bail};
 use food_api::{Delivery, DeliveryList, Order, UpdateDelivery};
-use food_client::{
-    ApiError, Client, Endpoint, EventStream,
-    kafka::{Start, tail_consumer_config},
-    path_segment,
+use food_client::{ApiError, Client, Endpoint, EventStream, path_segment};
+use food_events::{
+    Payload,
+    kafka::{Start, tail_config},
 };
-use food_events::Payload;
 use rdkafka::{
     Offset, TopicPartitionList,
     consumer::{Consumer, StreamConsumer},
@@ -253,7 +252,7 @@ impl Session<'_> {
 
     async fn kafka(&self, brokers: &str, topic: &str, live: &mut bool) -> anyhow::Result<End> {
         let group = format!("food-board-{}", uuid::Uuid::now_v7());
-        let consumer: StreamConsumer = tail_consumer_config(brokers, &group, Start::Latest)
+        let consumer: StreamConsumer = tail_config(brokers, &group, Start::Latest)
             .create()
             .context("creating the Kafka consumer")?;
         let consumer = DropOffThread(Some(Arc::new(consumer)));

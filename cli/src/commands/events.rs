@@ -4,7 +4,7 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use food_client::kafka::{Start, tail_consumer_config};
+use food_events::kafka::{Start, tail_config};
 use food_events::topics::{DELIVERIES, ORDERS};
 use rdkafka::{
     Message,
@@ -50,7 +50,7 @@ pub async fn tail(out: &Printer, t: Tail) -> anyhow::Result<ExitCode> {
     } else {
         Start::Latest
     };
-    let consumer: StreamConsumer = tail_consumer_config(&t.brokers, &group, start)
+    let consumer: StreamConsumer = tail_config(&t.brokers, &group, start)
         .set("log_level", if t.verbose { "6" } else { "3" })
         .create()?;
     // Fail fast (exit 6) instead of waiting forever on a broker that is not there.

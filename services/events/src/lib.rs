@@ -7,8 +7,11 @@
 //! # Layout
 //! - [`topics`]: topic names (with an optional prefix for tests).
 //! - [`envelope`]: building, encoding and decoding `food.events.v1.Envelope`.
+//! - `kafka` (feature `kafka`): the Kafka settings of the topics' readers.
 
 pub mod envelope;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod topics;
 
 pub use envelope::{CONTENT_TYPE, Envelope, EventType, decode, event_json, new_envelope};

@@ -290,9 +290,10 @@ pub async fn run_consumer(
         kafka.group_id.as_deref().unwrap_or("gateway"),
         uuid::Uuid::now_v7().simple()
     );
-    let consumer: Arc<StreamConsumer> = match food_kit::kafka::tail_consumer_config(
+    let consumer: Arc<StreamConsumer> = match food_events::kafka::tail_config(
         &kafka.brokers,
         &group,
+        food_events::kafka::Start::Latest,
     )
     .create()
     {

@@ -3,11 +3,9 @@
 //! librdkafka's defaults batch for throughput (`linger.ms` 5): these
 //! producers send at once, unless a caller sets a linger of its own (the
 //! order-service relay, [`crate::outbox::Relay::with_linger`]). Consumers
-//! long-poll: a fetch waits at most
-//! `fetch.wait.max.ms` (100) for records and is answered as soon as one
-//! arrives, by Kafka and by the embedded broker (whose Tansu storage is
-//! patched for it, see vendor/tansu-storage/FOOD-PATCH.md). So the wait
-//! bounds how often an idle consumer asks, not how late a record arrives.
+//! long-poll with the readers' settings of [`food_events::kafka`] (the
+//! embedded broker's Tansu storage is patched to answer a long poll as soon
+//! as a record arrives, see vendor/tansu-storage/FOOD-PATCH.md).
 
 use std::time::Duration;
 
@@ -18,19 +16,7 @@ use rdkafka::{
     error::{KafkaError, RDKafkaErrorCode},
 };
 
-/// A config with librdkafka's debug contexts from `FOOD_KAFKA_DEBUG` (for
-/// example `msg,broker,protocol`), when set; its lines are logged under the
-/// `rdkafka` target, so `RUST_LOG` must also let them through
-/// (`RUST_LOG=info,rdkafka=debug`).
-fn client_config() -> ClientConfig {
-    let mut c = ClientConfig::new();
-    if let Ok(contexts) = std::env::var("FOOD_KAFKA_DEBUG")
-        && !contexts.is_empty()
-    {
-        c.set("debug", contexts);
-    }
-    c
-}
+use food_events::kafka::{client_config, reader_config};
 
 /// A short-lived client for topic administration and metadata.
 fn admin_config(brokers: &str) -> ClientConfig {
@@ -60,33 +46,14 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
 }
 
 /// A consumer in `group` that commits only offsets the application stored
-/// (after its transaction), and long-polls (see the module documentation).
+/// (after its transaction), starting from the oldest record a new group
+/// has not seen; it reads as every reader of the event topics does
+/// ([`food_events::kafka`]).
 pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
-    let mut c = client_config();
-    c.set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "true")
+    let mut c = reader_config(brokers, group);
+    c.set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "500")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "100")
-        .set("fetch.min.bytes", "1")
-        .set("socket.nagle.disable", "true")
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "1000")
-        .set("topic.metadata.refresh.interval.ms", "5000")
-        .set("reconnect.backoff.ms", "50")
-        .set("reconnect.backoff.max.ms", "1000")
-        .set("broker.address.family", "v4");
-    c
-}
-
-/// A consumer for live views (gateway streams, boards): no group commits,
-/// starts at the latest offset.
-pub fn tail_consumer_config(brokers: &str, group: &str) -> ClientConfig {
-    let mut c = consumer_config(brokers, group);
-    c.set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "latest");
+        .set("auto.offset.reset", "earliest");
     c
 }
 

@@ -89,7 +89,8 @@ async fn bench(stack: &TestStack) -> anyhow::Result<()> {
     // Latency first, on an idle system: one order at a time.
     let topics = Topics::with_prefix(&stack.prefix);
     let consumer: StreamConsumer =
-        food_kit::kafka::tail_consumer_config(&b, "bench-watch").create()?;
+        food_events::kafka::tail_config(&b, "bench-watch", food_events::kafka::Start::Latest)
+            .create()?;
     consumer.subscribe(&[&topics.deliveries])?;
     while consumer.assignment()?.count() == 0 {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;

@@ -473,8 +473,12 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(10),
     )
     .await?;
-    let consumer: StreamConsumer =
-        food_kit::kafka::tail_consumer_config(&stack.kafka_brokers, "bench-raw").create()?;
+    let consumer: StreamConsumer = food_events::kafka::tail_config(
+        &stack.kafka_brokers,
+        "bench-raw",
+        food_events::kafka::Start::Latest,
+    )
+    .create()?;
     consumer.subscribe(&[topic])?;
     while consumer.assignment()?.count() == 0 {
         let _ = tokio::time::timeout(Duration::from_millis(100), consumer.recv()).await;
