@@ -165,11 +165,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        if !path.starts_with("/food.") {
+        if !request.uri().path().starts_with("/food.") {
             return Box::pin(self.inner.call(request));
         }
-        let path = path.to_owned();
+        // A `Uri` clone shares its bytes: no copy of the path per call.
+        let uri = request.uri().clone();
         let response = self.inner.call(request);
         let started = Instant::now();
         Box::pin(async move {
@@ -182,7 +182,7 @@ where
                         // Database errors were logged with their cause
                         // where they were mapped.
                         tracing::info!(
-                            path,
+                            path = uri.path(),
                             code = code_name(status.code()),
                             message = status.message(),
                             "request refused"
@@ -190,7 +190,7 @@ where
                     }
                     status.code()
                 });
-                let (service, method) = labels(&path, code);
+                let (service, method) = labels(uri.path(), code);
                 metrics::counter!(
                     "grpc_requests_total",
                     "service" => service,
