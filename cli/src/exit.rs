@@ -69,6 +69,8 @@ impl Exit {
             ErrorCode::InvalidTransition
             | ErrorCode::VersionConflict
             | ErrorCode::ItemUnavailable
+            | ErrorCode::MixedRestaurants
+            | ErrorCode::RestaurantClosed
             | ErrorCode::NotCancellable
             | ErrorCode::IdempotencyConflict
             | ErrorCode::AlreadyExists => Self::Conflict,

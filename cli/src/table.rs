@@ -309,6 +309,9 @@ mod tests {
 
     fn sample_order() -> Order {
         Order {
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
             id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
             customer_id: "cust-1".into(),
             status: OrderStatus::Preparing,
@@ -392,6 +395,9 @@ abcd5678  PREPARING  cust-1    3      25.50 EUR  3m ago";
     fn a_delivery_shows_its_history_and_a_change_fits_one_line() {
         let now = at("2026-01-02T12:00:00Z");
         let d = Delivery {
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
             order_id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
             customer_id: "cust-1".into(),
             item_count: 3,

@@ -28,6 +28,9 @@ fn delivery(n: u32, version: u64) -> Delivery {
     let status = DeliveryStatus::ACTIVE[(n as usize + version as usize) % 4];
     let at = t0 - TimeDelta::seconds(i64::from(n % 3600));
     Delivery {
+        restaurant_id: None,
+        restaurant_name: None,
+        pickup_address: None,
         order_id: format!("0190f3b2-7c1e-7d2a-9f00-{n:012}"),
         customer_id: format!("cust-{:04}", n % 977),
         item_count: n % 5 + 1,

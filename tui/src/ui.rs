@@ -587,6 +587,9 @@ mod tests {
             panic!("{cmd:?}")
         };
         app.on_msg(Msg::OrderLoaded(Ok(Order {
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
             id: order_id,
             customer_id: "cust-05".into(),
             status: OrderStatus::Preparing,

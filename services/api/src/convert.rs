@@ -5,7 +5,7 @@ use food_proto::{delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 use prost_types::Timestamp;
 
 use crate::{
-    model::{Delivery, HistoryEntry, Item, Order, OrderLine},
+    model::{Delivery, HistoryEntry, Item, Order, OrderLine, Restaurant},
     status::{DeliveryStatus, OrderStatus, UnknownStatus},
 };
 
@@ -94,10 +94,37 @@ pub fn order_status(v: i32) -> Result<OrderStatus, UnknownStatus> {
     )
 }
 
+impl From<pm::Restaurant> for Restaurant {
+    fn from(r: pm::Restaurant) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            cuisine: r.cuisine,
+            address: r.address,
+            open: r.open,
+            tags: r.tags,
+        }
+    }
+}
+
+impl From<Restaurant> for pm::Restaurant {
+    fn from(r: Restaurant) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            cuisine: r.cuisine,
+            address: r.address,
+            open: r.open,
+            tags: r.tags,
+        }
+    }
+}
+
 impl From<pm::Item> for Item {
     fn from(i: pm::Item) -> Self {
         Self {
             id: i.id,
+            restaurant_id: i.restaurant_id,
             name: i.name,
             description: i.description,
             category: i.category,
@@ -114,6 +141,7 @@ impl From<Item> for pm::Item {
     fn from(i: Item) -> Self {
         Self {
             id: i.id,
+            restaurant_id: i.restaurant_id,
             name: i.name,
             description: i.description,
             category: i.category,
@@ -138,6 +166,9 @@ impl TryFrom<po::Order> for Order {
             updated_at: from_timestamp(o.updated_at.as_ref()),
             id: o.id,
             customer_id: o.customer_id,
+            restaurant_id: o.restaurant_id,
+            restaurant_name: o.restaurant_name,
+            pickup_address: o.pickup_address,
             items: o
                 .items
                 .into_iter()
@@ -162,6 +193,9 @@ impl From<Order> for po::Order {
         Self {
             id: o.id,
             customer_id: o.customer_id,
+            restaurant_id: o.restaurant_id,
+            restaurant_name: o.restaurant_name,
+            pickup_address: o.pickup_address,
             status: po::OrderStatus::from(o.status) as i32,
             items: o
                 .items
@@ -209,6 +243,9 @@ impl TryFrom<pd::Delivery> for Delivery {
                 .collect::<Result<_, UnknownStatus>>()?,
             order_id: d.order_id,
             customer_id: d.customer_id,
+            restaurant_id: d.restaurant_id,
+            restaurant_name: d.restaurant_name,
+            pickup_address: d.pickup_address,
             item_count: d.item_count,
             total_cents: d.total_cents,
             currency: d.currency,
@@ -244,6 +281,9 @@ impl From<Delivery> for pd::Delivery {
                 })
                 .collect(),
             currency: d.currency,
+            restaurant_id: d.restaurant_id,
+            restaurant_name: d.restaurant_name,
+            pickup_address: d.pickup_address,
         }
     }
 }

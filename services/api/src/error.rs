@@ -33,6 +33,10 @@ pub enum ErrorCode {
     ItemUnavailable,
     /// The order is past the point where it can be cancelled.
     NotCancellable,
+    /// An order's items come from more than one restaurant.
+    MixedRestaurants,
+    /// The restaurant is paused and takes no new orders.
+    RestaurantClosed,
     /// The idempotency key was used before with a different request.
     IdempotencyConflict,
     AlreadyExists,
@@ -46,13 +50,15 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::InvalidArgument,
         Self::NotFound,
         Self::InvalidTransition,
         Self::VersionConflict,
         Self::ItemUnavailable,
         Self::NotCancellable,
+        Self::MixedRestaurants,
+        Self::RestaurantClosed,
         Self::IdempotencyConflict,
         Self::AlreadyExists,
         Self::Unauthenticated,
@@ -72,6 +78,8 @@ impl ErrorCode {
             Self::VersionConflict => "version_conflict",
             Self::ItemUnavailable => "item_unavailable",
             Self::NotCancellable => "not_cancellable",
+            Self::MixedRestaurants => "mixed_restaurants",
+            Self::RestaurantClosed => "restaurant_closed",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::AlreadyExists => "already_exists",
             Self::Unauthenticated => "unauthenticated",
@@ -101,7 +109,7 @@ impl ErrorCode {
             | Self::IdempotencyConflict
             | Self::AlreadyExists => 409,
             Self::PayloadTooLarge => 413,
-            Self::ItemUnavailable => 422,
+            Self::ItemUnavailable | Self::MixedRestaurants | Self::RestaurantClosed => 422,
             Self::RateLimited => 429,
             Self::Unavailable | Self::Timeout => 503,
             Self::Internal => 500,

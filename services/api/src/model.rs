@@ -6,9 +6,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::status::{DeliveryStatus, OrderStatus};
 
+/// A kitchen customers order from (docs/design.md, "Gateway API").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restaurant {
+    /// A readable slug (`trattoria-da-luca`), typed on the command line.
+    pub id: String,
+    pub name: String,
+    pub cuisine: String,
+    /// Where couriers pick orders up.
+    pub address: String,
+    /// A paused restaurant (`false`) refuses new orders.
+    #[serde(default = "default_true")]
+    pub open: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub id: String,
+    /// Required on import; item ids are unique across restaurants.
+    #[serde(default)]
+    pub restaurant_id: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -45,6 +64,14 @@ pub struct OrderLine {
 pub struct Order {
     pub id: String,
     pub customer_id: String,
+    /// `None` only on orders placed before restaurants existed.
+    #[serde(default)]
+    pub restaurant_id: Option<String>,
+    #[serde(default)]
+    pub restaurant_name: Option<String>,
+    /// The restaurant's address, where the courier picks the order up.
+    #[serde(default)]
+    pub pickup_address: Option<String>,
     pub status: OrderStatus,
     pub items: Vec<OrderLine>,
     pub total_cents: i64,
@@ -67,6 +94,14 @@ pub struct HistoryEntry {
 pub struct Delivery {
     pub order_id: String,
     pub customer_id: String,
+    /// Copied from the order; `None` only on deliveries made before
+    /// restaurants existed.
+    #[serde(default)]
+    pub restaurant_id: Option<String>,
+    #[serde(default)]
+    pub restaurant_name: Option<String>,
+    #[serde(default)]
+    pub pickup_address: Option<String>,
     pub item_count: u32,
     pub total_cents: i64,
     /// So that a board can show money (docs/design.md, "Gateway API").
@@ -119,6 +154,29 @@ pub struct UpdateDelivery {
     pub version: Option<u64>,
 }
 
+/// Body of `PATCH /restaurants/:id`: `{"open": false}` pauses a kitchen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRestaurant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+}
+
+/// Body of `POST /menu/items`: restaurants (upserted first) and items.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuImport {
+    #[serde(default)]
+    pub restaurants: Vec<Restaurant>,
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestaurantList {
+    pub restaurants: Vec<Restaurant>,
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemList {
     pub items: Vec<Item>,
@@ -166,6 +224,9 @@ mod tests {
         let d = Delivery {
             order_id: "o".into(),
             customer_id: "c".into(),
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
             item_count: 1,
             total_cents: 100,
             currency: "EUR".into(),

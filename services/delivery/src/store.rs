@@ -27,6 +27,9 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
     let version: i64 = row.try_get("version")?;
     let eta: Option<i64> = row.try_get("eta")?;
     Ok(Delivery {
+        restaurant_id: None,
+        restaurant_name: None,
+        pickup_address: None,
         order_id: row.try_get("order_id")?,
         customer_id: row.try_get("customer_id")?,
         item_count: item_count as u32,
@@ -231,6 +234,9 @@ const CREATED_NOTE: &str = "order placed";
 /// A new delivery of `order`: PENDING, version 1, its one history entry at `at`.
 fn pending(order: &food_proto::order::v1::Order, at: DateTime<Utc>) -> Delivery {
     Delivery {
+        restaurant_id: None,
+        restaurant_name: None,
+        pickup_address: None,
         order_id: order.id.clone(),
         customer_id: order.customer_id.clone(),
         item_count: order.items.iter().map(|l| l.quantity).sum(),

@@ -75,6 +75,7 @@ pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
 
 fn list_request(f: ItemFilter) -> Result<pm::ListItemsRequest> {
     Ok(pm::ListItemsRequest {
+        restaurant_id: None,
         category: non_empty(f.category),
         available_only: f.available.filter(|a| *a),
         query: non_empty(f.query),
@@ -187,6 +188,7 @@ impl Gateway {
     pub async fn import_items(&self, caller: &Caller, items: Vec<Item>) -> Result<ImportResult> {
         caller.require(&[Role::Ops])?;
         let req = pm::ImportItemsRequest {
+            restaurants: Vec::new(),
             items: items.into_iter().map(pm::Item::from).collect(),
         };
         let res = self
@@ -279,6 +281,7 @@ impl Gateway {
             None => non_empty(f.customer_id),
         };
         let req = po::ListOrdersRequest {
+            restaurant_id: None,
             customer_id,
             status: f.status.map(|s| po::OrderStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
@@ -389,6 +392,7 @@ impl Gateway {
     ) -> Result<DeliveryList> {
         let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
         let req = pd::ListDeliveriesRequest {
+            restaurant_id: None,
             status: f.status.map(|s| pd::DeliveryStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
             customer_id: p.own_customer().map(str::to_owned),

@@ -194,6 +194,7 @@ impl From<ValidItem> for pm::Item {
     fn from(i: ValidItem) -> Self {
         Self {
             id: i.id.0,
+            restaurant_id: String::new(),
             name: i.name,
             description: i.description,
             category: i.category,
@@ -254,6 +255,7 @@ mod tests {
 
     fn item() -> pm::Item {
         pm::Item {
+            restaurant_id: String::new(),
             id: "margherita".into(),
             name: "Margherita".into(),
             description: "Tomato, mozzarella, basil".into(),

@@ -6,8 +6,9 @@ use std::{collections::HashSet, future::Future};
 use food_api::page::wire_limit;
 use food_kit::grpc::trace_id;
 use food_proto::menu::v1::{
-    BatchGetItemsRequest, BatchGetItemsResponse, GetItemRequest, ImportItemsRequest,
-    ImportItemsResponse, Item, ListItemsRequest, ListItemsResponse,
+    BatchGetItemsRequest, BatchGetItemsResponse, GetItemRequest, GetRestaurantRequest,
+    ImportItemsRequest, ImportItemsResponse, Item, ListItemsRequest, ListItemsResponse,
+    ListRestaurantsRequest, ListRestaurantsResponse, Restaurant, SetRestaurantOpenRequest,
     menu_service_server::MenuService,
 };
 use tonic::{Request, Response, Status};
@@ -97,7 +98,11 @@ impl MenuApi {
             .filter(|id| !found.contains(id.as_str()))
             .cloned()
             .collect();
-        Ok(BatchGetItemsResponse { items, missing_ids })
+        Ok(BatchGetItemsResponse {
+            items,
+            missing_ids,
+            restaurants: Vec::new(),
+        })
     }
 
     async fn import(&self, req: ImportItemsRequest) -> Result<ImportItemsResponse, MenuError> {
@@ -117,6 +122,27 @@ impl MenuApi {
 
 #[tonic::async_trait]
 impl MenuService for MenuApi {
+    async fn list_restaurants(
+        &self,
+        _request: Request<ListRestaurantsRequest>,
+    ) -> Result<Response<ListRestaurantsResponse>, Status> {
+        Err(Status::unimplemented("restaurants are not built yet"))
+    }
+
+    async fn get_restaurant(
+        &self,
+        _request: Request<GetRestaurantRequest>,
+    ) -> Result<Response<Restaurant>, Status> {
+        Err(Status::unimplemented("restaurants are not built yet"))
+    }
+
+    async fn set_restaurant_open(
+        &self,
+        _request: Request<SetRestaurantOpenRequest>,
+    ) -> Result<Response<Restaurant>, Status> {
+        Err(Status::unimplemented("restaurants are not built yet"))
+    }
+
     #[tracing::instrument(skip_all, fields(
         rpc = "ListItems",
         trace_id = %trace_id(request.metadata()),

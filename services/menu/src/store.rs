@@ -75,6 +75,7 @@ impl ItemRow {
         pm::Item {
             id: self.id,
             name: self.name,
+            restaurant_id: String::new(),
             description: self.description,
             category: self.category,
             price_cents: self.price_cents,

@@ -163,6 +163,9 @@ impl OrderApi {
         // Stored as microseconds: answer with what a later read returns.
         let now = food_kit::db::micros_to_datetime(Utc::now().timestamp_micros());
         Ok(Order {
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
             id: uuid::Uuid::now_v7().to_string(),
             customer_id: v.customer_id.clone(),
             status: OrderStatus::Placed,

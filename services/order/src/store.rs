@@ -215,6 +215,9 @@ const ORDER_COLUMNS: &str = "id, customer_id, status, total_cents, currency, del
 
 fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
     Ok(Order {
+        restaurant_id: None,
+        restaurant_name: None,
+        pickup_address: None,
         id: row.try_get("id")?,
         customer_id: row.try_get("customer_id")?,
         status: parse_column(row, "status")?,

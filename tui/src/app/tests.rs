@@ -17,6 +17,9 @@ pub(crate) fn delivery(n: u32, status: DeliveryStatus, version: u64, minutes_ago
     let at = t0() - TimeDelta::minutes(minutes_ago);
     let created = at - TimeDelta::minutes(5);
     Delivery {
+        restaurant_id: None,
+        restaurant_name: None,
+        pickup_address: None,
         order_id: format!("0190f3b2-7c1e-7d2a-9f00-{n:012}"),
         customer_id: format!("cust-{:02}", n % 7),
         item_count: n % 4 + 1,

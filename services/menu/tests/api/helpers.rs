@@ -119,6 +119,7 @@ pub async fn all_items(client: &mut MenuServiceClient<Channel>) -> Vec<Item> {
 /// A valid item that is not on the seed menu.
 pub fn new_item(id: &str) -> Item {
     Item {
+        restaurant_id: String::new(),
         id: id.to_owned(),
         name: format!("Test {id}"),
         description: "Made for a test".to_owned(),

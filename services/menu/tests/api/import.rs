@@ -30,6 +30,7 @@ async fn import_creates_new_items_and_updates_existing_ones() {
     let counts = app
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![
                 new_item("weekly-special"),
                 margherita.clone(),
@@ -68,6 +69,7 @@ async fn import_creates_new_items_and_updates_existing_ones() {
 async fn importing_the_same_items_twice_counts_them_as_updated() {
     let (mut app, _dir) = spawn_app().await;
     let batch = ImportItemsRequest {
+        restaurants: Vec::new(),
         items: vec![new_item("a"), new_item("b")],
     };
 
@@ -93,7 +95,10 @@ async fn imported_items_are_found_by_the_filters() {
     item.category = "Street Food".into();
     item.tags = vec!["vegan".into(), "Spicy".into()];
     app.client
-        .import_items(ImportItemsRequest { items: vec![item] })
+        .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
+            items: vec![item],
+        })
         .await
         .unwrap();
 
@@ -101,6 +106,7 @@ async fn imported_items_are_found_by_the_filters() {
     let by_category = app
         .client
         .list_items(food_proto::menu::v1::ListItemsRequest {
+            restaurant_id: None,
             category: Some("street food".into()),
             query: Some("spicy".into()),
             ..Default::default()
@@ -152,6 +158,7 @@ async fn import_rejects_each_bad_field_naming_the_item_and_changes_nothing() {
         let status = app
             .client
             .import_items(ImportItemsRequest {
+                restaurants: Vec::new(),
                 items: vec![new_item("fine"), changed_seed, bad],
             })
             .await
@@ -181,6 +188,7 @@ async fn import_rejects_an_id_given_twice_in_one_batch() {
     let status = app
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![new_item("twice"), new_item("twice")],
         })
         .await
@@ -214,6 +222,7 @@ async fn import_accepts_the_limits_of_every_field() {
     let counts = app
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![edge.clone(), free],
         })
         .await

@@ -35,6 +35,7 @@ async fn the_category_filter_is_exact_and_case_insensitive() {
     // Arrange
     let (mut app, _dir) = spawn_app().await;
     let request = |category: &str| ListItemsRequest {
+        restaurant_id: None,
         category: Some(category.to_owned()),
         ..Default::default()
     };
@@ -58,6 +59,7 @@ async fn available_only_hides_unavailable_items() {
 
     // Act
     let request = ListItemsRequest {
+        restaurant_id: None,
         available_only: Some(true),
         ..Default::default()
     };
@@ -76,6 +78,7 @@ async fn the_query_matches_name_description_and_tags_case_insensitively() {
     // Arrange
     let (mut app, _dir) = spawn_app().await;
     let search = |q: &str| ListItemsRequest {
+        restaurant_id: None,
         query: Some(q.to_owned()),
         ..Default::default()
     };
@@ -122,6 +125,7 @@ async fn filters_combine() {
     // Arrange
     let (mut app, _dir) = spawn_app().await;
     let request = ListItemsRequest {
+        restaurant_id: None,
         category: Some("drinks".into()),
         available_only: Some(true),
         query: Some("vegan".into()),
@@ -172,6 +176,7 @@ async fn pagination_keeps_the_filters() {
     // Arrange
     let (mut app, _dir) = spawn_app().await;
     let request = ListItemsRequest {
+        restaurant_id: None,
         available_only: Some(true),
         ..Default::default()
     };
@@ -212,6 +217,7 @@ async fn a_limit_above_1000_and_a_forged_cursor_are_invalid_arguments() {
     // Arrange
     let (mut app, _dir) = spawn_app().await;
     let with_page = |limit: u32, cursor: &str| ListItemsRequest {
+        restaurant_id: None,
         page: Some(PageRequest {
             limit,
             cursor: cursor.to_owned(),

@@ -85,6 +85,7 @@ async fn data_survives_a_restart_on_the_same_file_and_is_not_reseeded() {
     first
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![margherita.clone(), new_item("kept-after-restart")],
         })
         .await

@@ -69,6 +69,7 @@ async fn the_menu_works_the_same_on_postgresql_and_survives_a_restart() {
     let (pizzas, _) = list_all(
         &mut app.client,
         ListItemsRequest {
+            restaurant_id: None,
             category: Some("PIZZA".into()),
             available_only: Some(true),
             query: Some("MOZZARELLA".into()),
@@ -104,6 +105,7 @@ async fn the_menu_works_the_same_on_postgresql_and_survives_a_restart() {
     let counts = app
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![margherita.clone(), new_item("pg-special")],
         })
         .await
@@ -115,6 +117,7 @@ async fn the_menu_works_the_same_on_postgresql_and_survives_a_restart() {
     let refused = app
         .client
         .import_items(ImportItemsRequest {
+            restaurants: Vec::new(),
             items: vec![new_item("pg-never"), bad],
         })
         .await

@@ -264,6 +264,7 @@ async fn a_menu_change_reaches_new_orders_within_the_cache_time() {
 
     item.price_cents = new_price;
     menu.import_items(ImportItemsRequest {
+        restaurants: Vec::new(),
         items: vec![item.clone()],
     })
     .await
@@ -275,9 +276,12 @@ async fn a_menu_change_reaches_new_orders_within_the_cache_time() {
         .unwrap()
         .into_inner();
     item.available = false;
-    menu.import_items(ImportItemsRequest { items: vec![item] })
-        .await
-        .unwrap();
+    menu.import_items(ImportItemsRequest {
+        items: vec![item],
+        restaurants: Vec::new(),
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(MENU_CACHE_MS + 100)).await;
     let refused = orders
         .create_order(order_request("fay", &[("margherita", 1)]))
@@ -316,6 +320,7 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
         let page = orders
             .list_orders(ListOrdersRequest {
                 customer_id: Some("frank".into()),
+                restaurant_id: None,
                 status: Some(OrderStatus::Placed as i32),
                 page: Some(food_proto::common::v1::PageRequest {
                     limit: 2,
@@ -336,6 +341,7 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
     assert_eq!(seen, franks, "all of frank's, newest first, no one else's");
     let too_big = orders
         .list_orders(ListOrdersRequest {
+            restaurant_id: None,
             page: Some(food_proto::common::v1::PageRequest {
                 limit: 1001,
                 cursor: String::new(),
