@@ -119,7 +119,8 @@ impl Gateway {
     /// Menu reads are answered from memory for `menu_cache` after menu-service
     /// gave them (menus change rarely, and a read then costs no gRPC call,
     /// no SQL and no JSON encoding); zero turns that off. Errors are never
-    /// kept, and an import through this gateway empties the cache at once.
+    /// kept, and an import or a pause/resume through this gateway empties
+    /// the cache at once (other replicas catch up within `menu_cache`).
     pub fn new(downstream: Downstream, menu_cache: Duration) -> Self {
         let menu_json = (!menu_cache.is_zero()).then(|| {
             Cache::builder()
