@@ -135,7 +135,15 @@ impl Args {
             min_insync_replicas: self.min_insync_replicas,
             topic_prefix: String::new(),
             postgres: self.postgres,
-            menu: env::load("menu", &vars)?,
+            menu: {
+                let mut menu: food_menu::Settings = env::load("menu", &vars)?;
+                // The stack adds a newer seed's restaurants to an older data
+                // dir (docs/operations.md, "Upgrade") unless told otherwise.
+                if !vars.iter().any(|(k, _)| k == "FOOD_MENU__SEED") {
+                    menu.seed = food_menu::settings::SeedMode::Missing;
+                }
+                menu
+            },
             order: env::load("order", &vars)?,
             delivery: env::load("delivery", &vars)?,
             gateway,
@@ -162,7 +170,10 @@ impl Config {
             topic_prefix: String::new(),
             foodctl_config: None,
             postgres: None,
-            menu: Default::default(),
+            menu: food_menu::Settings {
+                seed: food_menu::settings::SeedMode::Missing,
+                ..Default::default()
+            },
             order: Default::default(),
             delivery: Default::default(),
             gateway: food_gateway::Settings::default(),

@@ -134,6 +134,8 @@ async fn import_rejects_each_bad_field_naming_the_item_and_changes_nothing() {
         ("id", |i| i.id = "Bad Id".into()),
         ("id", |i| i.id = String::new()),
         ("id", |i| i.id = "x".repeat(65)),
+        ("restaurant_id", |i| i.restaurant_id = String::new()),
+        ("restaurant_id", |i| i.restaurant_id = "Green Bowl".into()),
         ("name", |i| i.name = String::new()),
         ("name", |i| i.name = "n".repeat(121)),
         ("category", |i| i.category = " ".into()),

@@ -7,3 +7,5 @@ mod list;
 mod lookup;
 mod ops;
 mod postgres;
+mod restaurants;
+mod upgrade;
