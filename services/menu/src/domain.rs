@@ -516,6 +516,9 @@ mod tests {
         assert_eq!(text, text.to_lowercase());
     }
 
+    /// Spoils one field of a good restaurant.
+    type RestaurantBreakage = fn(&mut pm::Restaurant);
+
     fn restaurant() -> pm::Restaurant {
         pm::Restaurant {
             id: "trattoria-da-luca".into(),
@@ -536,7 +539,7 @@ mod tests {
 
     #[test]
     fn each_bad_restaurant_field_is_named_with_its_index() {
-        let cases: Vec<(&str, fn(&mut pm::Restaurant))> = vec![
+        let cases: Vec<(&str, RestaurantBreakage)> = vec![
             ("id", |r| r.id = "Da Luca".into()),
             ("name", |r| r.name = " ".into()),
             ("cuisine", |r| r.cuisine = String::new()),

@@ -33,8 +33,9 @@ pub async fn seed(store: &Store, mode: SeedMode) -> anyhow::Result<Imported> {
     match mode {
         SeedMode::Off => Ok(Imported::default()),
         SeedMode::IfEmpty => {
-            // Only a menu without items: a restart never undoes imports or edits.
-            if store.count().await.context("counting menu items")? > 0 {
+            // Only an empty menu: a restart never undoes imports or edits,
+            // not even an import of restaurants alone.
+            if !store.is_empty().await.context("counting the menu's rows")? {
                 return Ok(Imported::default());
             }
             Ok(store.import(&menu()?).await.context("seeding the menu")?)

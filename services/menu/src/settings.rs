@@ -21,8 +21,8 @@ pub struct Settings {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SeedMode {
-    /// Seed a menu that has no items (a fresh install); a restart never
-    /// undoes imports or edits.
+    /// Seed a menu that has no restaurants and no items (a fresh install);
+    /// a restart never undoes imports or edits.
     #[default]
     IfEmpty,
     /// Add the seed's restaurants and items whose ids are still free,

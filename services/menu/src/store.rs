@@ -198,10 +198,14 @@ impl Store {
         Self { db }
     }
 
-    pub async fn count(&self) -> sqlx::Result<i64> {
-        sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM items")
-            .fetch_one(self.db.reader())
-            .await
+    /// Whether the menu holds neither items nor restaurants: a fresh install.
+    pub async fn is_empty(&self) -> sqlx::Result<bool> {
+        let rows = sqlx::query_scalar::<Any, i64>(
+            "SELECT (SELECT COUNT(*) FROM items) + (SELECT COUNT(*) FROM restaurants)",
+        )
+        .fetch_one(self.db.reader())
+        .await?;
+        Ok(rows == 0)
     }
 
     pub async fn get(&self, id: &str) -> sqlx::Result<Option<pm::Item>> {

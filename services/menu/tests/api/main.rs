@@ -8,4 +8,5 @@ mod lookup;
 mod ops;
 mod postgres;
 mod restaurants;
+mod seeding;
 mod upgrade;
