@@ -3,9 +3,11 @@
 //!   `food-stack` starts them (`food_stack::testing`) without the gateway;
 //! - `external_kafka`: the `food-stack` binary on a broker it was given;
 //! - `storage`: the binary on PostgreSQL, and the settings it honours;
+//! - `upgrade`: the binary on a data dir of the release before restaurants;
 //! - `deploy`: the compose file and the gateway's config for it.
 
 mod deploy;
 mod external_kafka;
 mod services;
 mod storage;
+mod upgrade;
