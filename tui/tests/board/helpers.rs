@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use food_board::{
     app::{App, Msg, Options},
-    config::Feed,
+    config::{Feed, Scope},
     data::{self, FeedHandle, Gateway},
 };
 use food_stack::testing::Broker;
@@ -152,10 +152,16 @@ impl Drop for Board {
 }
 
 impl Board {
+    /// A board of every delivery.
     pub fn start(feed: Feed, gateway: Gateway) -> Self {
+        Self::start_scoped(feed, Scope::default(), gateway)
+    }
+
+    /// A board of the deliveries `scope` admits (`--restaurant`).
+    pub fn start_scoped(feed: Feed, scope: Scope, gateway: Gateway) -> Self {
         let (tx, rx) = mpsc::channel(8192);
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let feed = data::spawn_feed(feed, gateway, tx, shutdown.clone());
+        let feed = data::spawn_feed(feed, scope, gateway, tx, shutdown.clone());
         Self {
             app: App::new(Options::default(), chrono::Utc::now()),
             rx,

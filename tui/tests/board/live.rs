@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use food_api::DeliveryStatus;
-use food_board::app::Conn;
+use food_board::{app::Conn, config::Scope};
 
 use crate::helpers::{Board, spawn_stack, spawn_stack_with_durable_broker};
 
@@ -23,7 +23,7 @@ async fn a_put_through_the_gateway_reaches_the_board_via_kafka() {
     let gw = stack.gateway();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while gw
-        .snapshot()
+        .snapshot(&Scope::default())
         .await
         .unwrap()
         .iter()
