@@ -1,11 +1,12 @@
-//! Menu items as the service stores them: every field of an incoming item is
-//! checked once, here, so the store and the handlers only see valid items.
+//! Restaurants and menu items as the service stores them: every field of an
+//! incoming restaurant or item is checked once, here, so the store and the
+//! handlers only see valid ones.
 
 use std::collections::HashSet;
 
 use food_proto::menu::v1 as pm;
 
-/// Longest item id; ids are slugs that end up in URLs and CLI arguments.
+/// Longest item or restaurant id; ids are slugs that end up in URLs and CLI arguments.
 pub const MAX_ID_LEN: usize = 64;
 /// Longest item name, in characters.
 pub const MAX_NAME_LEN: usize = 120;
@@ -23,6 +24,12 @@ pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_LEN: usize = 40;
 /// Most items in one import; larger menus are imported in several calls.
 pub const MAX_IMPORT_ITEMS: usize = 5000;
+/// Most restaurants in one import.
+pub const MAX_IMPORT_RESTAURANTS: usize = 1000;
+/// Longest restaurant cuisine, in characters.
+pub const MAX_CUISINE_LEN: usize = 64;
+/// Longest restaurant address, in characters.
+pub const MAX_ADDRESS_LEN: usize = 200;
 
 /// Why one field of an item was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,21 +50,41 @@ impl FieldError {
     }
 }
 
-/// Why an import batch was refused: the first bad item and field.
+/// Why an import batch was refused: the first bad restaurant or item and field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
+    #[error("restaurants[{index}].{}: {}", .error.field, .error.reason)]
+    Restaurant { index: usize, error: FieldError },
     #[error("items[{index}].{}: {}", .error.field, .error.reason)]
     Item { index: usize, error: FieldError },
+    /// Checked against the stored restaurants and those of the same import.
+    #[error("items[{index}].restaurant_id: no restaurant with id {restaurant_id:?}")]
+    UnknownRestaurant { index: usize, restaurant_id: String },
     #[error("an import holds at most {MAX_IMPORT_ITEMS} items, got {0}")]
     TooMany(usize),
+    #[error("an import holds at most {MAX_IMPORT_RESTAURANTS} restaurants, got {0}")]
+    TooManyRestaurants(usize),
 }
 
 impl BatchError {
     /// The path of the offending field, e.g. `items[3].price_cents`.
     pub fn field(&self) -> String {
         match self {
+            Self::Restaurant { index, error } => format!("restaurants[{index}].{}", error.field),
             Self::Item { index, error } => format!("items[{index}].{}", error.field),
+            Self::UnknownRestaurant { index, .. } => format!("items[{index}].restaurant_id"),
             Self::TooMany(_) => "items".to_owned(),
+            Self::TooManyRestaurants(_) => "restaurants".to_owned(),
+        }
+    }
+
+    /// The index of the offending entry in its list, when there is one.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            Self::Restaurant { index, .. }
+            | Self::Item { index, .. }
+            | Self::UnknownRestaurant { index, .. } => Some(*index),
+            Self::TooMany(_) | Self::TooManyRestaurants(_) => None,
         }
     }
 }
@@ -68,25 +95,7 @@ pub struct ItemId(String);
 
 impl ItemId {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        if s.is_empty() || s.len() > MAX_ID_LEN {
-            return Err(FieldError::new(
-                "id",
-                format!(
-                    "must be 1 to {MAX_ID_LEN} characters, got {}",
-                    s.chars().count()
-                ),
-            ));
-        }
-        if let Some(bad) = s
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
-        {
-            return Err(FieldError::new(
-                "id",
-                format!("may hold only a-z, 0-9, '-' and '_', found {bad:?} in {s:?}"),
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        check_slug("id", s).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -100,10 +109,91 @@ impl std::fmt::Display for ItemId {
     }
 }
 
+/// A restaurant id: a lower-case slug such as `trattoria-da-luca`, by the
+/// same rules as item ids since both are typed on the command line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RestaurantId(String);
+
+impl RestaurantId {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        check_slug("id", s).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RestaurantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A restaurant whose every field has been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidRestaurant {
+    pub id: RestaurantId,
+    pub name: String,
+    pub cuisine: String,
+    /// Where couriers pick orders up, so never blank.
+    pub address: String,
+    pub open: bool,
+    pub tags: Vec<String>,
+}
+
+impl ValidRestaurant {
+    pub fn parse(r: pm::Restaurant) -> Result<Self, FieldError> {
+        let id = RestaurantId::parse(&r.id)?;
+        check_text("name", &r.name, MAX_NAME_LEN)?;
+        check_text("cuisine", &r.cuisine, MAX_CUISINE_LEN)?;
+        check_text("address", &r.address, MAX_ADDRESS_LEN)?;
+        check_tags(&r.tags)?;
+        Ok(Self {
+            id,
+            name: r.name,
+            cuisine: r.cuisine,
+            address: r.address,
+            open: r.open,
+            tags: r.tags,
+        })
+    }
+
+    /// The lower-cased cuisine the cuisine filter compares with.
+    pub fn cuisine_key(&self) -> String {
+        category_key(&self.cuisine)
+    }
+
+    /// The lower-cased text the `query` filter searches: name, cuisine, address and tags.
+    pub fn search_text(&self) -> String {
+        let mut text = format!("{}\n{}\n{}", self.name, self.cuisine, self.address);
+        for tag in &self.tags {
+            text.push('\n');
+            text.push_str(tag);
+        }
+        text.to_lowercase()
+    }
+}
+
+impl From<ValidRestaurant> for pm::Restaurant {
+    fn from(r: ValidRestaurant) -> Self {
+        Self {
+            id: r.id.0,
+            name: r.name,
+            cuisine: r.cuisine,
+            address: r.address,
+            open: r.open,
+            tags: r.tags,
+        }
+    }
+}
+
 /// An item whose every field has been checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidItem {
     pub id: ItemId,
+    /// Syntactically valid; whether it exists is the store's check, at import.
+    pub restaurant_id: RestaurantId,
     pub name: String,
     pub description: String,
     pub category: String,
@@ -117,6 +207,10 @@ pub struct ValidItem {
 impl ValidItem {
     pub fn parse(item: pm::Item) -> Result<Self, FieldError> {
         let id = ItemId::parse(&item.id)?;
+        let restaurant_id = RestaurantId::parse(&item.restaurant_id).map_err(|e| FieldError {
+            field: "restaurant_id",
+            ..e
+        })?;
         check_text("name", &item.name, MAX_NAME_LEN)?;
         if item.description.chars().count() > MAX_DESCRIPTION_LEN {
             return Err(FieldError::new(
@@ -152,17 +246,10 @@ impl ValidItem {
                 ),
             ));
         }
-        if item.tags.len() > MAX_TAGS {
-            return Err(FieldError::new(
-                "tags",
-                format!("at most {MAX_TAGS} tags, got {}", item.tags.len()),
-            ));
-        }
-        for tag in &item.tags {
-            check_text("tags", tag, MAX_TAG_LEN)?;
-        }
+        check_tags(&item.tags)?;
         Ok(Self {
             id,
+            restaurant_id,
             name: item.name,
             description: item.description,
             category: item.category,
@@ -194,7 +281,7 @@ impl From<ValidItem> for pm::Item {
     fn from(i: ValidItem) -> Self {
         Self {
             id: i.id.0,
-            restaurant_id: String::new(),
+            restaurant_id: i.restaurant_id.0,
             name: i.name,
             description: i.description,
             category: i.category,
@@ -207,8 +294,45 @@ impl From<ValidItem> for pm::Item {
     }
 }
 
-/// Checks a whole import: the first bad item and field refuses the batch, as
-/// does an id given twice (which of the two should win would be a guess).
+/// A checked import: restaurants, then the items that may refer to them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidImport {
+    pub restaurants: Vec<ValidRestaurant>,
+    pub items: Vec<ValidItem>,
+}
+
+/// Checks a whole import, restaurants first, like [`parse_batch`].
+pub fn parse_import(
+    restaurants: Vec<pm::Restaurant>,
+    items: Vec<pm::Item>,
+) -> Result<ValidImport, BatchError> {
+    if restaurants.len() > MAX_IMPORT_RESTAURANTS {
+        return Err(BatchError::TooManyRestaurants(restaurants.len()));
+    }
+    let mut seen = HashSet::with_capacity(restaurants.len());
+    let restaurants = restaurants
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let r = ValidRestaurant::parse(r)
+                .map_err(|error| BatchError::Restaurant { index, error })?;
+            if !seen.insert(r.id.clone()) {
+                return Err(BatchError::Restaurant {
+                    index,
+                    error: FieldError::new("id", format!("{} appears more than once", r.id)),
+                });
+            }
+            Ok(r)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ValidImport {
+        restaurants,
+        items: parse_batch(items)?,
+    })
+}
+
+/// Checks a batch of items: the first bad item and field refuses the batch,
+/// as does an id given twice (which of the two should win would be a guess).
 pub fn parse_batch(items: Vec<pm::Item>) -> Result<Vec<ValidItem>, BatchError> {
     if items.len() > MAX_IMPORT_ITEMS {
         return Err(BatchError::TooMany(items.len()));
@@ -235,6 +359,42 @@ pub fn category_key(category: &str) -> String {
     category.trim().to_lowercase()
 }
 
+/// Ids are lower-case slugs: they end up in URLs and on command lines.
+fn check_slug(field: &'static str, s: &str) -> Result<String, FieldError> {
+    if s.is_empty() || s.len() > MAX_ID_LEN {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must be 1 to {MAX_ID_LEN} characters, got {}",
+                s.chars().count()
+            ),
+        ));
+    }
+    if let Some(bad) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(FieldError::new(
+            field,
+            format!("may hold only a-z, 0-9, '-' and '_', found {bad:?} in {s:?}"),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn check_tags(tags: &[String]) -> Result<(), FieldError> {
+    if tags.len() > MAX_TAGS {
+        return Err(FieldError::new(
+            "tags",
+            format!("at most {MAX_TAGS} tags, got {}", tags.len()),
+        ));
+    }
+    for tag in tags {
+        check_text("tags", tag, MAX_TAG_LEN)?;
+    }
+    Ok(())
+}
+
 fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
     let len = value.chars().count();
     if value.trim().is_empty() {
@@ -255,7 +415,7 @@ mod tests {
 
     fn item() -> pm::Item {
         pm::Item {
-            restaurant_id: String::new(),
+            restaurant_id: "trattoria-da-luca".into(),
             id: "margherita".into(),
             name: "Margherita".into(),
             description: "Tomato, mozzarella, basil".into(),
@@ -294,6 +454,8 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let cases: Vec<(&str, Breakage)> = vec![
+            ("restaurant_id", |i| i.restaurant_id = String::new()),
+            ("restaurant_id", |i| i.restaurant_id = "Da Luca".into()),
             ("name", |i| i.name = "  ".into()),
             ("name", |i| i.name = "n".repeat(121)),
             ("description", |i| i.description = "d".repeat(2001)),
@@ -352,5 +514,60 @@ mod tests {
         assert!(text.contains("mozzarella"));
         assert!(text.contains("vegetarian"));
         assert_eq!(text, text.to_lowercase());
+    }
+
+    /// Spoils one field of a good restaurant.
+    type RestaurantBreakage = fn(&mut pm::Restaurant);
+
+    fn restaurant() -> pm::Restaurant {
+        pm::Restaurant {
+            id: "trattoria-da-luca".into(),
+            name: "Trattoria da Luca".into(),
+            cuisine: "Italian".into(),
+            address: "12 Rue Mercière, 69002 Lyon".into(),
+            open: true,
+            tags: vec!["pizza".into()],
+        }
+    }
+
+    #[test]
+    fn a_complete_restaurant_is_accepted_unchanged() {
+        let parsed = ValidRestaurant::parse(restaurant()).unwrap();
+        assert_eq!(parsed.cuisine_key(), "italian");
+        assert_eq!(pm::Restaurant::from(parsed), restaurant());
+    }
+
+    #[test]
+    fn each_bad_restaurant_field_is_named_with_its_index() {
+        let cases: Vec<(&str, RestaurantBreakage)> = vec![
+            ("id", |r| r.id = "Da Luca".into()),
+            ("name", |r| r.name = " ".into()),
+            ("cuisine", |r| r.cuisine = String::new()),
+            ("address", |r| r.address = String::new()),
+            ("address", |r| r.address = "a".repeat(201)),
+            ("tags", |r| r.tags = vec!["t".into(); 21]),
+        ];
+        for (field, break_it) in cases {
+            let mut bad = restaurant();
+            bad.id = "second".into();
+            break_it(&mut bad);
+            let err = parse_import(vec![restaurant(), bad], vec![item()]).unwrap_err();
+            assert_eq!(err.field(), format!("restaurants[1].{field}"));
+            assert_eq!(err.index(), Some(1));
+        }
+    }
+
+    #[test]
+    fn an_import_refuses_a_restaurant_given_twice() {
+        let err = parse_import(vec![restaurant(), restaurant()], vec![]).unwrap_err();
+        assert_eq!(err.field(), "restaurants[1].id");
+    }
+
+    #[test]
+    fn restaurant_search_text_covers_name_cuisine_address_and_tags() {
+        let text = ValidRestaurant::parse(restaurant()).unwrap().search_text();
+        for part in ["trattoria", "italian", "mercière", "pizza"] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
     }
 }

@@ -13,6 +13,8 @@ pub enum MenuError {
     InvalidArgument { field: String, reason: String },
     #[error("no menu item with id {0:?}")]
     NotFound(String),
+    #[error("no restaurant with id {0:?}")]
+    RestaurantNotFound(String),
     #[error(transparent)]
     Import(#[from] BatchError),
     #[error("database error: {0}")]
@@ -40,12 +42,12 @@ impl From<MenuError> for Status {
             MenuError::InvalidArgument { field, .. } => {
                 food_kit::grpc::error(ErrorCode::InvalidArgument, message, &[("field", field)])
             }
-            MenuError::NotFound(id) => {
+            MenuError::NotFound(id) | MenuError::RestaurantNotFound(id) => {
                 food_kit::grpc::error(ErrorCode::NotFound, message, &[("id", id)])
             }
             MenuError::Import(batch) => {
                 let mut fields = vec![("field", batch.field())];
-                if let BatchError::Item { index, .. } = &batch {
+                if let Some(index) = batch.index() {
                     fields.push(("index", index.to_string()));
                 }
                 food_kit::grpc::error(ErrorCode::InvalidArgument, message, &fields)
@@ -86,6 +88,30 @@ mod tests {
         let (code, fields) = error_code(&status);
         assert_eq!(code, ErrorCode::NotFound);
         assert_eq!(fields["id"], "nope");
+    }
+
+    #[test]
+    fn an_item_of_an_unknown_restaurant_names_its_restaurant_id_field() {
+        let status = Status::from(MenuError::Import(BatchError::UnknownRestaurant {
+            index: 7,
+            restaurant_id: "nowhere".into(),
+        }));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let (code, fields) = error_code(&status);
+        assert_eq!(code, ErrorCode::InvalidArgument);
+        assert_eq!(fields["field"], "items[7].restaurant_id");
+        assert_eq!(fields["index"], "7");
+        assert!(status.message().contains("nowhere"), "{}", status.message());
+    }
+
+    #[test]
+    fn a_missing_restaurant_is_not_found_with_its_id() {
+        let status = Status::from(MenuError::RestaurantNotFound("nope".into()));
+        assert_eq!(status.code(), Code::NotFound);
+        let (code, fields) = error_code(&status);
+        assert_eq!(code, ErrorCode::NotFound);
+        assert_eq!(fields["id"], "nope");
+        assert!(status.message().contains("restaurant"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The cursor of `ListItems`: the sort key of the last item returned, in the
-//! one cursor format of [`food_api::page`] (which also holds the page sizes).
+//! The cursors of `ListItems` and `ListRestaurants`: the sort key of the last
+//! row returned, in the one cursor format of [`food_api::page`] (which also
+//! holds the page sizes).
 //!
 //! A keyset cursor (rather than an offset) keeps pages stable while items
 //! are imported between calls: nothing is skipped or shown twice.
@@ -30,9 +31,41 @@ impl Cursor {
     }
 }
 
+/// The position after which the next page of restaurants starts, in listing
+/// order (`name`, `id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestaurantCursor {
+    pub name: String,
+    pub id: String,
+}
+
+impl RestaurantCursor {
+    pub fn encode(&self) -> String {
+        encode_cursor(&[&self.name, &self.id])
+    }
+
+    /// `None` for an empty cursor (the first page).
+    pub fn decode(s: &str) -> Result<Option<Self>, PageError> {
+        Ok(decode_cursor(s)?.map(|[name, id]| Self { name, id }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restaurant_cursor_round_trips_and_is_not_an_item_cursor() {
+        let cursor = RestaurantCursor {
+            name: "Taquería El Sol".into(),
+            id: "taqueria-el-sol".into(),
+        };
+        assert_eq!(
+            RestaurantCursor::decode(&cursor.encode()).unwrap(),
+            Some(cursor.clone())
+        );
+        assert!(Cursor::decode(&cursor.encode()).is_err());
+    }
 
     #[test]
     fn a_cursor_round_trips_through_its_encoding() {

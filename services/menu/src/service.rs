@@ -16,8 +16,8 @@ use tonic::{Request, Response, Status};
 use crate::{
     domain::{self, category_key},
     error::MenuError,
-    page::Cursor,
-    store::{ListFilter, Store},
+    page::{Cursor, RestaurantCursor},
+    store::{self, ListFilter, RestaurantFilter, Store},
 };
 
 /// Most ids in one `BatchGetItems`; an order holds far fewer lines.
@@ -36,28 +36,89 @@ impl MenuApi {
         Self { store }
     }
 
+    async fn list_restaurants(
+        &self,
+        req: ListRestaurantsRequest,
+    ) -> Result<ListRestaurantsResponse, MenuError> {
+        let page = req.page.unwrap_or_default();
+        let limit = wire_limit(page.limit).map_err(MenuError::page)?;
+        let after = RestaurantCursor::decode(&page.cursor).map_err(MenuError::page)?;
+        // An empty filter value means "no filter": clients pass empty strings for unset fields.
+        let filter = RestaurantFilter {
+            cuisine_key: req
+                .cuisine
+                .as_deref()
+                .map(category_key)
+                .filter(|c| !c.is_empty()),
+            open_only: req.open_only.unwrap_or(false),
+            query: query_filter(req.query.as_deref())?,
+        };
+        let page = self
+            .store
+            .list_restaurants(&filter, after.as_ref(), limit)
+            .await?;
+        tracing::Span::current().record("returned", page.restaurants.len());
+        Ok(ListRestaurantsResponse {
+            restaurants: page.restaurants,
+            next_cursor: page.next.map(|c| c.encode()),
+        })
+    }
+
+    async fn get_restaurant(&self, req: GetRestaurantRequest) -> Result<Restaurant, MenuError> {
+        if req.id.is_empty() {
+            return Err(MenuError::invalid("id", "must not be empty"));
+        }
+        self.store
+            .get_restaurant(&req.id)
+            .await?
+            .ok_or(MenuError::RestaurantNotFound(req.id))
+    }
+
+    async fn set_open(&self, req: SetRestaurantOpenRequest) -> Result<Restaurant, MenuError> {
+        if req.id.is_empty() {
+            return Err(MenuError::invalid("id", "must not be empty"));
+        }
+        let restaurant = self
+            .store
+            .set_open(&req.id, req.open)
+            .await?
+            .ok_or(MenuError::RestaurantNotFound(req.id))?;
+        tracing::info!(
+            restaurant_id = %restaurant.id,
+            open = restaurant.open,
+            "restaurant opened or paused"
+        );
+        Ok(restaurant)
+    }
+
     async fn list(&self, req: ListItemsRequest) -> Result<ListItemsResponse, MenuError> {
         let page = req.page.unwrap_or_default();
         let limit = wire_limit(page.limit).map_err(MenuError::page)?;
         let after = Cursor::decode(&page.cursor).map_err(MenuError::page)?;
-        let query = req.query.as_deref().map(str::trim).unwrap_or_default();
-        if query.chars().count() > MAX_QUERY_LEN {
-            return Err(MenuError::invalid(
-                "query",
-                format!("must be at most {MAX_QUERY_LEN} characters"),
-            ));
-        }
+        let query = query_filter(req.query.as_deref())?;
         // An empty filter value means "no filter": clients pass empty strings for unset fields.
+        let restaurant_id = req.restaurant_id.filter(|r| !r.is_empty());
         let filter = ListFilter {
+            restaurant_id: restaurant_id.clone(),
             category_key: req
                 .category
                 .as_deref()
                 .map(category_key)
                 .filter(|c| !c.is_empty()),
             available_only: req.available_only.unwrap_or(false),
-            query: Some(query.to_lowercase()).filter(|q| !q.is_empty()),
+            query,
         };
         let page = self.store.list(&filter, after.as_ref(), limit).await?;
+        // The menu of an unknown restaurant is NOT_FOUND rather than empty, so
+        // a mistyped id is told apart from a kitchen with nothing matching
+        // (and `GET /restaurants/:id/menu` can answer 404). The lookup runs
+        // only on an empty page, keeping the common read to one query.
+        if let Some(id) = restaurant_id
+            && page.items.is_empty()
+            && self.store.get_restaurant(&id).await?.is_none()
+        {
+            return Err(MenuError::RestaurantNotFound(id));
+        }
         tracing::Span::current().record("returned", page.items.len());
         Ok(ListItemsResponse {
             items: page.items,
@@ -98,54 +159,83 @@ impl MenuApi {
             .filter(|id| !found.contains(id.as_str()))
             .cloned()
             .collect();
+        // One query for all the restaurants, so an order is checked and priced in one call.
+        let restaurants = self
+            .store
+            .get_restaurants(&store::restaurant_ids(&items))
+            .await?;
         Ok(BatchGetItemsResponse {
             items,
             missing_ids,
-            restaurants: Vec::new(),
+            restaurants,
         })
     }
 
     async fn import(&self, req: ImportItemsRequest) -> Result<ImportItemsResponse, MenuError> {
-        let items = domain::parse_batch(req.items)?;
-        let counts = self.store.upsert(&items).await?;
+        let import = domain::parse_import(req.restaurants, req.items)?;
+        let counts = self.store.import(&import).await?;
         tracing::info!(
-            created = counts.created,
-            updated = counts.updated,
-            "menu items imported"
+            restaurants_created = counts.restaurants.created,
+            restaurants_updated = counts.restaurants.updated,
+            created = counts.items.created,
+            updated = counts.items.updated,
+            "menu imported"
         );
+        // The counts are of items, as before restaurants (see menu.proto).
         Ok(ImportItemsResponse {
-            created: counts.created,
-            updated: counts.updated,
+            created: counts.items.created,
+            updated: counts.items.updated,
         })
     }
 }
 
 #[tonic::async_trait]
 impl MenuService for MenuApi {
+    #[tracing::instrument(skip_all, fields(
+        rpc = "ListRestaurants",
+        trace_id = %trace_id(request.metadata()),
+        cuisine = request.get_ref().cuisine.as_deref().unwrap_or_default(),
+        open_only = request.get_ref().open_only.unwrap_or_default(),
+        query = request.get_ref().query.as_deref().unwrap_or_default(),
+        limit = request.get_ref().page.as_ref().map_or(0, |p| p.limit),
+        returned = tracing::field::Empty,
+    ))]
     async fn list_restaurants(
         &self,
-        _request: Request<ListRestaurantsRequest>,
+        request: Request<ListRestaurantsRequest>,
     ) -> Result<Response<ListRestaurantsResponse>, Status> {
-        Err(Status::unimplemented("restaurants are not built yet"))
+        respond(self.list_restaurants(request.into_inner())).await
     }
 
+    #[tracing::instrument(skip_all, fields(
+        rpc = "GetRestaurant",
+        trace_id = %trace_id(request.metadata()),
+        restaurant_id = %request.get_ref().id,
+    ))]
     async fn get_restaurant(
         &self,
-        _request: Request<GetRestaurantRequest>,
+        request: Request<GetRestaurantRequest>,
     ) -> Result<Response<Restaurant>, Status> {
-        Err(Status::unimplemented("restaurants are not built yet"))
+        respond(self.get_restaurant(request.into_inner())).await
     }
 
+    #[tracing::instrument(skip_all, fields(
+        rpc = "SetRestaurantOpen",
+        trace_id = %trace_id(request.metadata()),
+        restaurant_id = %request.get_ref().id,
+        open = request.get_ref().open,
+    ))]
     async fn set_restaurant_open(
         &self,
-        _request: Request<SetRestaurantOpenRequest>,
+        request: Request<SetRestaurantOpenRequest>,
     ) -> Result<Response<Restaurant>, Status> {
-        Err(Status::unimplemented("restaurants are not built yet"))
+        respond(self.set_open(request.into_inner())).await
     }
 
     #[tracing::instrument(skip_all, fields(
         rpc = "ListItems",
         trace_id = %trace_id(request.metadata()),
+        restaurant_id = request.get_ref().restaurant_id.as_deref().unwrap_or_default(),
         category = request.get_ref().category.as_deref().unwrap_or_default(),
         available_only = request.get_ref().available_only.unwrap_or_default(),
         query = request.get_ref().query.as_deref().unwrap_or_default(),
@@ -184,6 +274,7 @@ impl MenuService for MenuApi {
         rpc = "ImportItems",
         trace_id = %trace_id(request.metadata()),
         items = request.get_ref().items.len(),
+        restaurants = request.get_ref().restaurants.len(),
     ))]
     async fn import_items(
         &self,
@@ -191,6 +282,18 @@ impl MenuService for MenuApi {
     ) -> Result<Response<ImportItemsResponse>, Status> {
         respond(self.import(request.into_inner())).await
     }
+}
+
+/// The lower-cased `query` text, `None` when absent or blank.
+fn query_filter(query: Option<&str>) -> Result<Option<String>, MenuError> {
+    let query = query.map(str::trim).unwrap_or_default();
+    if query.chars().count() > MAX_QUERY_LEN {
+        return Err(MenuError::invalid(
+            "query",
+            format!("must be at most {MAX_QUERY_LEN} characters"),
+        ));
+    }
+    Ok(Some(query.to_lowercase()).filter(|q| !q.is_empty()))
 }
 
 /// Runs a handler and turns its error into a `Status`.

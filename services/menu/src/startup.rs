@@ -9,7 +9,7 @@ use food_proto::menu::v1::menu_service_server::MenuServiceServer;
 use crate::{
     Settings, seed,
     service::MenuApi,
-    store::{MIGRATIONS, Store},
+    store::{Imported, MIGRATIONS, Store},
 };
 
 /// A built, bound, not yet serving menu service.
@@ -24,17 +24,20 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects and migrates the database, seeds an empty menu (when
-    /// `settings.seed`), binds the listener and assembles the server.
+    /// Connects and migrates the database, seeds the menu as `settings.seed`
+    /// says, binds the listener and assembles the server.
     pub async fn build(settings: Settings, shutdown: Shutdown) -> anyhow::Result<Self> {
         let url = settings.service.database_url("menu");
         let db = Db::connect(&url, &MIGRATIONS).await?;
         let store = Store::new(db.clone());
-        if settings.seed {
-            let seeded = seed::seed_if_empty(&store).await?;
-            if seeded > 0 {
-                tracing::info!(items = seeded, "seeded the menu from data/menu.json");
-            }
+        let seeded = seed::seed(&store, settings.seed).await?;
+        if seeded != Imported::default() {
+            tracing::info!(
+                mode = %settings.seed,
+                restaurants = seeded.restaurants.created,
+                items = seeded.items.created,
+                "seeded the menu from data/menu.json"
+            );
         }
         let host = GrpcHost::bind("menu-service", settings.service.listen)
             .await?

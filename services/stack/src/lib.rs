@@ -386,7 +386,7 @@ impl Stack {
         let mut parts = Vec::new();
         let menu = food_menu::Settings {
             service: service(config.menu_addr, "menu"),
-            seed: true,
+            seed: food_menu::settings::SeedMode::Missing,
         };
         parts.push(Part::start::<food_menu::Application>("menu-service", menu, &shutdown).await?);
         let menu_addr = parts[0].addr;

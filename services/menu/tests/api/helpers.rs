@@ -8,7 +8,10 @@ use food_kit::Shutdown;
 use food_menu::{Application, Settings};
 use food_proto::{
     common::v1::PageRequest,
-    menu::v1::{Item, ListItemsRequest, menu_service_client::MenuServiceClient},
+    menu::v1::{
+        Item, ListItemsRequest, ListRestaurantsRequest, Restaurant,
+        menu_service_client::MenuServiceClient,
+    },
 };
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -116,10 +119,75 @@ pub async fn all_items(client: &mut MenuServiceClient<Channel>) -> Vec<Item> {
     list_all(client, ListItemsRequest::default(), 1000).await.0
 }
 
-/// A valid item that is not on the seed menu.
+/// Walks every page of `request` with pages of `limit`, returning all
+/// restaurants and how many pages it took.
+pub async fn list_all_restaurants(
+    client: &mut MenuServiceClient<Channel>,
+    mut request: ListRestaurantsRequest,
+    limit: u32,
+) -> (Vec<Restaurant>, usize) {
+    let mut restaurants = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        request.page = Some(PageRequest {
+            limit,
+            cursor: cursor.clone(),
+        });
+        let page = client
+            .list_restaurants(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        assert!(
+            page.restaurants.len() <= limit as usize,
+            "a page never exceeds its limit"
+        );
+        restaurants.extend(page.restaurants);
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => return (restaurants, pages),
+        }
+        assert!(pages < 10_000, "pagination terminates");
+    }
+}
+
+/// Every restaurant, in listing order.
+pub async fn all_restaurants(client: &mut MenuServiceClient<Channel>) -> Vec<Restaurant> {
+    list_all_restaurants(client, ListRestaurantsRequest::default(), 1000)
+        .await
+        .0
+}
+
+/// The items of one restaurant, in listing order.
+pub async fn menu_of(client: &mut MenuServiceClient<Channel>, restaurant_id: &str) -> Vec<Item> {
+    let request = ListItemsRequest {
+        restaurant_id: Some(restaurant_id.to_owned()),
+        ..Default::default()
+    };
+    list_all(client, request, 1000).await.0
+}
+
+/// A valid restaurant that is not in the seed.
+pub fn new_restaurant(id: &str) -> Restaurant {
+    Restaurant {
+        id: id.to_owned(),
+        name: format!("Test {id}"),
+        cuisine: "korean".to_owned(),
+        address: "3 Rue de la Barre, 69002 Lyon".to_owned(),
+        open: true,
+        tags: vec!["bibimbap".to_owned()],
+    }
+}
+
+/// A seed restaurant that the test items of [`new_item`] belong to.
+pub const TEST_RESTAURANT: &str = "green-bowl";
+
+/// A valid item that is not on the seed menu, of [`TEST_RESTAURANT`].
 pub fn new_item(id: &str) -> Item {
     Item {
-        restaurant_id: String::new(),
+        restaurant_id: TEST_RESTAURANT.to_owned(),
         id: id.to_owned(),
         name: format!("Test {id}"),
         description: "Made for a test".to_owned(),

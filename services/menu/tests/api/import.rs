@@ -1,13 +1,20 @@
-//! ImportItems: upserts, counts, validation and all-or-nothing batches.
+//! ImportItems: restaurants and items, upserts, counts, validation and
+//! all-or-nothing batches.
 
 use food_api::ErrorCode;
-use food_proto::menu::v1::{GetItemRequest, ImportItemsRequest, Item};
+use food_proto::menu::v1::{
+    GetItemRequest, GetRestaurantRequest, ImportItemsRequest, Item, Restaurant,
+};
 use tonic::Code;
 
-use crate::helpers::{all_items, assert_refused, new_item, spawn_app};
+use crate::helpers::{
+    all_items, all_restaurants, assert_refused, menu_of, new_item, new_restaurant, spawn_app,
+};
 
 /// Spoils one field of a good item.
 type Breakage = fn(&mut Item);
+/// Spoils one field of a good restaurant.
+type RestaurantBreakage = fn(&mut Restaurant);
 
 #[tokio::test]
 async fn import_creates_new_items_and_updates_existing_ones() {
@@ -134,6 +141,8 @@ async fn import_rejects_each_bad_field_naming_the_item_and_changes_nothing() {
         ("id", |i| i.id = "Bad Id".into()),
         ("id", |i| i.id = String::new()),
         ("id", |i| i.id = "x".repeat(65)),
+        ("restaurant_id", |i| i.restaurant_id = String::new()),
+        ("restaurant_id", |i| i.restaurant_id = "Green Bowl".into()),
         ("name", |i| i.name = String::new()),
         ("name", |i| i.name = "n".repeat(121)),
         ("category", |i| i.category = " ".into()),
@@ -240,5 +249,184 @@ async fn import_accepts_the_limits_of_every_field() {
         .unwrap()
         .into_inner();
     assert_eq!(stored, edge);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_import_brings_a_new_restaurant_with_its_menu_and_counts_the_items() {
+    // Arrange
+    let (mut app, _dir) = spawn_app().await;
+    let restaurant = new_restaurant("seoul-kitchen");
+    let mut bibimbap = new_item("bibimbap");
+    bibimbap.restaurant_id = "seoul-kitchen".into();
+    let mut kimchi = new_item("kimchi-pancake");
+    kimchi.restaurant_id = "seoul-kitchen".into();
+
+    // Act
+    let counts = app
+        .client
+        .import_items(ImportItemsRequest {
+            restaurants: vec![restaurant.clone()],
+            items: vec![bibimbap.clone(), kimchi.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Assert
+    assert_eq!((counts.created, counts.updated), (2, 0), "items only");
+    let stored = app
+        .client
+        .get_restaurant(GetRestaurantRequest {
+            id: "seoul-kitchen".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored, restaurant);
+    assert_eq!(
+        menu_of(&mut app.client, "seoul-kitchen").await,
+        [bibimbap, kimchi]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_import_updates_a_stored_restaurant_and_can_move_an_item_to_another() {
+    // Arrange
+    let (mut app, _dir) = spawn_app().await;
+    let mut bowl = app
+        .client
+        .get_restaurant(GetRestaurantRequest {
+            id: "green-bowl".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    bowl.address = "2 Quai Saint-Antoine, 69002 Lyon".into();
+    bowl.open = false;
+    bowl.tags.push("terrace".into());
+    let mut water = app
+        .client
+        .get_item(GetItemRequest {
+            id: "still-water".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    water.restaurant_id = "le-smash-club".into();
+
+    // Act
+    let counts = app
+        .client
+        .import_items(ImportItemsRequest {
+            restaurants: vec![bowl.clone()],
+            items: vec![water.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Assert
+    assert_eq!((counts.created, counts.updated), (0, 1));
+    let stored = app
+        .client
+        .get_restaurant(GetRestaurantRequest {
+            id: "green-bowl".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored, bowl);
+    let smash = menu_of(&mut app.client, "le-smash-club").await;
+    assert!(smash.contains(&water));
+    let bowl_menu = menu_of(&mut app.client, "green-bowl").await;
+    assert!(!bowl_menu.iter().any(|i| i.id == "still-water"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn import_refuses_an_item_of_an_unknown_restaurant_naming_it_and_changes_nothing() {
+    // Arrange
+    let (mut app, _dir) = spawn_app().await;
+    let items_before = all_items(&mut app.client).await;
+    let restaurants_before = all_restaurants(&mut app.client).await;
+    let mut brought = new_item("brought-along");
+    brought.restaurant_id = "seoul-kitchen".into();
+    let mut orphan = new_item("orphan");
+    orphan.restaurant_id = "nowhere-kitchen".into();
+    let mut changed_seed = items_before[0].clone();
+    changed_seed.price_cents += 1;
+
+    // Act: a new restaurant and good items first, so that a partial write would show.
+    let status = app
+        .client
+        .import_items(ImportItemsRequest {
+            restaurants: vec![new_restaurant("seoul-kitchen")],
+            items: vec![new_item("fine"), brought, changed_seed, orphan],
+        })
+        .await
+        .unwrap_err();
+
+    // Assert
+    assert_refused(
+        &status,
+        Code::InvalidArgument,
+        ErrorCode::InvalidArgument,
+        Some("items[3].restaurant_id"),
+    );
+    let (_, details) = food_kit::grpc::error_code(&status);
+    assert_eq!(details["index"], "3");
+    assert!(
+        status.message().contains("nowhere-kitchen"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(all_items(&mut app.client).await, items_before);
+    assert_eq!(all_restaurants(&mut app.client).await, restaurants_before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn import_rejects_each_bad_restaurant_field_naming_it_and_changes_nothing() {
+    // Arrange
+    let (mut app, _dir) = spawn_app().await;
+    let items_before = all_items(&mut app.client).await;
+    let restaurants_before = all_restaurants(&mut app.client).await;
+    let cases: Vec<(&str, RestaurantBreakage)> = vec![
+        ("id", |r| r.id = "Seoul Kitchen".into()),
+        ("id", |r| r.id = String::new()),
+        ("name", |r| r.name = " ".into()),
+        ("cuisine", |r| r.cuisine = String::new()),
+        ("address", |r| r.address = String::new()),
+        ("address", |r| r.address = "a".repeat(201)),
+        ("tags", |r| r.tags = vec![String::new()]),
+    ];
+
+    for (field, break_it) in cases {
+        // Act
+        let mut bad = new_restaurant("broken");
+        break_it(&mut bad);
+        let status = app
+            .client
+            .import_items(ImportItemsRequest {
+                restaurants: vec![new_restaurant("fine-place"), bad],
+                items: vec![new_item("fine")],
+            })
+            .await
+            .unwrap_err();
+
+        // Assert
+        let expected = format!("restaurants[1].{field}");
+        assert_refused(
+            &status,
+            Code::InvalidArgument,
+            ErrorCode::InvalidArgument,
+            Some(&expected),
+        );
+        assert!(status.message().contains(&expected), "{}", status.message());
+    }
+    assert_eq!(all_items(&mut app.client).await, items_before);
+    assert_eq!(all_restaurants(&mut app.client).await, restaurants_before);
     app.stop().await;
 }

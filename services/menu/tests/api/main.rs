@@ -7,3 +7,6 @@ mod list;
 mod lookup;
 mod ops;
 mod postgres;
+mod restaurants;
+mod seeding;
+mod upgrade;

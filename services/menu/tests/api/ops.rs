@@ -1,6 +1,6 @@
 //! What operators and generic clients rely on: health, reflection, restarts.
 
-use food_menu::Settings;
+use food_menu::{Settings, settings::SeedMode};
 use food_proto::menu::v1::{GetItemRequest, ImportItemsRequest};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -117,7 +117,7 @@ async fn with_seeding_off_a_fresh_menu_is_empty() {
     // Arrange
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
-        seed: false,
+        seed: SeedMode::Off,
         ..sqlite_settings(dir.path())
     };
 
