@@ -143,6 +143,9 @@ mod tests {
                 order: Some(Order {
                     id: order_id.to_owned(),
                     customer_id: "rita".to_owned(),
+                    restaurant_id: Some("trattoria-da-luca".to_owned()),
+                    restaurant_name: Some("Trattoria da Luca".to_owned()),
+                    pickup_address: Some("3 Rue Mercière, Lyon".to_owned()),
                     items: vec![
                         OrderLine {
                             item_id: "margherita".to_owned(),
@@ -221,6 +224,19 @@ mod tests {
         );
         assert_eq!(a.history.len(), 1, "{a:?}");
         assert_eq!(a.history[0].note.as_deref(), Some("order placed"));
+        assert_eq!(
+            (
+                a.restaurant_id.as_deref(),
+                a.restaurant_name.as_deref(),
+                a.pickup_address.as_deref()
+            ),
+            (
+                Some("trattoria-da-luca"),
+                Some("Trattoria da Luca"),
+                Some("3 Rue Mercière, Lyon")
+            ),
+            "copied from the order"
+        );
         let b = store::get(&db, "b").await.unwrap().unwrap();
         assert_eq!((b.status, b.version), (DeliveryStatus::Cancelled, 2));
         assert_eq!(b.history.len(), 2, "{b:?}");

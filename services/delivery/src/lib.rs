@@ -48,11 +48,18 @@ impl Default for Settings {
 }
 
 /// One file for both backends: its SQL is portable.
-pub const MIGRATIONS: Migrations = Migrations::portable(&[Step {
-    version: 100,
-    description: "deliveries",
-    sql: include_str!("../migrations/0100_deliveries.sql"),
-}]);
+pub const MIGRATIONS: Migrations = Migrations::portable(&[
+    Step {
+        version: 100,
+        description: "deliveries",
+        sql: include_str!("../migrations/0100_deliveries.sql"),
+    },
+    Step {
+        version: 101,
+        description: "delivery restaurants",
+        sql: include_str!("../migrations/0101_delivery_restaurants.sql"),
+    },
+]);
 
 /// A built delivery-service, listening, not yet serving.
 pub struct Application(EventService<OrderEvents>);

@@ -158,7 +158,8 @@ impl DeliveryService for DeliveryApi {
             let page = Keyset::parse(req.page).map_err(page_error)?;
             let status = status_filter(req.status, delivery_status)?;
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let page = store::list(&self.db, status, customer, &page)
+            let restaurant = req.restaurant_id.as_deref().filter(|r| !r.is_empty());
+            let page = store::list(&self.db, status, customer, restaurant, &page)
                 .await
                 .map_err(db_error)?;
             Ok(ListDeliveriesResponse {

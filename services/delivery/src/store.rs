@@ -20,18 +20,21 @@ use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
 
 const COLUMNS: &str = "order_id, customer_id, item_count, total_cents, currency, delivery_address, \
-                       status, courier, eta, version, created_at, updated_at";
+                       status, courier, eta, version, created_at, updated_at, \
+                       restaurant_id, restaurant_name, pickup_address";
 
+/// A delivery row; the restaurant columns are NULL on deliveries made before
+/// restaurants existed, read as `None`.
 fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
     let item_count: i64 = row.try_get("item_count")?;
     let version: i64 = row.try_get("version")?;
     let eta: Option<i64> = row.try_get("eta")?;
     Ok(Delivery {
-        restaurant_id: None,
-        restaurant_name: None,
-        pickup_address: None,
         order_id: row.try_get("order_id")?,
         customer_id: row.try_get("customer_id")?,
+        restaurant_id: row.try_get("restaurant_id")?,
+        restaurant_name: row.try_get("restaurant_name")?,
+        pickup_address: row.try_get("pickup_address")?,
         item_count: item_count as u32,
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
@@ -136,12 +139,14 @@ pub async fn list(
     db: &Db,
     status: Option<DeliveryStatus>,
     customer_id: Option<&str>,
+    restaurant_id: Option<&str>,
     page: &Keyset,
 ) -> sqlx::Result<Page<Delivery>> {
     static SELECT: LazyLock<String> = LazyLock::new(|| format!("SELECT {COLUMNS} FROM deliveries"));
     let filters = [
         ("status", status.map(DeliveryStatus::as_str)),
         ("customer_id", customer_id),
+        ("restaurant_id", restaurant_id),
     ];
     let mut page = page
         .newest_first(db, &SELECT, "order_id", &filters, from_row)
@@ -171,7 +176,7 @@ pub async fn create_many(
             .collect();
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES {} ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            Params::on(tx).rows(new.len(), 12)
+            Params::on(tx).rows(new.len(), 15)
         );
         let mut q = sqlx::query(&sql);
         for (_, d) in &new {
@@ -187,7 +192,10 @@ pub async fn create_many(
                 .bind(None::<i64>)
                 .bind(d.version as i64)
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(d.restaurant_id.as_deref())
+                .bind(d.restaurant_name.as_deref())
+                .bind(d.pickup_address.as_deref());
         }
         let mut inserted: HashSet<String> = q
             .fetch_all(&mut **tx)
@@ -234,11 +242,11 @@ const CREATED_NOTE: &str = "order placed";
 /// A new delivery of `order`: PENDING, version 1, its one history entry at `at`.
 fn pending(order: &food_proto::order::v1::Order, at: DateTime<Utc>) -> Delivery {
     Delivery {
-        restaurant_id: None,
-        restaurant_name: None,
-        pickup_address: None,
         order_id: order.id.clone(),
         customer_id: order.customer_id.clone(),
+        restaurant_id: order.restaurant_id.clone(),
+        restaurant_name: order.restaurant_name.clone(),
+        pickup_address: order.pickup_address.clone(),
         item_count: order.items.iter().map(|l| l.quantity).sum(),
         total_cents: order.total_cents,
         currency: order.currency.clone(),
@@ -391,4 +399,91 @@ fn event(
         }),
     );
     OutboxMessage::event(&topics.deliveries, &delivery.order_id, &env)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// A data dir written by release 0.1.0, before restaurants
+    /// (services/stack/tests/fixtures/data-dir-0.1.0/README.md).
+    fn fixture(file: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../stack/tests/fixtures/data-dir-0.1.0")
+            .join(file)
+    }
+
+    #[tokio::test]
+    async fn deliveries_from_before_restaurants_read_with_no_restaurant_after_the_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("delivery.db");
+        std::fs::copy(fixture("delivery.db"), &copy).expect("the 0.1.0 fixture's delivery.db");
+        let url = format!("sqlite://{}", copy.display());
+
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let all = list(&db, None, None, None, &Keyset::first(100))
+            .await
+            .unwrap()
+            .items;
+        let by_restaurant = list(
+            &db,
+            None,
+            None,
+            Some("trattoria-da-luca"),
+            &Keyset::first(100),
+        )
+        .await
+        .unwrap()
+        .items;
+
+        let seen: Vec<(DeliveryStatus, u64, Option<&str>, usize)> = all
+            .iter()
+            .map(|d| (d.status, d.version, d.courier.as_deref(), d.history.len()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (DeliveryStatus::PickedUp, 3, Some("sam"), 3),
+                (DeliveryStatus::Cancelled, 2, None, 2),
+                (DeliveryStatus::Pending, 1, None, 1),
+            ],
+            "the three deliveries, newest first, with their history"
+        );
+        for d in &all {
+            assert_eq!(d.customer_id, "cust-ada");
+            assert_eq!(
+                (&d.restaurant_id, &d.restaurant_name, &d.pickup_address),
+                (&None, &None, &None),
+                "{}",
+                d.order_id
+            );
+            assert_eq!(get(&db, &d.order_id).await.unwrap().as_ref(), Some(d));
+        }
+        assert!(by_restaurant.is_empty(), "{by_restaurant:?}");
+
+        // An old delivery still moves, and its event says it has no restaurant.
+        let topics = Topics::with_prefix("");
+        let mut tx = db.begin().await.unwrap();
+        let pending = get_in_tx(&mut tx, &all[2].order_id).await.unwrap().unwrap();
+        let moved = change(
+            &mut tx,
+            &topics,
+            "trace",
+            &pending,
+            Change {
+                to: DeliveryStatus::Assigned,
+                courier: Some("sam"),
+                eta: None,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(moved.restaurant_id, None);
+        assert_eq!(get(&db, &moved.order_id).await.unwrap(), Some(moved));
+        db.close().await;
+    }
 }

@@ -5,12 +5,16 @@
 //! # Layout
 //! - [`Settings`], [`Application`]: wiring (gRPC server, outbox relay, consumer).
 //! - `validate`: request checks, each naming its field.
+//! - `menu`: the items and restaurants an order needs, cached briefly.
+//! - `pricing`: one restaurant per order, open, its items available; the
+//!   checks in the order a customer should hear of them.
 //! - `store`: SQL for orders and lines; the batching committer.
 //! - `service`: the `OrderService` gRPC implementation.
 //! - `events`: the DeliveryStatusChanged consumer.
 
 mod events;
 mod menu;
+mod pricing;
 mod service;
 mod store;
 mod validate;
@@ -49,8 +53,9 @@ pub struct Settings {
     pub menu_url: String,
     /// Bound on each menu call, so that a stuck menu fails orders fast.
     pub menu_timeout_ms: u64,
-    /// How long a menu item's price and availability are used before
-    /// menu-service is asked again; 0 asks for every order.
+    /// How long a menu item's price and availability, and whether its
+    /// restaurant is open, are used before menu-service is asked again; 0
+    /// asks for every order.
     pub menu_cache_ms: u64,
     /// How long the outbox relay's producer gathers events into one produce
     /// request (`linger.ms`). Under load a relay round's events then go to
@@ -73,11 +78,18 @@ impl Default for Settings {
 }
 
 /// One file for both backends: its SQL is portable.
-pub const MIGRATIONS: Migrations = Migrations::portable(&[Step {
-    version: 100,
-    description: "orders",
-    sql: include_str!("../migrations/0100_orders.sql"),
-}]);
+pub const MIGRATIONS: Migrations = Migrations::portable(&[
+    Step {
+        version: 100,
+        description: "orders",
+        sql: include_str!("../migrations/0100_orders.sql"),
+    },
+    Step {
+        version: 101,
+        description: "order restaurants",
+        sql: include_str!("../migrations/0101_order_restaurants.sql"),
+    },
+]);
 
 /// A built order-service, listening, not yet serving.
 pub struct Application {

@@ -1,7 +1,7 @@
 //! The `OrderService` gRPC implementation.
 
 use chrono::Utc;
-use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
+use food_api::{ErrorCode, Order, OrderStatus};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db,
@@ -20,6 +20,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     menu::MenuItems,
+    pricing,
     store::{self, Committer, NewOrder, Stored},
     validate,
 };
@@ -71,7 +72,13 @@ impl OrderApi {
             .map_err(db_error)?;
         match stored {
             Stored::Created(order) => {
-                tracing::info!(order_id = %order.id, customer_id = %order.customer_id, total_cents = order.total_cents, "order placed");
+                tracing::info!(
+                    order_id = %order.id,
+                    customer_id = %order.customer_id,
+                    restaurant_id = order.restaurant_id.as_deref().unwrap_or_default(),
+                    total_cents = order.total_cents,
+                    "order placed"
+                );
                 Ok(order.into())
             }
             Stored::KeyTaken => {
@@ -110,12 +117,13 @@ impl OrderApi {
         }
     }
 
-    /// Prices the lines from the menu; client prices are never trusted.
+    /// Prices the lines from the menu (see `pricing` for the checks and
+    /// their order); client prices are never trusted.
     async fn price(&self, v: &validate::Valid) -> Result<Order, Status> {
         let mut ids: Vec<String> = v.lines.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
         ids.dedup();
-        let by_id = self.menu.get(&ids).await.map_err(|s| {
+        let found = self.menu.get(&ids).await.map_err(|s| {
             tracing::warn!(code = ?s.code(), message = s.message(), "menu-service call failed");
             error(
                 ErrorCode::Unavailable,
@@ -123,60 +131,9 @@ impl OrderApi {
                 &[("dependency", "menu".into())],
             )
         })?;
-        let mut lines = Vec::with_capacity(v.lines.len());
-        let mut currency: Option<&str> = None;
-        for (i, (id, qty)) in v.lines.iter().enumerate() {
-            let field = format!("items[{i}].item_id");
-            let Some(item) = by_id.get(id.as_str()) else {
-                return Err(error(
-                    ErrorCode::NotFound,
-                    format!("items[{i}]: no menu item `{id}`"),
-                    &[("field", field), ("item_id", id.clone())],
-                ));
-            };
-            if !item.available {
-                return Err(error(
-                    ErrorCode::ItemUnavailable,
-                    format!("items[{i}]: `{}` is not available right now", item.name),
-                    &[("field", field), ("item_id", id.clone())],
-                ));
-            }
-            match currency {
-                None => currency = Some(&item.currency),
-                Some(c) if c != item.currency => {
-                    return Err(error(
-                        ErrorCode::InvalidArgument,
-                        "all items of an order must be in one currency",
-                        &[("field", field)],
-                    ));
-                }
-                Some(_) => {}
-            }
-            lines.push(OrderLine {
-                item_id: item.id.clone(),
-                name: item.name.clone(),
-                quantity: *qty,
-                unit_price_cents: item.price_cents,
-                line_total_cents: item.price_cents * i64::from(*qty),
-            });
-        }
         // Stored as microseconds: answer with what a later read returns.
         let now = food_kit::db::micros_to_datetime(Utc::now().timestamp_micros());
-        Ok(Order {
-            restaurant_id: None,
-            restaurant_name: None,
-            pickup_address: None,
-            id: uuid::Uuid::now_v7().to_string(),
-            customer_id: v.customer_id.clone(),
-            status: OrderStatus::Placed,
-            total_cents: lines.iter().map(|l| l.line_total_cents).sum(),
-            items: lines,
-            currency: currency.unwrap_or("EUR").to_owned(),
-            delivery_address: v.address.clone(),
-            note: v.note.clone(),
-            created_at: now,
-            updated_at: now,
-        })
+        pricing::price(v, &found, uuid::Uuid::now_v7().to_string(), now)
     }
 
     async fn cancel(&self, req: Request<CancelOrderRequest>) -> Result<pb::Order, Status> {
@@ -283,7 +240,8 @@ impl OrderService for OrderApi {
             let page = Keyset::parse(req.page).map_err(page_error)?;
             let status = status_filter(req.status, food_api::convert::order_status)?;
             let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let page = store::list_orders(&self.db, customer, status, &page)
+            let restaurant = req.restaurant_id.as_deref().filter(|r| !r.is_empty());
+            let page = store::list_orders(&self.db, customer, restaurant, status, &page)
                 .await
                 .map_err(db_error)?;
             Ok(ListOrdersResponse {

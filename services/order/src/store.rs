@@ -161,10 +161,11 @@ async fn write_batch<'a>(
 async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<String>> {
     let sql = format!(
         "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, note, \
-         idempotency_key, request_hash, delivery_version, created_at, updated_at) VALUES {} \
+         idempotency_key, request_hash, delivery_version, created_at, updated_at, \
+         restaurant_id, restaurant_name, pickup_address) VALUES {} \
          ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING id",
-        Params::on(tx).rows(orders.len(), 12)
+        Params::on(tx).rows(orders.len(), 15)
     );
     let mut q = sqlx::query(&sql);
     for new in orders {
@@ -181,7 +182,10 @@ async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<St
             .bind(&new.request_hash)
             .bind(0_i64)
             .bind(o.created_at.timestamp_micros())
-            .bind(o.created_at.timestamp_micros());
+            .bind(o.created_at.timestamp_micros())
+            .bind(o.restaurant_id.as_deref())
+            .bind(o.restaurant_name.as_deref())
+            .bind(o.pickup_address.as_deref());
     }
     q.fetch_all(&mut **tx)
         .await?
@@ -211,15 +215,18 @@ async fn insert_lines(tx: &mut Tx, lines: &[(&str, usize, &OrderLine)]) -> sqlx:
     Ok(())
 }
 
-const ORDER_COLUMNS: &str = "id, customer_id, status, total_cents, currency, delivery_address, note, created_at, updated_at";
+const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, restaurant_name, pickup_address, \
+                             status, total_cents, currency, delivery_address, note, created_at, updated_at";
 
+/// An order row; the restaurant columns are NULL on orders placed before
+/// restaurants existed, read as `None`.
 fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
     Ok(Order {
-        restaurant_id: None,
-        restaurant_name: None,
-        pickup_address: None,
         id: row.try_get("id")?,
         customer_id: row.try_get("customer_id")?,
+        restaurant_id: row.try_get("restaurant_id")?,
+        restaurant_name: row.try_get("restaurant_name")?,
+        pickup_address: row.try_get("pickup_address")?,
         status: parse_column(row, "status")?,
         items: Vec::new(),
         total_cents: row.try_get("total_cents")?,
@@ -306,6 +313,7 @@ pub async fn find_by_key(
 pub async fn list_orders(
     db: &Db,
     customer_id: Option<&str>,
+    restaurant_id: Option<&str>,
     status: Option<OrderStatus>,
     page: &Keyset,
 ) -> sqlx::Result<Page<Order>> {
@@ -313,6 +321,7 @@ pub async fn list_orders(
         LazyLock::new(|| format!("SELECT {ORDER_COLUMNS} FROM orders"));
     let filters = [
         ("customer_id", customer_id),
+        ("restaurant_id", restaurant_id),
         ("status", status.map(OrderStatus::as_str)),
     ];
     let mut page = page
@@ -427,4 +436,82 @@ pub async fn current_many(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use food_kit::page::Keyset;
+
+    use super::*;
+
+    /// A data dir written by release 0.1.0, before restaurants
+    /// (services/stack/tests/fixtures/data-dir-0.1.0/README.md).
+    fn fixture(file: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../stack/tests/fixtures/data-dir-0.1.0")
+            .join(file)
+    }
+
+    #[tokio::test]
+    async fn orders_from_before_restaurants_read_with_no_restaurant_after_the_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("order.db");
+        std::fs::copy(fixture("order.db"), &copy).expect("the 0.1.0 fixture's order.db");
+        let url = format!("sqlite://{}", copy.display());
+
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let all = list_orders(&db, None, None, None, &Keyset::first(100))
+            .await
+            .unwrap()
+            .items;
+        let by_restaurant = list_orders(
+            &db,
+            None,
+            Some("trattoria-da-luca"),
+            None,
+            &Keyset::first(100),
+        )
+        .await
+        .unwrap()
+        .items;
+
+        let seen: Vec<(OrderStatus, i64, usize)> = all
+            .iter()
+            .map(|o| (o.status, o.total_cents, o.items.len()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (OrderStatus::OutForDelivery, 3470, 2),
+                (OrderStatus::Cancelled, 2420, 2),
+                (OrderStatus::Placed, 1370, 2),
+            ],
+            "the three orders, newest first, with their lines"
+        );
+        for o in &all {
+            assert_eq!(o.customer_id, "cust-ada");
+            assert_eq!(
+                (&o.restaurant_id, &o.restaurant_name, &o.pickup_address),
+                (&None, &None, &None),
+                "{}",
+                o.id
+            );
+            assert_eq!(get_order(&db, &o.id).await.unwrap().as_ref(), Some(o));
+        }
+        assert!(by_restaurant.is_empty(), "{by_restaurant:?}");
+        db.close().await;
+
+        // Opened again (a restart): the migrations are not run twice.
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        assert_eq!(
+            list_orders(&db, None, None, None, &Keyset::first(100))
+                .await
+                .unwrap()
+                .items,
+            all
+        );
+        db.close().await;
+    }
 }

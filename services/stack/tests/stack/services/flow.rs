@@ -34,6 +34,21 @@ async fn every_status(stack: Stack) {
     assert_eq!(pending.item_count, 2);
     assert_eq!(pending.total_cents, order.total_cents);
     assert_eq!(pending.customer_id, "alice");
+    assert_eq!(order.restaurant_id.as_deref(), Some("trattoria-da-luca"));
+    assert!(order.pickup_address.is_some());
+    assert_eq!(
+        (
+            &pending.restaurant_id,
+            &pending.restaurant_name,
+            &pending.pickup_address
+        ),
+        (
+            &order.restaurant_id,
+            &order.restaurant_name,
+            &order.pickup_address
+        ),
+        "the delivery names the order's restaurant"
+    );
 
     let steps = [
         (DeliveryStatus::Assigned, OrderStatus::Preparing),

@@ -6,6 +6,7 @@ use std::{ops::Deref, time::Duration};
 
 use food_proto::{
     delivery::v1::{GetStatusRequest, delivery_service_client::DeliveryServiceClient},
+    menu::v1::menu_service_client::MenuServiceClient,
     order::v1::{
         CreateOrderRequest, GetOrderRequest, LineRequest, Order,
         order_service_client::OrderServiceClient,
@@ -54,6 +55,12 @@ impl Stack {
 
     pub async fn orders(&self) -> OrderServiceClient<Channel> {
         OrderServiceClient::connect(format!("http://{}", self.order))
+            .await
+            .unwrap()
+    }
+
+    pub async fn menu(&self) -> MenuServiceClient<Channel> {
+        MenuServiceClient::connect(format!("http://{}", self.menu))
             .await
             .unwrap()
     }

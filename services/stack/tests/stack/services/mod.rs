@@ -5,3 +5,4 @@ mod create;
 mod events;
 mod flow;
 mod helpers;
+mod restaurants;
