@@ -48,6 +48,26 @@ async fn every_route_enforces_its_access_rule_for_every_kind_of_caller() {
         "customer_id": "alice",
     });
     let cases = vec![
+        case(Method::GET, "/restaurants", [200, 200, 200, 200, 200]),
+        case(
+            Method::GET,
+            "/restaurants/trattoria-da-luca",
+            [200, 200, 200, 200, 200],
+        ),
+        case(
+            Method::GET,
+            "/restaurants/trattoria-da-luca/menu",
+            [200, 200, 200, 200, 200],
+        ),
+        // `open: true` leaves the seed's restaurant as it is.
+        Case {
+            body: Some(json!({"open": true})),
+            ..case(
+                Method::PATCH,
+                "/restaurants/trattoria-da-luca",
+                [401, 403, 403, 403, 200],
+            )
+        },
         case(Method::GET, "/menu/items", [200, 200, 200, 200, 200]),
         case(Method::GET, "/menu/items/{item}", [200, 200, 200, 200, 200]),
         Case {

@@ -320,7 +320,7 @@ async fn deliveries_are_listed_for_boards_with_a_status_filter() {
 async fn ops_import_menu_items() {
     let stack = spawn_stack().await;
     let body = json!({"items": [{
-        "id": "test-soup", "name": "Test soup", "description": "hot", "category": "soups",
+        "id": "test-soup", "restaurant_id": "green-bowl", "name": "Test soup", "description": "hot", "category": "soups",
         "price_cents": 450, "currency": "EUR", "available": true, "prep_minutes": 5, "tags": ["vegan"]
     }]});
 

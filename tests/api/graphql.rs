@@ -224,7 +224,8 @@ async fn queries_nested_too_deep_are_refused() {
     );
 }
 
-async fn next_message(
+/// The next graphql-transport-ws message that is not a ping or pong.
+pub async fn next_message(
     ws: &mut (
              impl futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin
          ),

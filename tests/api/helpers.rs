@@ -112,6 +112,28 @@ impl TestStack {
         self.request(Method::GET, path, who)
     }
 
+    /// `GET path` as `who`, asserting a 200, as JSON.
+    pub async fn get_json(&self, path: &str, who: Who) -> Value {
+        let res = self.get(path, who).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    /// `POST /orders` of `items` (id, quantity) as `who`.
+    pub async fn post_order(&self, who: Who, items: &[(&str, u32)]) -> Response {
+        let lines: Vec<Value> = items
+            .iter()
+            .map(|(id, quantity)| json!({"item_id": id, "quantity": quantity}))
+            .collect();
+        self.request(Method::POST, "/orders", who)
+            .json(&json!({"items": lines, "delivery_address": "1 Main St"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Some item that can be ordered.
     pub async fn available_item(&self) -> Value {
         let list: Value = self

@@ -1,8 +1,9 @@
 //! The gateway's whole surface driven over HTTP, SSE and WebSocket
 //! (graphql-transport-ws) against the platform as `food-stack` starts it:
 //! menu, order and delivery services in-process on a broker of the test's
-//! own. The routes, the auth matrix (anonymous, two customers, courier, ops),
-//! every error status and the limits.
+//! own. Restaurants and their menus, the routes, the auth matrix
+//! (anonymous, two customers, courier, ops), every error status and the
+//! limits.
 
 mod auth;
 mod errors;
@@ -11,3 +12,4 @@ mod graphql;
 mod helpers;
 mod live;
 mod ops;
+mod restaurants;

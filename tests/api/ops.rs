@@ -7,6 +7,10 @@ use crate::helpers::{Who, spawn_stack};
 
 /// The routes of docs/design.md ("Gateway API"), plus `POST /menu/items`.
 const ROUTES: &[(&str, &str)] = &[
+    ("get", "/restaurants"),
+    ("get", "/restaurants/{id}"),
+    ("get", "/restaurants/{id}/menu"),
+    ("patch", "/restaurants/{id}"),
     ("get", "/menu/items"),
     ("post", "/menu/items"),
     ("get", "/menu/items/{id}"),

@@ -265,6 +265,32 @@ mod tests {
     }
 
     #[test]
+    fn restaurant_refusals_are_422s_that_keep_their_details() {
+        let mixed = ApiError::from(error(
+            ErrorCode::MixedRestaurants,
+            "items of sakura-sushi and le-smash-club",
+            &[("restaurant_ids", "sakura-sushi,le-smash-club".into())],
+        ));
+        let closed = ApiError::from(error(
+            ErrorCode::RestaurantClosed,
+            "sakura-sushi is paused",
+            &[("restaurant_id", "sakura-sushi".into())],
+        ));
+
+        assert_eq!(mixed.http_status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = mixed.body();
+        assert_eq!(body.error.code, "mixed_restaurants");
+        assert_eq!(
+            body.error.details["restaurant_ids"],
+            "sakura-sushi,le-smash-club"
+        );
+        assert_eq!(closed.http_status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = closed.body();
+        assert_eq!(body.error.code, "restaurant_closed");
+        assert_eq!(body.error.details["restaurant_id"], "sakura-sushi");
+    }
+
+    #[test]
     fn a_bare_transport_failure_is_a_503_unavailable() {
         let err = ApiError::from(tonic::Status::unavailable(""));
         assert_eq!(err.http_status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -436,6 +436,34 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_delivery_change_keeps_its_restaurant_for_the_streams() {
+        let hub = Hub::new(4);
+        let mut rx = hub.subscribe();
+        let env = food_events::new_envelope(
+            "t",
+            Payload::DeliveryStatusChanged(DeliveryStatusChanged {
+                delivery: Some(pd::Delivery {
+                    order_id: "o".into(),
+                    status: pd::DeliveryStatus::Pending as i32,
+                    restaurant_id: Some("sakura-sushi".into()),
+                    restaurant_name: Some("Sakura Sushi".into()),
+                    pickup_address: Some("3 Rue Mercière, 69002 Lyon".into()),
+                    ..Default::default()
+                }),
+                previous: 0,
+            }),
+        );
+
+        assert_eq!(hub.handle(&env.encode_to_vec()), Outcome::Published);
+
+        // What SSE sends as `data:` and GraphQL resolves from.
+        let sent = serde_json::to_value(&rx.recv().await.unwrap().delivery).unwrap();
+        assert_eq!(sent["restaurant_id"], "sakura-sushi");
+        assert_eq!(sent["restaurant_name"], "Sakura Sushi");
+        assert_eq!(sent["pickup_address"], "3 Rue Mercière, 69002 Lyon");
+    }
+
     #[test]
     fn garbage_is_skipped_and_other_events_ignored() {
         let hub = Hub::new(4);

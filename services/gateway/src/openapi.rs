@@ -15,7 +15,7 @@ use utoipa::{
 };
 
 use crate::{
-    rest::{deliveries, menu, ops, orders},
+    rest::{deliveries, menu, ops, orders, restaurants},
     state::SharedState,
 };
 
@@ -28,6 +28,10 @@ use crate::{
             (POST; WebSocket `graphql-transport-ws` for subscriptions)."
     ),
     paths(
+        restaurants::list_restaurants,
+        restaurants::get_restaurant,
+        restaurants::restaurant_menu,
+        restaurants::update_restaurant,
         menu::list_items,
         menu::get_item,
         menu::import_items,
@@ -47,6 +51,7 @@ use crate::{
     ),
     modifiers(&BearerAuth),
     tags(
+        (name = "restaurants", description = "browse restaurants and their menus (no key needed); ops pause and resume a kitchen"),
         (name = "menu", description = "browse (no key needed) and import the menu"),
         (name = "orders", description = "place and follow orders"),
         (name = "deliveries", description = "delivery status, updates and live streams"),
@@ -91,6 +96,10 @@ mod tests {
             ("get", "/orders/{orderId}"),
             ("get", "/delivery/status/{orderId}"),
             ("put", "/delivery/status/{orderId}"),
+            ("get", "/restaurants"),
+            ("get", "/restaurants/{id}"),
+            ("get", "/restaurants/{id}/menu"),
+            ("patch", "/restaurants/{id}"),
         ] {
             assert!(doc["paths"][path][method].is_object(), "{method} {path}");
         }

@@ -7,20 +7,35 @@ use std::time::Duration;
 use bytes::Bytes;
 use food_api::{
     CreateOrder, Delivery, DeliveryList, DeliveryStatus, ErrorCode, ImportResult, Item, ItemList,
-    MAX_LIMIT, Order, OrderList, OrderStatus, PageError, UpdateDelivery, convert,
+    MAX_LIMIT, MenuImport, Order, OrderList, OrderStatus, PageError, Restaurant, RestaurantList,
+    UpdateDelivery, UpdateRestaurant, convert,
 };
 use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 
 use moka::sync::Cache;
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{auth::Caller, downstream::Downstream, error::ApiError, settings::Role};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// Filters of `GET /menu/items`.
+/// Filters of `GET /restaurants`.
+#[derive(Clone, Debug, Default)]
+pub struct RestaurantFilter {
+    /// Case-insensitive exact cuisine.
+    pub cuisine: Option<String>,
+    /// `Some(true)`: only open restaurants; otherwise all of them.
+    pub open: Option<bool>,
+    pub query: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Filters of `GET /menu/items` and `GET /restaurants/:id/menu`.
 #[derive(Clone, Debug, Default)]
 pub struct ItemFilter {
+    /// Only this restaurant's items.
+    pub restaurant: Option<String>,
     pub category: Option<String>,
     pub available: Option<bool>,
     pub query: Option<String>,
@@ -34,6 +49,8 @@ pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     /// Honoured for ops; customers always see their own.
     pub customer_id: Option<String>,
+    /// Only orders from this restaurant.
+    pub restaurant_id: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -42,6 +59,8 @@ pub struct OrderFilter {
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
+    /// Only deliveries of this restaurant's orders.
+    pub restaurant_id: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -75,9 +94,18 @@ pub fn page(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest> {
 
 fn list_request(f: ItemFilter) -> Result<pm::ListItemsRequest> {
     Ok(pm::ListItemsRequest {
-        restaurant_id: None,
+        restaurant_id: non_empty(f.restaurant),
         category: non_empty(f.category),
         available_only: f.available.filter(|a| *a),
+        query: non_empty(f.query),
+        page: Some(page(f.limit, f.cursor)?),
+    })
+}
+
+fn restaurants_request(f: RestaurantFilter) -> Result<pm::ListRestaurantsRequest> {
+    Ok(pm::ListRestaurantsRequest {
+        cuisine: non_empty(f.cuisine),
+        open_only: f.open.filter(|o| *o),
         query: non_empty(f.query),
         page: Some(page(f.limit, f.cursor)?),
     })
@@ -91,7 +119,8 @@ impl Gateway {
     /// Menu reads are answered from memory for `menu_cache` after menu-service
     /// gave them (menus change rarely, and a read then costs no gRPC call,
     /// no SQL and no JSON encoding); zero turns that off. Errors are never
-    /// kept, and an import through this gateway empties the cache at once.
+    /// kept, and an import or a pause/resume through this gateway empties
+    /// the cache at once (other replicas catch up within `menu_cache`).
     pub fn new(downstream: Downstream, menu_cache: Duration) -> Self {
         let menu_json = (!menu_cache.is_zero()).then(|| {
             Cache::builder()
@@ -115,12 +144,40 @@ impl Gateway {
             return Ok(hit);
         }
         let value = fetch.await?;
+        self.keep(key, &value)
+    }
+
+    /// [`Gateway::menu_cached`] for GraphQL, which needs the value: the
+    /// same entries, so REST and GraphQL reads cost one menu-service call
+    /// per cache period between them and an invalidation reaches both.
+    async fn menu_value<T, F>(&self, key: String, fetch: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: std::future::Future<Output = Result<T>>,
+    {
+        if let Some(hit) = self.menu_json.as_ref().and_then(|c| c.get(&key)) {
+            return serde_json::from_slice(&hit).map_err(|e| ApiError::Unexpected(e.into()));
+        }
+        let value = fetch.await?;
+        self.keep(key, &value)?;
+        Ok(value)
+    }
+
+    /// Stores `value`'s JSON under `key` (when caching) and returns it.
+    fn keep<T: Serialize>(&self, key: String, value: &T) -> Result<Bytes> {
         let json =
-            Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Unexpected(e.into()))?);
+            Bytes::from(serde_json::to_vec(value).map_err(|e| ApiError::Unexpected(e.into()))?);
         if let Some(cache) = &self.menu_json {
             cache.insert(key, json.clone());
         }
         Ok(json)
+    }
+
+    /// After a change through this gateway, its next reads show it.
+    fn forget_menu(&self) {
+        if let Some(cache) = &self.menu_json {
+            cache.invalidate_all();
+        }
     }
 
     pub fn downstream(&self) -> &Downstream {
@@ -130,7 +187,9 @@ impl Gateway {
     // ---- menu: readable by anyone ----
 
     pub async fn list_items(&self, f: ItemFilter) -> Result<ItemList> {
-        self.fetch_items(list_request(f)?).await
+        let req = list_request(f)?;
+        let key = format!("list {req:?}");
+        self.menu_value(key, self.fetch_items(req)).await
     }
 
     /// [`Gateway::list_items`] as JSON, from the cache when fresh.
@@ -185,11 +244,17 @@ impl Gateway {
         Ok(res.items.into_iter().map(Item::from).collect())
     }
 
-    pub async fn import_items(&self, caller: &Caller, items: Vec<Item>) -> Result<ImportResult> {
+    /// Restaurants are upserted before the items, so an import may bring a
+    /// new restaurant with its menu.
+    pub async fn import_menu(&self, caller: &Caller, import: MenuImport) -> Result<ImportResult> {
         caller.require(&[Role::Ops])?;
         let req = pm::ImportItemsRequest {
-            restaurants: Vec::new(),
-            items: items.into_iter().map(pm::Item::from).collect(),
+            restaurants: import
+                .restaurants
+                .into_iter()
+                .map(pm::Restaurant::from)
+                .collect(),
+            items: import.items.into_iter().map(pm::Item::from).collect(),
         };
         let res = self
             .downstream
@@ -198,13 +263,128 @@ impl Gateway {
             .import_items(req)
             .await?
             .into_inner();
-        if let Some(cache) = &self.menu_json {
-            cache.invalidate_all();
-        }
+        self.forget_menu();
         Ok(ImportResult {
             created: res.created,
             updated: res.updated,
         })
+    }
+
+    // ---- restaurants: readable by anyone, paused and resumed by ops ----
+
+    pub async fn list_restaurants(&self, f: RestaurantFilter) -> Result<RestaurantList> {
+        let req = restaurants_request(f)?;
+        let key = format!("restaurants {req:?}");
+        self.menu_value(key, self.fetch_restaurants(req)).await
+    }
+
+    /// [`Gateway::list_restaurants`] as JSON, from the cache when fresh.
+    pub async fn list_restaurants_json(&self, f: RestaurantFilter) -> Result<Bytes> {
+        let req = restaurants_request(f)?;
+        let key = format!("restaurants {req:?}");
+        self.menu_cached(key, self.fetch_restaurants(req)).await
+    }
+
+    async fn fetch_restaurants(&self, req: pm::ListRestaurantsRequest) -> Result<RestaurantList> {
+        let res = self
+            .downstream
+            .menu
+            .clone()
+            .list_restaurants(req)
+            .await?
+            .into_inner();
+        Ok(RestaurantList {
+            restaurants: res.restaurants.into_iter().map(Restaurant::from).collect(),
+            next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// One restaurant, from the cache when fresh (GraphQL resolves every
+    /// `Order.restaurant` and `Delivery.restaurant` through it).
+    pub async fn restaurant(&self, id: &str) -> Result<Restaurant> {
+        self.menu_value(format!("restaurant {id}"), self.fetch_restaurant(id))
+            .await
+    }
+
+    /// [`Gateway::restaurant`] as JSON.
+    pub async fn restaurant_json(&self, id: &str) -> Result<Bytes> {
+        self.menu_cached(format!("restaurant {id}"), self.fetch_restaurant(id))
+            .await
+    }
+
+    async fn fetch_restaurant(&self, id: &str) -> Result<Restaurant> {
+        let req = pm::GetRestaurantRequest { id: id.to_owned() };
+        Ok(self
+            .downstream
+            .menu
+            .clone()
+            .get_restaurant(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// One restaurant's items (`f.restaurant` is replaced by `id`); an
+    /// unknown restaurant is a 404, not an empty menu.
+    pub async fn restaurant_menu(&self, id: &str, f: ItemFilter) -> Result<ItemList> {
+        let req = list_request(ItemFilter {
+            restaurant: Some(id.to_owned()),
+            ..f
+        })?;
+        let key = format!("menu {id} {req:?}");
+        self.menu_value(key, self.fetch_menu(id, req)).await
+    }
+
+    /// [`Gateway::restaurant_menu`] as JSON, from the cache when fresh.
+    pub async fn restaurant_menu_json(&self, id: &str, f: ItemFilter) -> Result<Bytes> {
+        let req = list_request(ItemFilter {
+            restaurant: Some(id.to_owned()),
+            ..f
+        })?;
+        let key = format!("menu {id} {req:?}");
+        self.menu_cached(key, self.fetch_menu(id, req)).await
+    }
+
+    async fn fetch_menu(&self, id: &str, req: pm::ListItemsRequest) -> Result<ItemList> {
+        let list = self.fetch_items(req).await?;
+        // An empty page may be an unknown restaurant (menu-service may
+        // answer its filter with an empty list); only then is it asked,
+        // so a restaurant with dishes costs one call per cache period.
+        if list.items.is_empty() {
+            self.fetch_restaurant(id).await?;
+        }
+        Ok(list)
+    }
+
+    /// `PATCH /restaurants/:id`: `{"open": false}` pauses a kitchen (new
+    /// orders are refused), `true` resumes it. Ops only until restaurants
+    /// have keys of their own.
+    pub async fn update_restaurant(
+        &self,
+        caller: &Caller,
+        id: &str,
+        update: UpdateRestaurant,
+    ) -> Result<Restaurant> {
+        caller.require(&[Role::Ops])?;
+        let open = update.open.ok_or_else(|| {
+            ApiError::bad_request("open is required (`{\"open\": false}` pauses the kitchen)")
+                .with_detail("field", "open")
+        })?;
+        let req = pm::SetRestaurantOpenRequest {
+            id: id.to_owned(),
+            open,
+        };
+        let restaurant: Restaurant = self
+            .downstream
+            .menu
+            .clone()
+            .set_restaurant_open(req)
+            .await?
+            .into_inner()
+            .into();
+        // Every cached read may show the restaurant (lists, its menu).
+        self.forget_menu();
+        Ok(restaurant)
     }
 
     // ---- orders: customers (their own) and ops ----
@@ -281,7 +461,7 @@ impl Gateway {
             None => non_empty(f.customer_id),
         };
         let req = po::ListOrdersRequest {
-            restaurant_id: None,
+            restaurant_id: non_empty(f.restaurant_id),
             customer_id,
             status: f.status.map(|s| po::OrderStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
@@ -392,7 +572,7 @@ impl Gateway {
     ) -> Result<DeliveryList> {
         let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
         let req = pd::ListDeliveriesRequest {
-            restaurant_id: None,
+            restaurant_id: non_empty(f.restaurant_id),
             status: f.status.map(|s| pd::DeliveryStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
             customer_id: p.own_customer().map(str::to_owned),

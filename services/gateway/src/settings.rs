@@ -33,9 +33,10 @@ pub struct Settings {
     pub max_in_flight: usize,
     /// Serves GraphiQL on `GET /graphql` and allows introspection.
     pub graphiql: bool,
-    /// How long a menu read (`GET /menu/items`, `GET /menu/items/:id`) is
-    /// answered from memory before menu-service is asked again; 0 asks
-    /// every time. An import through this gateway empties it at once.
+    /// How long a menu read (`GET /menu/items`, `GET /menu/items/:id`,
+    /// `GET /restaurants...` and their GraphQL forms) is answered from
+    /// memory before menu-service is asked again; 0 asks every time. An
+    /// import or a pause/resume through this gateway empties it at once.
     pub menu_cache_ms: u64,
 }
 

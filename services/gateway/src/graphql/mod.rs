@@ -62,11 +62,13 @@ pub fn schema(
     introspection: bool,
 ) -> GatewaySchema {
     let loader = DataLoader::new(ItemLoader(gateway.clone()), tokio::spawn);
+    let restaurants = DataLoader::new(RestaurantLoader(gateway.clone()), tokio::spawn);
     let mut b = builder()
         .data(gateway)
         .data(hub)
         .data(shutdown)
-        .data(loader);
+        .data(loader)
+        .data(restaurants);
     if !introspection {
         b = b.disable_introspection();
     }
@@ -87,6 +89,27 @@ impl Loader<String> for ItemLoader {
             .await
             .map_err(ApiError::into_graphql)?;
         Ok(items.into_iter().map(|i| (i.id.clone(), i)).collect())
+    }
+}
+
+/// The restaurants of the orders, deliveries and items of a query, each
+/// read once (from the gateway's menu cache when fresh); unknown ids are
+/// left out, so their `restaurant` is null.
+pub struct RestaurantLoader(Gateway);
+
+impl Loader<String> for RestaurantLoader {
+    type Value = food_api::Restaurant;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let reads = keys.iter().map(|id| self.0.restaurant(id));
+        let mut found = HashMap::new();
+        for read in futures::future::join_all(reads).await {
+            if let Some(r) = optional(read)? {
+                found.insert(r.id.clone(), r);
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -252,7 +275,13 @@ mod tests {
     fn the_schema_has_the_documented_operations() {
         let sdl = sdl();
         for needle in [
-            "menuItems(category: String, available: Boolean, search: String",
+            "menuItems(restaurantId: ID, category: String, available: Boolean, search: String",
+            "restaurants(cuisine: String, open: Boolean, search: String, limit: Int, cursor: String): RestaurantPage!",
+            "restaurant(id: ID!): Restaurant",
+            "menu(category: String, available: Boolean, search: String",
+            "setRestaurantOpen(restaurantId: ID!, open: Boolean!): Restaurant!",
+            "deliveries(status: DeliveryStatus, restaurantId: ID",
+            "pickupAddress: String",
             "menuItem(id: ID!): Item",
             "order(id: ID!): Order",
             "deliveryStatus(orderId: ID!): Delivery",

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
-use food_api::UpdateDelivery;
+use food_api::{UpdateDelivery, UpdateRestaurant};
 use food_kit::Shutdown;
 use futures::{Stream, StreamExt};
 
@@ -12,13 +12,13 @@ use super::{
     caller, gateway, optional,
     types::{
         CreateOrderInput, Delivery, DeliveryPage, DeliveryStatus, Item, Order, OrderPage,
-        OrderStatus,
+        OrderStatus, Restaurant, RestaurantPage,
     },
 };
 use crate::{
     error::ApiError,
     live::{self, Hub},
-    service::{DeliveryFilter, ItemFilter, OrderFilter},
+    service::{DeliveryFilter, ItemFilter, OrderFilter, RestaurantFilter},
 };
 
 fn gql(e: ApiError) -> async_graphql::Error {
@@ -29,17 +29,50 @@ pub struct QueryRoot;
 
 #[Object(name = "Query")]
 impl QueryRoot {
-    /// Menu items; open to anyone. `search` matches name, description and
-    /// tags; `limit` is at most 1000 (default 50).
+    /// Restaurants by name; open to anyone. `open: true` keeps those taking
+    /// orders now; `search` matches name, cuisine, address and tags.
+    async fn restaurants(
+        &self,
+        ctx: &Context<'_>,
+        cuisine: Option<String>,
+        open: Option<bool>,
+        search: Option<String>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<RestaurantPage> {
+        let filter = RestaurantFilter {
+            cuisine,
+            open,
+            query: search,
+            limit,
+            cursor,
+        };
+        let list = gateway(ctx).list_restaurants(filter).await.map_err(gql)?;
+        Ok(RestaurantPage {
+            next_cursor: list.next_cursor.clone(),
+            list,
+        })
+    }
+
+    /// Null when there is no such restaurant.
+    async fn restaurant(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Restaurant>> {
+        Ok(optional(gateway(ctx).restaurant(&id).await)?.map(Restaurant))
+    }
+
+    /// Menu items; open to anyone. `restaurantId` keeps one restaurant's;
+    /// `search` matches name, description and tags; `limit` is at most
+    /// 1000 (default 50).
     async fn menu_items(
         &self,
         ctx: &Context<'_>,
+        restaurant_id: Option<ID>,
         category: Option<String>,
         available: Option<bool>,
         search: Option<String>,
         limit: Option<u32>,
     ) -> Result<Vec<Item>> {
         let filter = ItemFilter {
+            restaurant: restaurant_id.map(|r| r.0),
             category,
             available,
             query: search,
@@ -59,18 +92,22 @@ impl QueryRoot {
         Ok(optional(gateway(ctx).get_order(&caller(ctx), &id).await)?.map(Order))
     }
 
-    /// Customers see their own orders; ops all (or one customer's).
+    /// Customers see their own orders; ops all (or one customer's);
+    /// `restaurantId` keeps one restaurant's.
+    #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,
         ctx: &Context<'_>,
         status: Option<OrderStatus>,
         customer_id: Option<ID>,
+        restaurant_id: Option<ID>,
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<OrderPage> {
         let filter = OrderFilter {
             status: status.map(Into::into),
             customer_id: customer_id.map(|c| c.0),
+            restaurant_id: restaurant_id.map(|r| r.0),
             limit,
             cursor,
         };
@@ -89,16 +126,19 @@ impl QueryRoot {
         Ok(optional(found)?.map(Delivery))
     }
 
-    /// Deliveries for boards; customers see their own.
+    /// Deliveries for boards; customers see their own; `restaurantId`
+    /// keeps one restaurant's.
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
         status: Option<DeliveryStatus>,
+        restaurant_id: Option<ID>,
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<DeliveryPage> {
         let filter = DeliveryFilter {
             status: status.map(Into::into),
+            restaurant_id: restaurant_id.map(|r| r.0),
             limit,
             cursor,
         };
@@ -117,6 +157,22 @@ pub struct MutationRoot;
 
 #[Object(name = "Mutation")]
 impl MutationRoot {
+    /// Ops: `open: false` pauses a kitchen (new orders are refused with
+    /// `restaurant_closed`), `true` resumes it. Returns the restaurant.
+    async fn set_restaurant_open(
+        &self,
+        ctx: &Context<'_>,
+        restaurant_id: ID,
+        open: bool,
+    ) -> Result<Restaurant> {
+        let update = UpdateRestaurant { open: Some(open) };
+        let restaurant = gateway(ctx)
+            .update_restaurant(&caller(ctx), &restaurant_id, update)
+            .await
+            .map_err(gql)?;
+        Ok(Restaurant(restaurant))
+    }
+
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
         let order = gateway(ctx)
             .create_order(&caller(ctx), input.into(), None)

@@ -8,7 +8,18 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{ItemLoader, caller, gateway, optional};
+use super::{ItemLoader, RestaurantLoader, caller, gateway, optional};
+use crate::{error::ApiError, service::ItemFilter};
+
+/// The restaurant `id` names, through the query's [`RestaurantLoader`];
+/// null when there is none (orders from before restaurants) or it is unknown.
+async fn restaurant_of(ctx: &Context<'_>, id: Option<&str>) -> Result<Option<Restaurant>> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    let loader = ctx.data_unchecked::<DataLoader<RestaurantLoader>>();
+    Ok(loader.load_one(id.to_owned()).await?.map(Restaurant))
+}
 
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 #[graphql(remote = "food_api::DeliveryStatus", name = "DeliveryStatus")]
@@ -33,6 +44,79 @@ pub enum OrderStatus {
     Failed,
 }
 
+/// A kitchen customers order from.
+pub struct Restaurant(pub food_api::Restaurant);
+
+#[Object(name = "Restaurant")]
+impl Restaurant {
+    /// A readable slug (`trattoria-da-luca`).
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn cuisine(&self) -> &str {
+        &self.0.cuisine
+    }
+    /// Where couriers pick orders up.
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    /// A paused restaurant (false) refuses new orders.
+    async fn open(&self) -> bool {
+        self.0.open
+    }
+    async fn tags(&self) -> Vec<String> {
+        self.0.tags.clone()
+    }
+    /// This restaurant's items (as `menuItems(restaurantId: ...)`).
+    async fn menu(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<String>,
+        available: Option<bool>,
+        search: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Item>> {
+        let filter = ItemFilter {
+            restaurant: None,
+            category,
+            available,
+            query: search,
+            limit,
+            cursor: None,
+        };
+        let list = gateway(ctx)
+            .restaurant_menu(&self.0.id, filter)
+            .await
+            .map_err(ApiError::into_graphql)?;
+        Ok(list.items.into_iter().map(Item).collect())
+    }
+}
+
+/// A page of restaurants.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct RestaurantPage {
+    #[graphql(skip)]
+    pub list: food_api::RestaurantList,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[ComplexObject]
+impl RestaurantPage {
+    async fn restaurants(&self) -> Vec<Restaurant> {
+        self.list
+            .restaurants
+            .iter()
+            .cloned()
+            .map(Restaurant)
+            .collect()
+    }
+}
+
 /// A menu item.
 pub struct Item(pub food_api::Item);
 
@@ -40,6 +124,13 @@ pub struct Item(pub food_api::Item);
 impl Item {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
+    }
+    async fn restaurant_id(&self) -> ID {
+        ID(self.0.restaurant_id.clone())
+    }
+    /// The item's restaurant; null if it is unknown.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Result<Option<Restaurant>> {
+        restaurant_of(ctx, Some(&self.0.restaurant_id)).await
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -106,6 +197,22 @@ impl Order {
     async fn customer_id(&self) -> ID {
         ID(self.0.customer_id.clone())
     }
+    /// Null only on orders placed before restaurants existed.
+    async fn restaurant_id(&self) -> Option<ID> {
+        self.0.restaurant_id.clone().map(ID)
+    }
+    /// The restaurant's name when the order was placed.
+    async fn restaurant_name(&self) -> Option<&str> {
+        self.0.restaurant_name.as_deref()
+    }
+    /// Where the courier picks the order up.
+    async fn pickup_address(&self) -> Option<&str> {
+        self.0.pickup_address.as_deref()
+    }
+    /// The restaurant as it is now; null when the order has none or it is unknown.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Result<Option<Restaurant>> {
+        restaurant_of(ctx, self.0.restaurant_id.as_deref()).await
+    }
     async fn status(&self) -> OrderStatus {
         self.0.status.into()
     }
@@ -155,6 +262,21 @@ impl Delivery {
     }
     async fn customer_id(&self) -> ID {
         ID(self.0.customer_id.clone())
+    }
+    /// Null only on deliveries made before restaurants existed.
+    async fn restaurant_id(&self) -> Option<ID> {
+        self.0.restaurant_id.clone().map(ID)
+    }
+    async fn restaurant_name(&self) -> Option<&str> {
+        self.0.restaurant_name.as_deref()
+    }
+    /// The restaurant's address: the courier's pick-up point.
+    async fn pickup_address(&self) -> Option<&str> {
+        self.0.pickup_address.as_deref()
+    }
+    /// The restaurant as it is now; null when the delivery has none or it is unknown.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Result<Option<Restaurant>> {
+        restaurant_of(ctx, self.0.restaurant_id.as_deref()).await
     }
     async fn item_count(&self) -> u32 {
         self.0.item_count

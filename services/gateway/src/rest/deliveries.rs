@@ -34,6 +34,8 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub struct DeliveriesQuery {
     /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `DELIVERED`, `CANCELLED` or `FAILED`.
     pub status: Option<String>,
+    /// Only deliveries of this restaurant's orders (a restaurant id).
+    pub restaurant: Option<String>,
     /// Page size, 1..=1000 (default 50).
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -120,6 +122,7 @@ pub async fn list_deliveries(
     let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let filter = DeliveryFilter {
         status: parse_status(q.status, &names)?,
+        restaurant_id: q.restaurant,
         limit: q.limit,
         cursor: q.cursor,
     };

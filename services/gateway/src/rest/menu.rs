@@ -1,4 +1,5 @@
-//! `/menu/items`: reads are open to anyone; imports are for ops.
+//! `/menu/items`: reads are open to anyone; imports (restaurants and
+//! items) are for ops.
 
 use axum::{
     Json,
@@ -7,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use food_api::{ImportResult, Item};
+use food_api::{ImportResult, MenuImport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -22,6 +23,8 @@ use crate::{
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ItemsQuery {
+    /// Only this restaurant's items (a restaurant id).
+    pub restaurant: Option<String>,
     /// Only this category.
     pub category: Option<String>,
     /// `true`: only items that can be ordered now.
@@ -34,10 +37,17 @@ pub struct ItemsQuery {
     pub cursor: Option<String>,
 }
 
-/// Body of `POST /menu/items`.
-#[derive(Debug, Deserialize)]
-pub struct ImportBody {
-    pub items: Vec<Item>,
+impl From<ItemsQuery> for ItemFilter {
+    fn from(q: ItemsQuery) -> Self {
+        Self {
+            restaurant: q.restaurant,
+            category: q.category,
+            available: q.available,
+            query: q.q,
+            limit: q.limit,
+            cursor: q.cursor,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -46,6 +56,7 @@ pub struct ImportBody {
     responses(
         (status = 200, description = "`ItemList`: `{\"items\": [Item], \"next_cursor\"}`", body = Object),
         (status = 400, description = "bad query", body = Object),
+        (status = 404, description = "`restaurant` names no restaurant", body = Object),
     )
 )]
 #[tracing::instrument(skip_all)]
@@ -54,14 +65,7 @@ pub async fn list_items(
     _caller: Caller,
     ApiQuery(q): ApiQuery<ItemsQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = ItemFilter {
-        category: q.category,
-        available: q.available,
-        query: q.q,
-        limit: q.limit,
-        cursor: q.cursor,
-    };
-    Ok(json(state.gateway.list_items_json(filter).await?))
+    Ok(json(state.gateway.list_items_json(q.into()).await?))
 }
 
 #[utoipa::path(
@@ -82,7 +86,7 @@ pub async fn get_item(
 }
 
 /// A body that is JSON already (a cached menu read).
-fn json(body: Bytes) -> Response {
+pub(crate) fn json(body: Bytes) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -95,10 +99,10 @@ fn json(body: Bytes) -> Response {
 
 #[utoipa::path(
     post, path = "/menu/items", tag = "menu",
-    request_body(content = Object, description = "`{\"items\": [Item]}`: upserted by id", content_type = "application/json"),
+    request_body(content = Object, description = "`MenuImport`: `{\"restaurants\"?: [Restaurant], \"items\": [Item]}`, each upserted by id, restaurants first; an item's `restaurant_id` must name a stored or imported restaurant", content_type = "application/json"),
     responses(
         (status = 200, description = "`ImportResult`: `{\"created\", \"updated\"}`", body = Object),
-        (status = 400, description = "an invalid item", body = Object),
+        (status = 400, description = "an invalid restaurant or item (`details.field` names it, e.g. `items[7].restaurant_id`)", body = Object),
         (status = 401, description = "no key", body = Object),
         (status = 403, description = "not an ops key", body = Object),
     ),
@@ -108,7 +112,7 @@ fn json(body: Bytes) -> Response {
 pub async fn import_items(
     State(state): State<SharedState>,
     caller: Caller,
-    ApiJson(body): ApiJson<ImportBody>,
+    ApiJson(body): ApiJson<MenuImport>,
 ) -> Result<Json<ImportResult>, ApiError> {
-    Ok(Json(state.gateway.import_items(&caller, body.items).await?))
+    Ok(Json(state.gateway.import_menu(&caller, body).await?))
 }

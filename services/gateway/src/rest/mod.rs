@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod menu;
 pub mod ops;
 pub mod orders;
+pub mod restaurants;
 
 use axum::{
     Router,
@@ -16,6 +17,12 @@ use crate::state::SharedState;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
+        .route("/restaurants", get(restaurants::list_restaurants))
+        .route(
+            "/restaurants/{id}",
+            get(restaurants::get_restaurant).patch(restaurants::update_restaurant),
+        )
+        .route("/restaurants/{id}/menu", get(restaurants::restaurant_menu))
         .route(
             "/menu/items",
             get(menu::list_items).post(menu::import_items),

@@ -25,6 +25,8 @@ pub struct OrdersQuery {
     pub status: Option<String>,
     /// Ops only; customers always see their own orders.
     pub customer_id: Option<String>,
+    /// Only orders from this restaurant (a restaurant id).
+    pub restaurant: Option<String>,
     /// Page size, 1..=1000 (default 50).
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -41,16 +43,16 @@ pub struct CancelQuery {
     post, path = "/orders", tag = "orders",
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first order")),
     request_body(content = Object, content_type = "application/json",
-        description = "`{\"items\": [{\"item_id\", \"quantity\"}], \"delivery_address\", \"note\"?, \"customer_id\"? (ops only), \"idempotency_key\"?}`"),
+        description = "`{\"items\": [{\"item_id\", \"quantity\"}], \"delivery_address\", \"note\"?, \"customer_id\"? (ops only), \"idempotency_key\"?}`; every item from one restaurant"),
     responses(
-        (status = 201, description = "`Order`", body = Object),
+        (status = 201, description = "`Order`, with `restaurant_id`, `restaurant_name` and `pickup_address`", body = Object),
         (status = 400, description = "invalid body", body = Object),
         (status = 401, description = "no key", body = Object),
         (status = 403, description = "a courier key, or a customer ordering for another", body = Object),
         (status = 409, description = "idempotency key reused with another request", body = Object),
         (status = 413, description = "body too large", body = Object),
         (status = 415, description = "not JSON", body = Object),
-        (status = 422, description = "an item is unavailable", body = Object),
+        (status = 422, description = "`item_unavailable`; `mixed_restaurants` (items of two or more restaurants, named in the message and `details`); `restaurant_closed` (the restaurant is paused)", body = Object),
         (status = 429, description = "rate limited", body = Object),
         (status = 503, description = "a downstream service is unavailable", body = Object),
     ),
@@ -111,6 +113,7 @@ pub async fn list_orders(
     let filter = OrderFilter {
         status: parse_status(q.status, &names)?,
         customer_id: q.customer_id,
+        restaurant_id: q.restaurant,
         limit: q.limit,
         cursor: q.cursor,
     };
