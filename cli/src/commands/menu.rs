@@ -41,7 +41,12 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
             if let Some(s) = search {
                 q.push(("q", s));
             }
-            let v = fetch_all(&ctx.client, "/menu/items", &q, "items", &page).await?;
+            let v = fetch_all(&ctx.client, "/menu/items", &q, "items", &page)
+                .await
+                .map_err(|e| match &restaurant {
+                    Some(r) => unknown_restaurant(e, r),
+                    None => e.into(),
+                })?;
             let list: ItemList = typed(&v)?;
             if list.items.is_empty()
                 && let Some(r) = &restaurant
@@ -86,9 +91,10 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
             }
             let v = Doc::from_json(&serde_json::to_value(&total)?);
             ctx.out.object(&v, || {
+                let items = plural(import.items.len(), "item");
                 let what = match import.restaurants.len() {
-                    0 => format!("{} items", import.items.len()),
-                    n => format!("{n} restaurants and {} items", import.items.len()),
+                    0 => items,
+                    n => format!("{} and {items}", plural(n, "restaurant")),
                 };
                 Ok(format!(
                     "imported {what}: {} created, {} updated",
@@ -98,6 +104,14 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(Exit::Ok.into())
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// An unknown restaurant named by `--restaurant` is not found (exit 3),

@@ -69,7 +69,7 @@ fn completion_scripts_are_printed_for_bash_zsh_and_fish() {
                 predicate::str::contains("foodctl")
                     .and(predicate::str::contains("delivery"))
                     .and(predicate::str::contains("restaurant"))
-                    .and(predicate::str::contains("--cuisine")),
+                    .and(predicate::str::contains("cuisine")),
             );
     }
 }
