@@ -66,9 +66,22 @@ impl TestStack {
 
     /// Places an order as Alice and returns its id.
     pub async fn create_order(&self) -> String {
+        self.order_from("/menu/items?available=true&limit=5").await
+    }
+
+    /// Places an order of one restaurant's dish as Alice and returns its id.
+    pub async fn create_order_at(&self, restaurant: &str) -> String {
+        self.order_from(&format!(
+            "/menu/items?restaurant={restaurant}&available=true&limit=5"
+        ))
+        .await
+    }
+
+    /// Orders two of the first dish `menu` (a menu read) lists.
+    async fn order_from(&self, menu: &str) -> String {
         let items: Value = self
             .client
-            .get(self.url("/menu/items?available=true&limit=5"))
+            .get(self.url(menu))
             .send()
             .await
             .unwrap()
