@@ -353,3 +353,58 @@ async fn a_subscription_needs_a_key_and_respects_ownership() {
         assert_eq!(errors[0]["extensions"]["code"], expected, "{msg}");
     }
 }
+
+#[tokio::test]
+async fn a_variable_of_the_wrong_type_is_a_validation_error_not_coerced() {
+    let stack = spawn_stack().await;
+
+    // `search` is a String: an Int variable may not be used there, whatever
+    // its value ("Variables in Allowed Position").
+    let res = stack
+        .graphql(
+            Who::Anonymous,
+            "query($q: Int) { menuItems(search: $q) { id } }",
+            json!({"q": "abc"}),
+        )
+        .await;
+    assert_eq!(res["data"], Value::Null, "{res}");
+    let message = res["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"q\"") && message.contains("\"Int\"") && message.contains("\"String\""),
+        "{res}"
+    );
+
+    // A nullable variable where a non-null ID is required, and a value that
+    // is not of the variable's type, are refused too.
+    let res = stack
+        .graphql(
+            Who::Anonymous,
+            "query($id: ID) { menuItem(id: $id) { id } }",
+            json!({"id": "margherita"}),
+        )
+        .await;
+    assert_eq!(res["data"], Value::Null, "{res}");
+    let res = stack
+        .graphql(
+            Who::Anonymous,
+            "query($n: Int) { menuItems(limit: $n) { id } }",
+            json!({"n": "abc"}),
+        )
+        .await;
+    assert_eq!(res["data"], Value::Null, "{res}");
+    assert!(res["errors"][0]["message"].is_string(), "{res}");
+
+    // The same queries with the right types answer.
+    let res = stack
+        .graphql(
+            Who::Anonymous,
+            "query($q: String, $n: Int) { menuItems(search: $q, limit: $n) { id } }",
+            json!({"q": "margherita", "n": 5}),
+        )
+        .await;
+    let ids: Vec<&str> = res["data"]["menuItems"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&"margherita"), "{res}");
+}

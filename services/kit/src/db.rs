@@ -50,6 +50,71 @@ impl Migrations {
     }
 }
 
+/// `server` (a `postgres://` URL) with `database` as its database: one
+/// server, one database per service (docs/operations.md).
+pub fn postgres_database_url(server: &str, database: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(server)
+        .with_context(|| format!("not a URL: {}", crate::settings::redact_url(server)))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "postgres" | "postgresql"),
+        "a PostgreSQL server URL starts with postgres://, got {}",
+        crate::settings::redact_url(server)
+    );
+    url.set_path(&format!("/{database}"));
+    Ok(url.to_string())
+}
+
+/// The database a `postgres://` URL names, if it names one.
+pub fn postgres_url_database(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let name = url.path().trim_matches('/');
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// Creates `database` on the server of `server_url` unless it exists, so a
+/// fresh server needs nothing done by hand. The connection goes to the
+/// server's `postgres` database.
+pub async fn create_postgres_database(server_url: &str, database: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    anyhow::ensure!(
+        !database.is_empty()
+            && database
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database names are letters, digits and `_`, got `{database}`"
+    );
+    // The maintenance database: the URL's own may be the one to create.
+    let mut admin = url::Url::parse(server_url)?;
+    admin.set_path("/postgres");
+    let redacted = crate::settings::redact_url(admin.as_str());
+    let mut conn = sqlx::PgConnection::connect(admin.as_str())
+        .await
+        .with_context(|| format!("connecting to {redacted}"))?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(database)
+        .fetch_optional(&mut conn)
+        .await
+        .with_context(|| format!("looking up database {database} on {redacted}"))?;
+    if exists.is_none() {
+        // Another process may create it at the same moment: that is success.
+        if let Err(e) = sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut conn)
+            .await
+        {
+            let raced = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "42P04" || c == "23505");
+            if !raced {
+                return Err(e)
+                    .with_context(|| format!("creating database {database} on {redacted}"));
+            }
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
 /// The service's database.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -393,6 +458,24 @@ mod tests {
         assert_eq!(good, food_api::DeliveryStatus::PickedUp);
         assert!(is_corrupt(&corrupt), "{corrupt:?}");
         assert!(corrupt.to_string().contains("LOST"), "{corrupt}");
+    }
+
+    #[test]
+    fn a_service_database_url_keeps_the_server_and_credentials() {
+        assert_eq!(
+            postgres_database_url("postgres://food:pw@db:5432", "orders").unwrap(),
+            "postgres://food:pw@db:5432/orders"
+        );
+        assert_eq!(
+            postgres_database_url("postgres://db/food?sslmode=disable", "menu").unwrap(),
+            "postgres://db/menu?sslmode=disable"
+        );
+        assert!(postgres_database_url("sqlite://x.db", "menu").is_err());
+        assert_eq!(
+            postgres_url_database("postgres://db:5432/food").as_deref(),
+            Some("food")
+        );
+        assert_eq!(postgres_url_database("postgres://db:5432/"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`Stack`]: starting and stopping every part in order.
 //! - `testing` (feature `test-util`): the test harness around [`Stack`].
 
+mod env;
 pub mod keys;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -50,9 +51,16 @@ pub struct Args {
     /// Start from an empty data dir (deletes the old one).
     #[arg(long)]
     pub fresh: bool,
-    /// Requests per second per customer key; 0 means none.
-    #[arg(long, default_value_t = 0)]
-    pub rate_limit: u32,
+    /// Requests per second per customer key; 0 means none [default: 0, or
+    /// FOOD_GATEWAY__RATE_LIMIT_PER_SEC].
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// A PostgreSQL server for the services' databases instead of SQLite
+    /// files: `menu`, `orders` and `deliveries` on it, created when missing
+    /// (`postgres://host/food` makes them `food_menu`, ...).
+    /// `FOOD_<SERVICE>__DATABASE_URL` still picks one service's database.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// Partitions of topics created at start.
     #[arg(long, default_value_t = 3)]
     pub partitions: i32,
@@ -87,15 +95,30 @@ pub struct Config {
     pub topic_prefix: String,
     /// Where to write foodctl contexts; `None` writes none.
     pub foodctl_config: Option<PathBuf>,
-    /// The gateway's limits and options. The stack sets its address, the
-    /// services' endpoints and Kafka, and adds the local keys to any keys
-    /// given here.
+    /// A PostgreSQL server: each service without a database URL of its own
+    /// gets a database there (`menu`, `orders`, `deliveries`, after the
+    /// URL's own database name and `_` when it names one).
+    pub postgres: Option<String>,
+    /// Each part's own settings (from `FOOD_<PART>__*` for `food-stack`).
+    /// The stack sets their addresses, data dir, Kafka and the parts'
+    /// endpoints, and adds the local keys to any keys the gateway has.
+    pub menu: food_menu::Settings,
+    pub order: food_order::Settings,
+    pub delivery: food_delivery::Settings,
     pub gateway: food_gateway::Settings,
 }
 
 impl Args {
-    pub fn into_config(self) -> Config {
-        Config {
+    /// The config `food-stack` runs with: the flags, and each part's
+    /// settings from its environment variables (refusing those the stack
+    /// sets itself, see [`env`]).
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let mut gateway: food_gateway::Settings = env::load("gateway", &vars)?;
+        if let Some(limit) = self.rate_limit {
+            gateway.rate_limit_per_sec = limit;
+        }
+        Ok(Config {
             foodctl_config: (!self.no_contexts)
                 .then(keys::foodctl_config_path)
                 .flatten(),
@@ -111,11 +134,20 @@ impl Args {
             replication_factor: self.replication_factor,
             min_insync_replicas: self.min_insync_replicas,
             topic_prefix: String::new(),
-            gateway: food_gateway::Settings {
-                rate_limit_per_sec: self.rate_limit,
-                ..Default::default()
+            postgres: self.postgres,
+            menu: {
+                let mut menu: food_menu::Settings = env::load("menu", &vars)?;
+                // The stack adds a newer seed's restaurants to an older data
+                // dir (docs/operations.md, "Upgrade") unless told otherwise.
+                if !vars.iter().any(|(k, _)| k == "FOOD_MENU__SEED") {
+                    menu.seed = food_menu::settings::SeedMode::Missing;
+                }
+                menu
             },
-        }
+            order: env::load("order", &vars)?,
+            delivery: env::load("delivery", &vars)?,
+            gateway,
+        })
     }
 }
 
@@ -137,6 +169,13 @@ impl Config {
             min_insync_replicas: None,
             topic_prefix: String::new(),
             foodctl_config: None,
+            postgres: None,
+            menu: food_menu::Settings {
+                seed: food_menu::settings::SeedMode::Missing,
+                ..Default::default()
+            },
+            order: Default::default(),
+            delivery: Default::default(),
             gateway: food_gateway::Settings::default(),
         }
     }
@@ -205,6 +244,8 @@ type Launch = Box<
 struct Part {
     name: &'static str,
     addr: SocketAddr,
+    /// Where the part keeps its data, for its ready line.
+    store: Option<String>,
     /// Starts the part again on `addr` with the settings it first had.
     launch: Launch,
     running: Option<Running>,
@@ -244,6 +285,7 @@ impl Part {
         Ok(Self {
             name,
             addr,
+            store: None,
             launch,
             running: Some(Running {
                 task: tokio::spawn(app.run_until_stopped()),
@@ -366,15 +408,44 @@ impl Stack {
 
         let (local_keys, keys_file) = keys::load_or_create(&data_dir)?;
 
-        let service = |listen: SocketAddr, name: &str| {
-            let mut s = ServiceSettings::with_listen("127.0.0.1:0");
+        // A test's URL, then the service's own, then a database on the
+        // --postgres server, then a SQLite file in the data dir.
+        let mut database_urls = Vec::new();
+        for (name, own, database) in [
+            ("menu", &config.menu.service, "menu"),
+            ("order", &config.order.service, "orders"),
+            ("delivery", &config.delivery.service, "deliveries"),
+        ] {
+            let url = if let Some(url) = &tweaks.database_url {
+                url(name)
+            } else if !own.database_url.is_empty() {
+                own.database_url.clone()
+            } else if let Some(server) = &config.postgres {
+                let database = match food_kit::db::postgres_url_database(server) {
+                    Some(prefix) => format!("{prefix}_{database}"),
+                    None => database.to_owned(),
+                };
+                food_kit::db::create_postgres_database(server, &database).await?;
+                food_kit::db::postgres_database_url(server, &database)?
+            } else {
+                format!("sqlite://{}/{name}.db", data_dir.display())
+            };
+            database_urls.push((name, url));
+        }
+        let service = |own: &ServiceSettings, listen: SocketAddr, name: &str| {
+            let mut s = own.clone();
             s.listen = listen;
             s.data_dir = data_dir.clone();
-            s.database_url = match &tweaks.database_url {
-                Some(url) => url(name),
-                None => format!("sqlite://{}/{name}.db", data_dir.display()),
+            s.database_url = database_urls
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, url)| url.clone())
+                .unwrap_or_default();
+            s.kafka = food_kit::settings::KafkaSettings {
+                consumer_batch_interval_ms: own.kafka.consumer_batch_interval_ms,
+                group_id: own.kafka.group_id.clone(),
+                ..kafka.clone()
             };
-            s.kafka = kafka.clone();
             if !config.topic_prefix.is_empty() {
                 s.kafka.group_id = Some(group_id(&config.topic_prefix, name));
             }
@@ -385,25 +456,32 @@ impl Stack {
         // drain, then the broker goes: `wait` stops the parts in reverse.
         let mut parts = Vec::new();
         let menu = food_menu::Settings {
-            service: service(config.menu_addr, "menu"),
-            seed: food_menu::settings::SeedMode::Missing,
+            service: service(&config.menu.service, config.menu_addr, "menu"),
+            ..config.menu.clone()
         };
+        let menu_store = env::store_label(&menu.service.database_url);
         parts.push(Part::start::<food_menu::Application>("menu-service", menu, &shutdown).await?);
+        parts[0].store = Some(menu_store);
         let menu_addr = parts[0].addr;
+        let order_own = tweaks.order.unwrap_or(config.order);
         let order = food_order::Settings {
-            service: service(config.order_addr, "order"),
+            service: service(&order_own.service, config.order_addr, "order"),
             menu_url: format!("http://{menu_addr}"),
-            ..tweaks.order.unwrap_or_default()
+            ..order_own
         };
+        let order_store = env::store_label(&order.service.database_url);
         parts
             .push(Part::start::<food_order::Application>("order-service", order, &shutdown).await?);
+        parts[1].store = Some(order_store);
         let delivery = food_delivery::Settings {
-            service: service(config.delivery_addr, "delivery"),
+            service: service(&config.delivery.service, config.delivery_addr, "delivery"),
         };
+        let delivery_store = env::store_label(&delivery.service.database_url);
         parts.push(
             Part::start::<food_delivery::Application>("delivery-service", delivery, &shutdown)
                 .await?,
         );
+        parts[2].store = Some(delivery_store);
         let [order_addr, delivery_addr] = [parts[1].addr, parts[2].addr];
 
         let mut gateway_addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -468,7 +546,10 @@ impl Stack {
             self.kafka_brokers
         )?;
         for p in &self.parts {
-            writeln!(out, "{:<16} ready  {}", p.name, p.addr)?;
+            match &p.store {
+                Some(store) => writeln!(out, "{:<16} ready  {} ({store})", p.name, p.addr)?,
+                None => writeln!(out, "{:<16} ready  {}", p.name, p.addr)?,
+            }
         }
         writeln!(out, "api keys         {}", self.keys_file.display())?;
         writeln!(

@@ -29,7 +29,14 @@ async fn run() -> ExitCode {
     let args = Args::parse();
     let shutdown = food_kit::Shutdown::new();
     shutdown.trigger_on_signals();
-    let stack = match Stack::start(args.into_config(), shutdown.clone()).await {
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("food-stack: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let stack = match Stack::start(config, shutdown.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("food-stack: {e:#}");

@@ -24,28 +24,7 @@ async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on
     let mut child = food_stack_on(&broker, data.path(), [any; 4]);
 
     // Its ready lines: the broker it was given, then each part's address.
-    // The reader keeps reading to the end, so that food-stack's later lines
-    // do not meet a closed pipe.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
-            let done = line.starts_with("gateway ");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    })
-    .await
-    .unwrap();
+    let lines = ready_lines(&mut child).await;
     assert!(
         lines.last().is_some_and(|l| l.starts_with("gateway ")),
         "food-stack is ready within 2 minutes: {lines:?}"
@@ -59,12 +38,7 @@ async fn food_stack_with_kafka_brokers_runs_an_order_on_that_broker_and_stops_on
         !data.path().join("broker.db").exists(),
         "no embedded broker ran"
     );
-    let gateway = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("gateway"))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .expect("a gateway ready line")
-        .to_owned();
+    let gateway = ready_addr(&lines, "gateway");
 
     // An order, placed with the local customer key, gets its delivery.
     let keys: Value = serde_json::from_str(
@@ -168,7 +142,16 @@ async fn food_stack_keeps_running_when_its_stdout_is_closed() {
 /// `food-stack` on `broker` with its data in `data` and its gateway, menu,
 /// order and delivery addresses, stdout piped and no foodctl contexts.
 fn food_stack_on(broker: &TestBroker, data: &Path, addrs: [&str; 4]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_food-stack"))
+    food_stack_command(broker, data, addrs)
+        .spawn()
+        .expect("food-stack starts")
+}
+
+/// The command [`food_stack_on`] runs, for tests that add flags or
+/// variables.
+pub(crate) fn food_stack_command(broker: &TestBroker, data: &Path, addrs: [&str; 4]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_food-stack"));
+    command
         .arg("--data-dir")
         .arg(data)
         .args(["--kafka-brokers", &broker.bootstrap()])
@@ -176,13 +159,48 @@ fn food_stack_on(broker: &TestBroker, data: &Path, addrs: [&str; 4]) -> Child {
         .args(["--order-addr", addrs[2], "--delivery-addr", addrs[3]])
         .arg("--no-contexts")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("food-stack starts")
+        .stdout(Stdio::piped());
+    command
+}
+
+/// `child`'s ready lines, up to the gateway's (at most 2 minutes). A thread
+/// keeps reading to the end, so that food-stack's later lines do not meet
+/// a closed pipe.
+pub(crate) async fn ready_lines(child: &mut Child) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
+            let done = line.starts_with("gateway ");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    })
+    .await
+    .unwrap()
+}
+
+/// The address on `part`'s ready line.
+pub(crate) fn ready_addr(lines: &[String], part: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(part))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("a {part} ready line in {lines:?}"))
+        .to_owned()
 }
 
 /// SIGTERM stops every part and exits 0, within 30 s.
-async fn stop_with_sigterm(mut child: Child) {
+pub(crate) async fn stop_with_sigterm(mut child: Child) {
     let pid = child.id().to_string();
     let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(sent.success());
