@@ -47,10 +47,8 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
                     Some(r) => unknown_restaurant(e, r),
                     None => e.into(),
                 })?;
-            let list: ItemList = typed(&v)?;
-            if list.items.is_empty()
-                && let Some(r) = &restaurant
-            {
+            let empty = v.list("items").is_none_or(Vec::is_empty);
+            if empty && let Some(r) = &restaurant {
                 // A typo in a restaurant id should say so, not look like an
                 // empty menu.
                 ctx.client
@@ -59,9 +57,10 @@ pub async fn run(ctx: &Ctx, cmd: MenuCmd) -> anyhow::Result<ExitCode> {
                     .map_err(|e| unknown_restaurant(e, r))?;
             }
             ctx.out.list(&v, "items", || {
+                let list: ItemList = typed(&v)?;
                 Ok(table::items(&list.items, ctx.out.wide(), ctx.out.color))
             })?;
-            if list.items.is_empty() {
+            if empty {
                 ctx.out.hint(match &restaurant {
                     Some(r) => format!("no dish of {r} matches"),
                     None => "no dish matches; `foodctl restaurant list` shows the restaurants"

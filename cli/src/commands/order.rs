@@ -49,8 +49,8 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
             }
             let filtered = !q.is_empty();
             let v = fetch_all(&ctx.client, "/orders", &q, "orders", &page).await?;
-            let list: OrderList = typed(&v)?;
             ctx.out.list(&v, "orders", || {
+                let list: OrderList = typed(&v)?;
                 Ok(table::orders(
                     &list.orders,
                     Utc::now(),
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
                     ctx.out.color,
                 ))
             })?;
-            if list.orders.is_empty() {
+            if v.list("orders").is_none_or(Vec::is_empty) {
                 ctx.out.hint(if filtered {
                     "no order matches"
                 } else {

@@ -34,15 +34,15 @@ pub async fn run(ctx: &Ctx, cmd: RestaurantCmd) -> anyhow::Result<ExitCode> {
                 q.push(("q", s));
             }
             let v = fetch_all(&ctx.client, "/restaurants", &q, "restaurants", &page).await?;
-            let list: RestaurantList = typed(&v)?;
             ctx.out.list(&v, "restaurants", || {
+                let list: RestaurantList = typed(&v)?;
                 Ok(table::restaurants(
                     &list.restaurants,
                     ctx.out.wide(),
                     ctx.out.color,
                 ))
             })?;
-            if list.restaurants.is_empty() {
+            if v.list("restaurants").is_none_or(Vec::is_empty) {
                 ctx.out.hint(if filtered {
                     "no restaurant matches; try fewer filters"
                 } else {
@@ -56,8 +56,8 @@ pub async fn run(ctx: &Ctx, cmd: RestaurantCmd) -> anyhow::Result<ExitCode> {
         }
         RestaurantCmd::Show { id } => {
             let v = ctx.client.get(&path(&id), &[]).await?;
-            let r: Restaurant = typed(&v)?;
             if ctx.out.format.is_table() {
+                let r: Restaurant = typed(&v)?;
                 // Only people get the menu: `-o json` stays the API's object,
                 // and scripts ask `menu list --restaurant` for the dishes.
                 let menu = fetch_all(
@@ -83,8 +83,9 @@ pub async fn run(ctx: &Ctx, cmd: RestaurantCmd) -> anyhow::Result<ExitCode> {
                         .hint("order with: foodctl order create --item ID[:QTY] --address TEXT");
                 }
             } else {
-                ctx.out
-                    .object(&v, || Ok(table::restaurant(&r, ctx.out.color)))?;
+                ctx.out.object(&v, || {
+                    Ok(table::restaurant(&typed::<Restaurant>(&v)?, ctx.out.color))
+                })?;
             }
         }
         RestaurantCmd::Open { id } => set_open(ctx, &id, true).await?,
@@ -101,8 +102,8 @@ fn path(id: &str) -> String {
 async fn set_open(ctx: &Ctx, id: &str, open: bool) -> anyhow::Result<()> {
     let body = UpdateRestaurant { open: Some(open) };
     let v = ctx.client.patch(&path(id), &body, &[]).await?;
-    let r: Restaurant = typed(&v)?;
-    ctx.out
-        .object(&v, || Ok(table::restaurant(&r, ctx.out.color)))?;
+    ctx.out.object(&v, || {
+        Ok(table::restaurant(&typed::<Restaurant>(&v)?, ctx.out.color))
+    })?;
     Ok(())
 }
