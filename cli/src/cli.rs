@@ -14,8 +14,12 @@ use crate::{
     parse::{WaitTarget, parse_delivery_status, parse_eta, parse_item_spec, parse_order_status},
 };
 
-/// The food platform from the terminal: browse the menu, place and follow
-/// orders, update deliveries.
+/// The food platform from the terminal: browse restaurants and their menus,
+/// place and follow orders, update deliveries.
+///
+/// Start with `foodctl restaurant list`, then `foodctl menu list --restaurant
+/// ID` for one restaurant's dishes, then `foodctl order create --item
+/// DISH:2 --address "..."` (an order comes from one restaurant).
 #[derive(Debug, Parser)]
 #[command(
     name = "foodctl",
@@ -76,7 +80,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Browse and import the menu.
+    /// Browse restaurants; open and close them (ops).
+    #[command(subcommand)]
+    Restaurant(RestaurantCmd),
+    /// Browse the restaurants' dishes, and import menus (ops).
     #[command(subcommand)]
     Menu(MenuCmd),
     /// Place, list, cancel and follow orders.
@@ -110,9 +117,39 @@ pub struct Page {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MenuCmd {
-    /// List menu items.
+pub enum RestaurantCmd {
+    /// List restaurants; `foodctl menu list --restaurant ID` shows one's dishes.
     List {
+        /// Only restaurants of this cuisine (`italian`, `japanese`...).
+        #[arg(long, value_name = "CUISINE")]
+        cuisine: Option<String>,
+        /// Only restaurants taking orders now.
+        #[arg(long)]
+        open: bool,
+        /// Text to look for in names, cuisines and tags.
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Show a restaurant and its menu.
+    Show {
+        /// The restaurant's id, as `foodctl restaurant list` shows it.
+        id: String,
+    },
+    /// Resume taking orders (ops).
+    Open { id: String },
+    /// Pause a restaurant: it refuses new orders until opened again (ops).
+    Close { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MenuCmd {
+    /// List dishes, of every restaurant or of one.
+    List {
+        /// Only this restaurant's dishes (ids from `foodctl restaurant list`).
+        #[arg(long, value_name = "ID")]
+        restaurant: Option<String>,
         #[arg(long)]
         category: Option<String>,
         /// Only items that can be ordered now.
@@ -126,7 +163,13 @@ pub enum MenuCmd {
     },
     /// Show one item.
     Show { id: String },
-    /// Create or update items from a JSON array, {"items": [...]} or NDJSON (ops).
+    /// Create or update restaurants and items (ops).
+    #[command(
+        after_help = "The file is {\"restaurants\": [...], \"items\": [...]} (the seed's \
+        form; restaurants are sent before the items that name them), or items alone: a \
+        JSON array, {\"items\": [...]}, one item object, or NDJSON. Every item names its \
+        restaurant_id."
+    )]
     Import {
         /// A file, or - for stdin.
         #[arg(value_name = "FILE|-")]
@@ -147,6 +190,9 @@ pub enum OrderCmd {
         /// Only this customer's orders (ops).
         #[arg(long, value_name = "ID")]
         customer: Option<String>,
+        /// Only this restaurant's orders.
+        #[arg(long, value_name = "ID")]
+        restaurant: Option<String>,
         #[command(flatten)]
         page: Page,
     },
@@ -164,7 +210,8 @@ pub enum OrderCmd {
     from its content and line number, so re-running a file creates nothing twice."
 )]
 pub struct OrderCreate {
-    /// An item and its quantity; repeat for more items.
+    /// A dish and its quantity (ids from `foodctl menu list --restaurant ID`);
+    /// repeat for more dishes of the same restaurant.
     #[arg(
         long = "item",
         value_name = "ID[:QTY]",
@@ -232,6 +279,9 @@ pub enum DeliveryCmd {
     List {
         #[arg(long, value_parser = parse_delivery_status, value_name = "STATUS")]
         status: Option<DeliveryStatus>,
+        /// Only this restaurant's deliveries.
+        #[arg(long, value_name = "ID")]
+        restaurant: Option<String>,
         #[command(flatten)]
         page: Page,
     },
@@ -318,6 +368,51 @@ mod tests {
         assert!(
             Cli::try_parse_from(["foodctl", "order", "create", "-f", "-", "--item", "a"]).is_err()
         );
+    }
+
+    #[test]
+    fn restaurant_commands_parse_their_filters_and_ids() {
+        let cli = Cli::try_parse_from([
+            "foodctl",
+            "restaurant",
+            "list",
+            "--cuisine",
+            "thai",
+            "--open",
+            "--limit",
+            "2",
+        ])
+        .unwrap();
+        let Command::Restaurant(RestaurantCmd::List {
+            cuisine,
+            open,
+            search,
+            page,
+        }) = cli.command
+        else {
+            panic!()
+        };
+        assert_eq!(cuisine.as_deref(), Some("thai"));
+        assert!(open);
+        assert_eq!(search, None);
+        assert_eq!(page.limit, Some(2));
+        let cli = Cli::try_parse_from(["foodctl", "restaurant", "close", "sakura-sushi"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Restaurant(RestaurantCmd::Close { id }) if id == "sakura-sushi"
+        ));
+        assert!(Cli::try_parse_from(["foodctl", "restaurant", "open"]).is_err());
+    }
+
+    #[test]
+    fn menu_list_takes_a_restaurant() {
+        let cli =
+            Cli::try_parse_from(["foodctl", "menu", "list", "--restaurant", "bangkok-street"])
+                .unwrap();
+        let Command::Menu(MenuCmd::List { restaurant, .. }) = cli.command else {
+            panic!()
+        };
+        assert_eq!(restaurant.as_deref(), Some("bangkok-street"));
     }
 
     #[test]

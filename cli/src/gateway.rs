@@ -40,6 +40,16 @@ impl Gateway {
         parse(&format!("PUT {path}"), &raw)
     }
 
+    pub async fn patch<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &[(&str, &str)],
+    ) -> Result<Doc, ApiError> {
+        let raw = self.0.patch_raw(path, body, headers).await?;
+        parse(&format!("PATCH {path}"), &raw)
+    }
+
     /// Opens a Server-Sent Events stream; no timeout once it is open.
     pub async fn stream(
         &self,

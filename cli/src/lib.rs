@@ -99,6 +99,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             rt.block_on(async move {
                 let ctx = Ctx::new(settings)?;
                 match command {
+                    Command::Restaurant(c) => commands::restaurant::run(&ctx, c).await,
                     Command::Menu(c) => commands::menu::run(&ctx, c).await,
                     Command::Order(c) => commands::order::run(&ctx, c).await,
                     Command::Delivery(c) => commands::delivery::run(&ctx, c).await,

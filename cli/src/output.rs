@@ -116,6 +116,15 @@ impl Printer {
         Ok(())
     }
 
+    /// A hint for people on stderr (what an empty list means, what to
+    /// type next): only with a table format, so scripts reading JSON get
+    /// none, and not with `-q`.
+    pub fn hint(&self, msg: impl std::fmt::Display) {
+        if self.format.is_table() {
+            self.note(msg);
+        }
+    }
+
     /// A diagnostic on stderr, unless `-q`.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {

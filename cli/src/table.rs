@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use comfy_table::{Cell, Color, Table, presets};
-use food_api::{Delivery, DeliveryStatus, Item, Order, OrderStatus, format_money, short_id};
+use food_api::{
+    Delivery, DeliveryStatus, Item, Order, OrderStatus, Restaurant, format_money, short_id,
+};
 
 /// `just now`, `42s ago`, `3m ago`, `2h ago`, `5d ago`; `in 12m` for the future.
 pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -87,18 +89,129 @@ fn or_dash(s: Option<&str>) -> String {
     }
 }
 
-/// `menu list`.
+/// `open` or `closed`: what a customer can expect when ordering.
+fn open_cell(open: bool, color: bool) -> Cell {
+    if open {
+        status_cell("open", Color::Green, color)
+    } else {
+        status_cell("closed", Color::DarkGrey, color)
+    }
+}
+
+/// `restaurant list`.
+pub fn restaurants(rs: &[Restaurant], wide: bool, color: bool) -> String {
+    let mut header = vec!["ID", "NAME", "CUISINE", "STATUS"];
+    if wide {
+        header.extend(["ADDRESS", "TAGS"]);
+    }
+    let mut t = new_table(&header, color);
+    for r in rs {
+        let mut row = vec![
+            Cell::new(&r.id),
+            Cell::new(&r.name),
+            Cell::new(&r.cuisine),
+            open_cell(r.open, color),
+        ];
+        if wide {
+            row.push(Cell::new(or_dash(Some(&r.address))));
+            row.push(Cell::new(or_dash(Some(&r.tags.join(",")))));
+        }
+        t.add_row(row);
+    }
+    finish(t)
+}
+
+/// `restaurant open|close`: the restaurant's fields.
+pub fn restaurant(r: &Restaurant, color: bool) -> String {
+    finish(restaurant_fields(r, color))
+}
+
+fn restaurant_fields(r: &Restaurant, color: bool) -> Table {
+    let mut t = new_table(&[], color);
+    t.add_row(vec![Cell::new("ID"), Cell::new(&r.id)]);
+    t.add_row(vec![Cell::new("NAME"), Cell::new(&r.name)]);
+    t.add_row(vec![Cell::new("CUISINE"), Cell::new(&r.cuisine)]);
+    t.add_row(vec![Cell::new("STATUS"), open_cell(r.open, color)]);
+    t.add_row(vec![
+        Cell::new("ADDRESS"),
+        Cell::new(or_dash(Some(&r.address))),
+    ]);
+    t.add_row(vec![
+        Cell::new("TAGS"),
+        Cell::new(or_dash(Some(&r.tags.join(", ")))),
+    ]);
+    t
+}
+
+/// `restaurant show`: the restaurant, a line summing up its menu, then
+/// the dishes (without a restaurant column: they are all this one's).
+pub fn restaurant_with_menu(r: &Restaurant, items: &[Item], color: bool) -> String {
+    let mut t = restaurant_fields(r, color);
+    t.add_row(vec![Cell::new("MENU"), Cell::new(menu_summary(items))]);
+    let mut text = finish(t);
+    if !items.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&item_rows(items, false, false, color));
+    }
+    text
+}
+
+/// `12 dishes (11 available) in 4 categories: pizza 6, pasta 3, ...`,
+/// categories in the menu's order.
+pub fn menu_summary(items: &[Item]) -> String {
+    if items.is_empty() {
+        return "no dishes yet".into();
+    }
+    let mut categories: Vec<(&str, usize)> = Vec::new();
+    for i in items {
+        match categories.iter_mut().find(|(c, _)| *c == i.category) {
+            Some((_, n)) => *n += 1,
+            None => categories.push((&i.category, 1)),
+        }
+    }
+    let available = items.iter().filter(|i| i.available).count();
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("{n} {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    format!(
+        "{} ({available} available) in {}: {}",
+        plural(items.len(), "dish", "dishes"),
+        plural(categories.len(), "category", "categories"),
+        categories
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// `menu list`: which restaurant each dish is from, since an order takes
+/// dishes of one restaurant only.
 pub fn items(items: &[Item], wide: bool, color: bool) -> String {
-    let mut header = vec!["ID", "NAME", "CATEGORY", "PRICE", "AVAILABLE", "PREP"];
+    item_rows(items, true, wide, color)
+}
+
+fn item_rows(items: &[Item], restaurant: bool, wide: bool, color: bool) -> String {
+    let mut header = vec!["ID", "NAME"];
+    if restaurant {
+        header.push("RESTAURANT");
+    }
+    header.extend(["CATEGORY", "PRICE", "AVAILABLE", "PREP"]);
     if wide {
         header.extend(["TAGS", "DESCRIPTION"]);
     }
     let mut t = new_table(&header, color);
     for i in items {
         let avail = if i.available { "yes" } else { "no" };
-        let mut row = vec![
-            Cell::new(&i.id),
-            Cell::new(&i.name),
+        let mut row = vec![Cell::new(&i.id), Cell::new(&i.name)];
+        if restaurant {
+            row.push(Cell::new(or_dash(Some(&i.restaurant_id))));
+        }
+        row.extend([
             Cell::new(&i.category),
             Cell::new(format_money(i.price_cents, &i.currency)),
             status_cell(
@@ -111,7 +224,7 @@ pub fn items(items: &[Item], wide: bool, color: bool) -> String {
                 color,
             ),
             Cell::new(format!("{}m", i.prep_minutes)),
-        ];
+        ]);
         if wide {
             row.push(Cell::new(i.tags.join(",")));
             row.push(Cell::new(&i.description));
@@ -126,6 +239,7 @@ pub fn item(i: &Item) -> String {
     let mut t = new_table(&[], false);
     t.add_row(["ID", &i.id]);
     t.add_row(["NAME", &i.name]);
+    t.add_row(["RESTAURANT", &or_dash(Some(&i.restaurant_id))]);
     t.add_row(["CATEGORY", &i.category]);
     t.add_row(["PRICE", &format_money(i.price_cents, &i.currency)]);
     t.add_row(["AVAILABLE", if i.available { "yes" } else { "no" }]);
@@ -142,6 +256,17 @@ pub fn order(o: &Order, now: DateTime<Utc>, color: bool) -> String {
     t.add_row(vec![
         Cell::new("STATUS"),
         status_cell(o.status.as_str(), order_color(o.status), color),
+    ]);
+    t.add_row(vec![
+        Cell::new("FROM"),
+        Cell::new(from(
+            o.restaurant_name.as_deref(),
+            o.restaurant_id.as_deref(),
+        )),
+    ]);
+    t.add_row(vec![
+        Cell::new("PICKUP"),
+        Cell::new(or_dash(o.pickup_address.as_deref())),
     ]);
     t.add_row(vec![Cell::new("CUSTOMER"), Cell::new(&o.customer_id)]);
     t.add_row(vec![
@@ -174,11 +299,34 @@ pub fn order(o: &Order, now: DateTime<Utc>, color: bool) -> String {
     format!("{}\n\n{}", finish(t), finish(lines))
 }
 
+/// `Trattoria da Luca (trattoria-da-luca)`; `-` for an order placed before
+/// restaurants existed.
+fn from(name: Option<&str>, id: Option<&str>) -> String {
+    match (name.filter(|n| !n.is_empty()), id.filter(|i| !i.is_empty())) {
+        (Some(n), Some(i)) => format!("{n} ({i})"),
+        (Some(n), None) => n.to_owned(),
+        (None, i) => or_dash(i),
+    }
+}
+
+/// The restaurant column of the lists: its name, else its id, else `-`.
+fn restaurant_cell(name: Option<&str>, id: Option<&str>) -> Cell {
+    Cell::new(or_dash(name.filter(|n| !n.is_empty()).or(id)))
+}
+
 /// `order list`.
 pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> String {
-    let mut header = vec!["ORDER", "STATUS", "CUSTOMER", "ITEMS", "TOTAL", "CREATED"];
+    let mut header = vec![
+        "ORDER",
+        "STATUS",
+        "RESTAURANT",
+        "CUSTOMER",
+        "ITEMS",
+        "TOTAL",
+        "CREATED",
+    ];
     if wide {
-        header.extend(["ID", "ADDRESS", "UPDATED"]);
+        header.extend(["ID", "PICKUP", "ADDRESS", "UPDATED"]);
     }
     let mut t = new_table(&header, color);
     for o in orders {
@@ -186,6 +334,7 @@ pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> 
         let mut row = vec![
             Cell::new(short_id(&o.id)),
             status_cell(o.status.as_str(), order_color(o.status), color),
+            restaurant_cell(o.restaurant_name.as_deref(), o.restaurant_id.as_deref()),
             Cell::new(&o.customer_id),
             Cell::new(count),
             Cell::new(format_money(o.total_cents, &o.currency)),
@@ -193,6 +342,7 @@ pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> 
         ];
         if wide {
             row.push(Cell::new(&o.id));
+            row.push(Cell::new(or_dash(o.pickup_address.as_deref())));
             row.push(Cell::new(&o.delivery_address));
             row.push(Cell::new(relative(o.updated_at, now)));
         }
@@ -219,6 +369,17 @@ pub fn delivery(d: &Delivery, now: DateTime<Utc>, color: bool) -> String {
     ]);
     t.add_row(vec![Cell::new("ETA"), Cell::new(eta(d, now))]);
     t.add_row(vec![Cell::new("VERSION"), Cell::new(d.version)]);
+    t.add_row(vec![
+        Cell::new("FROM"),
+        Cell::new(from(
+            d.restaurant_name.as_deref(),
+            d.restaurant_id.as_deref(),
+        )),
+    ]);
+    t.add_row(vec![
+        Cell::new("PICKUP"),
+        Cell::new(or_dash(d.pickup_address.as_deref())),
+    ]);
     t.add_row(vec![Cell::new("CUSTOMER"), Cell::new(&d.customer_id)]);
     t.add_row(vec![Cell::new("ITEMS"), Cell::new(d.item_count)]);
     t.add_row(vec![
@@ -249,16 +410,25 @@ pub fn delivery(d: &Delivery, now: DateTime<Utc>, color: bool) -> String {
 /// `delivery list`.
 pub fn deliveries(ds: &[Delivery], now: DateTime<Utc>, wide: bool, color: bool) -> String {
     let mut header = vec![
-        "ORDER", "STATUS", "COURIER", "ITEMS", "TOTAL", "ETA", "AGE", "VERSION",
+        "ORDER",
+        "STATUS",
+        "RESTAURANT",
+        "COURIER",
+        "ITEMS",
+        "TOTAL",
+        "ETA",
+        "AGE",
+        "VERSION",
     ];
     if wide {
-        header.extend(["ID", "CUSTOMER", "ADDRESS"]);
+        header.extend(["ID", "CUSTOMER", "PICKUP", "ADDRESS"]);
     }
     let mut t = new_table(&header, color);
     for d in ds {
         let mut row = vec![
             Cell::new(short_id(&d.order_id)),
             status_cell(d.status.as_str(), delivery_color(d.status), color),
+            restaurant_cell(d.restaurant_name.as_deref(), d.restaurant_id.as_deref()),
             Cell::new(or_dash(d.courier.as_deref())),
             Cell::new(d.item_count),
             Cell::new(format_money(d.total_cents, &d.currency)),
@@ -269,6 +439,7 @@ pub fn deliveries(ds: &[Delivery], now: DateTime<Utc>, wide: bool, color: bool) 
         if wide {
             row.push(Cell::new(&d.order_id));
             row.push(Cell::new(&d.customer_id));
+            row.push(Cell::new(or_dash(d.pickup_address.as_deref())));
             row.push(Cell::new(&d.delivery_address));
         }
         t.add_row(row);
@@ -309,9 +480,9 @@ mod tests {
 
     fn sample_order() -> Order {
         Order {
-            restaurant_id: None,
-            restaurant_name: None,
-            pickup_address: None,
+            restaurant_id: Some("trattoria-da-luca".into()),
+            restaurant_name: Some("Trattoria da Luca".into()),
+            pickup_address: Some("12 Rue Mercière, Lyon".into()),
             id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
             customer_id: "cust-1".into(),
             status: OrderStatus::Preparing,
@@ -361,6 +532,8 @@ mod tests {
         let expected = "\
 ORDER     0190f3b2-7c1e-7d2a-9f00-1234abcd5678
 STATUS    PREPARING
+FROM      Trattoria da Luca (trattoria-da-luca)
+PICKUP    12 Rue Mercière, Lyon
 CUSTOMER  cust-1
 TOTAL     25.50 EUR
 ADDRESS   1 Main St
@@ -379,9 +552,127 @@ tiramisu    Tiramisu    1    6.50 EUR  6.50 EUR";
         let now = at("2026-01-02T12:00:00Z");
         let text = orders(&[sample_order()], now, false, false);
         let expected = "\
-ORDER     STATUS     CUSTOMER  ITEMS  TOTAL      CREATED
-abcd5678  PREPARING  cust-1    3      25.50 EUR  3m ago";
+ORDER     STATUS     RESTAURANT         CUSTOMER  ITEMS  TOTAL      CREATED
+abcd5678  PREPARING  Trattoria da Luca  cust-1    3      25.50 EUR  3m ago";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn an_order_from_before_restaurants_shows_dashes_for_its_restaurant() {
+        // Arrange
+        let now = at("2026-01-02T12:00:00Z");
+        let old = Order {
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
+            ..sample_order()
+        };
+        // Act
+        let one = order(&old, now, false);
+        let list = orders(std::slice::from_ref(&old), now, true, false);
+        // Assert
+        assert!(one.contains("\nFROM      -\n"), "{one}");
+        assert!(one.contains("\nPICKUP    -\n"), "{one}");
+        let row = list.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("abcd5678  PREPARING  -           cust-1"),
+            "{list}"
+        );
+    }
+
+    fn sample_restaurant(open: bool) -> Restaurant {
+        Restaurant {
+            id: "trattoria-da-luca".into(),
+            name: "Trattoria da Luca".into(),
+            cuisine: "italian".into(),
+            address: "12 Rue Mercière, Lyon".into(),
+            open,
+            tags: vec!["pizza".into(), "pasta".into()],
+        }
+    }
+
+    fn dish(id: &str, category: &str, available: bool) -> Item {
+        Item {
+            id: id.into(),
+            restaurant_id: "trattoria-da-luca".into(),
+            name: id.to_uppercase(),
+            description: String::new(),
+            category: category.into(),
+            price_cents: 950,
+            currency: "EUR".into(),
+            available,
+            prep_minutes: 12,
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn a_restaurant_list_says_which_are_open_and_wide_adds_the_address() {
+        let rs = [sample_restaurant(true), sample_restaurant(false)];
+
+        let text = restaurants(&rs, false, false);
+        let wide = restaurants(&rs, true, false);
+
+        let expected = "\
+ID                 NAME               CUISINE  STATUS
+trattoria-da-luca  Trattoria da Luca  italian  open
+trattoria-da-luca  Trattoria da Luca  italian  closed";
+        assert_eq!(text, expected, "\n{text}");
+        assert!(
+            wide.lines()
+                .next()
+                .unwrap()
+                .ends_with("ADDRESS                TAGS"),
+            "\n{wide}"
+        );
+        assert!(
+            wide.contains("12 Rue Mercière, Lyon  pizza,pasta"),
+            "\n{wide}"
+        );
+    }
+
+    #[test]
+    fn a_restaurant_shows_its_fields_a_menu_summary_and_its_dishes() {
+        let items = [
+            dish("margherita", "pizza", true),
+            dish("diavola", "pizza", false),
+            dish("tiramisu", "dessert", true),
+        ];
+
+        let text = restaurant_with_menu(&sample_restaurant(false), &items, false);
+
+        let expected = "\
+ID       trattoria-da-luca
+NAME     Trattoria da Luca
+CUISINE  italian
+STATUS   closed
+ADDRESS  12 Rue Mercière, Lyon
+TAGS     pizza, pasta
+MENU     3 dishes (2 available) in 2 categories: pizza 2, dessert 1
+
+ID          NAME        CATEGORY  PRICE     AVAILABLE  PREP
+margherita  MARGHERITA  pizza     9.50 EUR  yes        12m
+diavola     DIAVOLA     pizza     9.50 EUR  no         12m
+tiramisu    TIRAMISU    dessert   9.50 EUR  yes        12m";
+        assert_eq!(text, expected, "\n{text}");
+        assert_eq!(
+            menu_summary(&items[2..]),
+            "1 dish (1 available) in 1 category: dessert 1"
+        );
+        assert_eq!(menu_summary(&[]), "no dishes yet");
+    }
+
+    #[test]
+    fn a_menu_list_names_each_dishs_restaurant() {
+        let text = items(&[dish("margherita", "pizza", true)], false, false);
+        assert!(
+            text.starts_with("ID          NAME        RESTAURANT         CATEGORY"),
+            "\n{text}"
+        );
+        assert!(
+            text.contains("margherita  MARGHERITA  trattoria-da-luca  pizza"),
+            "\n{text}"
+        );
     }
 
     #[test]
@@ -395,9 +686,9 @@ abcd5678  PREPARING  cust-1    3      25.50 EUR  3m ago";
     fn a_delivery_shows_its_history_and_a_change_fits_one_line() {
         let now = at("2026-01-02T12:00:00Z");
         let d = Delivery {
-            restaurant_id: None,
-            restaurant_name: None,
-            pickup_address: None,
+            restaurant_id: Some("trattoria-da-luca".into()),
+            restaurant_name: Some("Trattoria da Luca".into()),
+            pickup_address: Some("12 Rue Mercière, Lyon".into()),
             order_id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
             customer_id: "cust-1".into(),
             item_count: 3,
@@ -428,6 +719,18 @@ abcd5678  PREPARING  cust-1    3      25.50 EUR  3m ago";
         let text = delivery(&d, now, false);
         assert!(text.contains("STATUS    ASSIGNED"), "{text}");
         assert!(text.contains("ETA       in 15m"), "{text}");
+        assert!(
+            text.contains(
+                "FROM      Trattoria da Luca (trattoria-da-luca)\nPICKUP    12 Rue Mercière, Lyon"
+            ),
+            "{text}"
+        );
+        let list = deliveries(std::slice::from_ref(&d), now, true, false);
+        assert!(
+            list.contains("abcd5678  ASSIGNED  Trattoria da Luca  bob"),
+            "{list}"
+        );
+        assert!(list.contains("12 Rue Mercière, Lyon  1 Main St"), "{list}");
         assert!(
             text.contains("ASSIGNED  1m ago  bob      on my way"),
             "{text}"

@@ -338,6 +338,16 @@ impl Client {
         self.with_body(Method::PUT, path, body, headers).await
     }
 
+    /// `PATCH path` with a JSON body and extra headers: the body as sent.
+    pub async fn patch_raw<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &[(&str, &str)],
+    ) -> Result<Bytes, ApiError> {
+        self.with_body(Method::PATCH, path, body, headers).await
+    }
+
     async fn with_body<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -383,6 +393,16 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Result<T, ApiError> {
         decode(path, &self.put_raw(path, body, headers).await?)
+    }
+
+    /// `PATCH path`, decoded.
+    pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        headers: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        decode(path, &self.patch_raw(path, body, headers).await?)
     }
 
     /// Opens a Server-Sent Events stream, resuming after `last_event_id`.
@@ -599,12 +619,21 @@ mod tests {
     /// Serves one canned HTTP response per connection, written in `parts`
     /// with a pause between them, and returns the gateway's URL.
     async fn serve(parts: Vec<&'static [u8]>) -> String {
+        serve_seen(parts).await.0
+    }
+
+    /// [`serve`], also handing back the head of each request it answers.
+    async fn serve_seen(
+        parts: Vec<&'static [u8]>,
+    ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let (seen_tx, seen) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
                 let parts = parts.clone();
+                let seen_tx = seen_tx.clone();
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -614,6 +643,7 @@ mod tests {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
+                    let _ = seen_tx.send(String::from_utf8_lossy(&head).into_owned());
                     for part in parts {
                         let _ = conn.write_all(part).await;
                         let _ = conn.flush().await;
@@ -622,7 +652,7 @@ mod tests {
                 });
             }
         });
-        url
+        (url, seen)
     }
 
     fn client(url: &str) -> Client {
@@ -663,6 +693,31 @@ mod tests {
         let r: food_api::ImportResult = client(&url).get("/menu/import", &[]).await.unwrap();
 
         assert_eq!((r.created, r.updated), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_patch_sends_its_method_and_decodes_the_answer() {
+        let (url, mut seen) = serve_seen(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 14\r\nconnection: close\r\n\r\n",
+            br#"{"open":false}"#,
+        ])
+        .await;
+
+        let v: Value = client(&url)
+            .patch(
+                "/restaurants/sakura-sushi",
+                &serde_json::json!({"open": false}),
+                &[],
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(v, serde_json::json!({"open": false}));
+        let head = seen.recv().await.unwrap();
+        assert!(
+            head.starts_with("PATCH /restaurants/sakura-sushi HTTP/1.1\r\n"),
+            "{head}"
+        );
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::bail;
 use chrono::TimeDelta;
 use clap::Parser;
+use food_api::Delivery;
 use food_client::{
     Context, ContextsFile, DEFAULT_GATEWAY, contexts_path, normalise_gateway,
     parse_duration_with_unit,
@@ -33,6 +34,10 @@ pub struct Cli {
     /// Prepended to topic names (tests share one broker this way).
     #[arg(long, hide = true, default_value = "")]
     pub topic_prefix: String,
+    /// Show only this restaurant's deliveries: a board for one kitchen's
+    /// counter (ids from `foodctl restaurant list`).
+    #[arg(long, value_name = "ID")]
+    pub restaurant: Option<String>,
     /// Show the board without the actions that change deliveries.
     #[arg(long)]
     pub read_only: bool,
@@ -68,6 +73,31 @@ pub enum Feed {
     Sse,
 }
 
+/// Which deliveries the board shows: all of them, or one restaurant's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// `--restaurant`: the snapshot asks the gateway for this restaurant's
+    /// deliveries, and live changes of others are dropped.
+    pub restaurant: Option<String>,
+}
+
+impl Scope {
+    pub fn restaurant(id: impl Into<String>) -> Self {
+        Self {
+            restaurant: Some(id.into()),
+        }
+    }
+
+    /// Whether a delivery belongs on this board. The snapshot and both live
+    /// feeds go through this one rule; a delivery from before restaurants
+    /// belongs to none, so only an unscoped board shows it.
+    pub fn admits(&self, d: &Delivery) -> bool {
+        self.restaurant
+            .as_deref()
+            .is_none_or(|r| d.restaurant_id.as_deref() == Some(r))
+    }
+}
+
 /// Everything the board needs, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -75,6 +105,7 @@ pub struct Config {
     pub gateway: String,
     pub token: Option<String>,
     pub feed: Feed,
+    pub scope: Scope,
     /// The context in use, for the header.
     pub context: Option<String>,
     pub read_only: bool,
@@ -135,10 +166,15 @@ impl Config {
                 topic: food_events::topics::Topics::with_prefix(&cli.topic_prefix).deliveries,
             }
         };
+        let restaurant = match cli.restaurant.map(|r| r.trim().to_owned()) {
+            Some(r) if r.is_empty() => bail!("--restaurant must not be empty"),
+            r => r,
+        };
         Ok(Self {
             gateway,
             token: cli.token.or(ctx.token).filter(|t| !t.is_empty()),
             feed,
+            scope: Scope { restaurant },
             context: name.filter(|n| file.contexts.contains_key(n)),
             read_only: cli.read_only,
             warn_after: cli.warn_after,
@@ -228,6 +264,29 @@ mod tests {
         assert_eq!(c.feed, Feed::Sse);
         let c = Config::resolve(cli(&["--topic-prefix", "t1."]), &file()).unwrap();
         assert!(matches!(c.feed, Feed::Kafka { topic, .. } if topic == "t1.food.deliveries.v1"));
+    }
+
+    #[test]
+    fn restaurant_scopes_the_board_to_that_restaurants_deliveries() {
+        let c = Config::resolve(
+            cli(&["--restaurant", "sakura-sushi"]),
+            &ContextsFile::default(),
+        )
+        .unwrap();
+        assert_eq!(c.scope, Scope::restaurant("sakura-sushi"));
+        assert!(Config::resolve(cli(&["--restaurant", " "]), &ContextsFile::default()).is_err());
+
+        let mut d = crate::app::tests::delivery(1, food_api::DeliveryStatus::Pending, 1, 1);
+        d.restaurant_id = None;
+        assert!(
+            Scope::default().admits(&d),
+            "an old delivery is on the whole board"
+        );
+        assert!(!c.scope.admits(&d), "but on no restaurant's");
+        d.restaurant_id = Some("sakura-sushi".into());
+        assert!(c.scope.admits(&d));
+        d.restaurant_id = Some("kintaro-ramen".into());
+        assert!(!c.scope.admits(&d));
     }
 
     #[test]

@@ -7,11 +7,15 @@
 //! the broker or the gateway goes away the session ends, the board is told
 //! it is stale, and a new session (with a fresh snapshot) is tried with
 //! backoff until one succeeds.
+//!
+//! A board scoped to one restaurant (`--restaurant`) asks the gateway for
+//! that restaurant's deliveries and drops the live changes of others: the
+//! topic carries every restaurant's.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context as _, anyhow, bail};
-use food_api::{Delivery, DeliveryList, Order, UpdateDelivery};
+use food_api::{Delivery, DeliveryList, Order, Restaurant, UpdateDelivery};
 use food_client::{ApiError, Client, Endpoint, EventStream, path_segment};
 use food_events::{
     Payload,
@@ -29,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::{DataEvent, Msg},
-    config::Feed,
+    config::{Feed, Scope},
 };
 
 /// Page size for the snapshot; the gateway's maximum.
@@ -69,17 +73,22 @@ impl Gateway {
         self.0.url()
     }
 
-    /// Every delivery: `GET /deliveries`, page after page.
-    pub async fn snapshot(&self) -> Result<Vec<Delivery>, ApiError> {
+    /// Every delivery in `scope`: `GET /deliveries[?restaurant=]`, page
+    /// after page.
+    pub async fn snapshot(&self, scope: &Scope) -> Result<Vec<Delivery>, ApiError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut query = vec![("limit", PAGE.to_string())];
+            if let Some(r) = &scope.restaurant {
+                query.push(("restaurant", r.clone()));
+            }
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
             }
             let page: DeliveryList = self.0.get("/deliveries", &query).await?;
-            all.extend(page.deliveries);
+            // The same rule as the live feed, whatever the gateway sent.
+            all.extend(page.deliveries.into_iter().filter(|d| scope.admits(d)));
             match page.next_cursor {
                 // A cursor that does not move would loop forever.
                 Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
@@ -96,6 +105,12 @@ impl Gateway {
     ) -> Result<Delivery, ApiError> {
         let path = format!("/delivery/status/{}", path_segment(order_id));
         self.0.put(&path, body, &[]).await
+    }
+
+    /// `GET /restaurants/{id}`: a scoped board's header names it.
+    pub async fn restaurant(&self, id: &str) -> Result<Restaurant, ApiError> {
+        let path = format!("/restaurants/{}", path_segment(id));
+        self.0.get(&path, &[]).await
     }
 
     /// `GET /orders/{order_id}`.
@@ -148,12 +163,13 @@ impl FeedHandle {
 /// `tx` is closed.
 pub fn spawn_feed(
     feed: Feed,
+    scope: Scope,
     gateway: Gateway,
     tx: mpsc::Sender<Msg>,
     shutdown: CancellationToken,
 ) -> FeedHandle {
     let resync = Arc::new(Notify::new());
-    let task = tokio::spawn(run_feed(feed, gateway, tx, resync.clone(), shutdown));
+    let task = tokio::spawn(run_feed(feed, scope, gateway, tx, resync.clone(), shutdown));
     FeedHandle { resync, task }
 }
 
@@ -166,6 +182,7 @@ enum End {
 
 async fn run_feed(
     feed: Feed,
+    scope: Scope,
     gateway: Gateway,
     tx: mpsc::Sender<Msg>,
     resync: Arc<Notify>,
@@ -182,6 +199,7 @@ async fn run_feed(
             return;
         }
         let session = Session {
+            scope: &scope,
             gateway: &gateway,
             tx: &tx,
             resync: &resync,
@@ -228,6 +246,7 @@ struct SessionError {
 }
 
 struct Session<'a> {
+    scope: &'a Scope,
     gateway: &'a Gateway,
     tx: &'a mpsc::Sender<Msg>,
     resync: &'a Notify,
@@ -250,6 +269,11 @@ impl Session<'_> {
         self.tx.send(Msg::Data(ev)).await.is_ok()
     }
 
+    /// A live change, if it belongs on this board; `false` once the board is gone.
+    async fn changed(&self, d: Delivery) -> bool {
+        !self.scope.admits(&d) || self.send(DataEvent::Changed(d)).await
+    }
+
     async fn kafka(&self, brokers: &str, topic: &str, live: &mut bool) -> anyhow::Result<End> {
         let group = format!("food-board-{}", uuid::Uuid::now_v7());
         let consumer: StreamConsumer = tail_config(brokers, &group, Start::Latest)
@@ -266,7 +290,7 @@ impl Session<'_> {
         consumer.get().assign(&assignment)?;
         let snapshot = self
             .gateway
-            .snapshot()
+            .snapshot(self.scope)
             .await
             .context("fetching the snapshot")?;
         if !self.send(DataEvent::Snapshot(snapshot)).await {
@@ -283,7 +307,7 @@ impl Session<'_> {
                 // probe decides when the broker is gone.
                 m = c.recv() => if let Ok(m) = m
                     && let Some(d) = rdkafka::Message::payload(&m).and_then(decode_delivery)
-                    && !self.send(DataEvent::Changed(d)).await
+                    && !self.changed(d).await
                 {
                     return Ok(End::Closed);
                 },
@@ -308,7 +332,7 @@ impl Session<'_> {
             .context("opening the gateway's event stream")?;
         let snapshot = self
             .gateway
-            .snapshot()
+            .snapshot(self.scope)
             .await
             .context("fetching the snapshot")?;
         if !self.send(DataEvent::Snapshot(snapshot)).await {
@@ -321,7 +345,7 @@ impl Session<'_> {
                 ev = events.next() => match ev {
                     Some(Ok(ev)) => if ev.event == "delivery"
                         && let Ok(d) = serde_json::from_str::<Delivery>(&ev.data)
-                        && !self.send(DataEvent::Changed(d)).await
+                        && !self.changed(d).await
                     {
                         return Ok(End::Closed);
                     },

@@ -26,14 +26,30 @@ const FRAME: Duration = Duration::from_millis(33);
 /// Messages applied before the loop looks at input again.
 const BATCH: usize = 4096;
 
-/// The board's options for a config, with the clock in local time.
+/// The board's options for a config, with the clock in local time. A
+/// scoped board is headed by its restaurant's id until [`restaurant_name`]
+/// finds its name.
 pub fn options(config: &Config) -> Options {
     Options {
         read_only: config.read_only,
         warn_after: config.warn_after,
         alert_after: config.alert_after,
         source: config.source(),
+        restaurant: config.scope.restaurant.clone(),
         tz: Local::now().offset().fix(),
+    }
+}
+
+/// The name of the restaurant a board is scoped to. An id the gateway does
+/// not know is a typo and stops the board; a gateway that is away does
+/// not (the board waits for it), and the id stands in for the name.
+pub async fn restaurant_name(gateway: &Gateway, id: &str) -> anyhow::Result<String> {
+    match gateway.restaurant(id).await {
+        Ok(r) => Ok(r.name),
+        Err(e) if e.is_not_found() => {
+            anyhow::bail!("no restaurant `{id}`; `foodctl restaurant list` shows their ids")
+        }
+        Err(_) => Ok(id.to_owned()),
     }
 }
 
@@ -41,18 +57,23 @@ pub fn options(config: &Config) -> Options {
 /// for `--snapshot`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let gateway = Gateway::new(&config.gateway, config.token.clone())?;
+    let mut options = options(&config);
+    if let Some(id) = &config.scope.restaurant {
+        options.restaurant = Some(restaurant_name(&gateway, id).await?);
+    }
     if let Some((width, height)) = config.snapshot {
-        return print_snapshot(&config, &gateway, width, height).await;
+        return print_snapshot(&config, options, &gateway, width, height).await;
     }
     let (tx, mut rx) = mpsc::channel::<Msg>(BATCH * 2);
     let shutdown = CancellationToken::new();
     let feed = data::spawn_feed(
         config.feed.clone(),
+        config.scope.clone(),
         gateway.clone(),
         tx.clone(),
         shutdown.clone(),
     );
-    let mut app = App::new(options(&config), Utc::now());
+    let mut app = App::new(options, Utc::now());
     // Installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut app, &mut rx, &tx, &gateway, &feed).await;
@@ -156,15 +177,16 @@ fn execute(cmd: Command, tx: &mpsc::Sender<Msg>, gateway: &Gateway, feed: &FeedH
 /// `--snapshot`: one frame of the board as the gateway has it, on stdout.
 async fn print_snapshot(
     config: &Config,
+    options: Options,
     gateway: &Gateway,
     width: u16,
     height: u16,
 ) -> anyhow::Result<()> {
     let deliveries = gateway
-        .snapshot()
+        .snapshot(&config.scope)
         .await
         .map_err(|e| anyhow::anyhow!("fetching the board from {}: {e}", gateway.base()))?;
-    let mut app = App::new(options(config), Utc::now());
+    let mut app = App::new(options, Utc::now());
     app.on_data(DataEvent::Snapshot(deliveries));
     let text = ui::render_to_text(&app, width, height);
     let mut out = std::io::stdout().lock();

@@ -16,8 +16,9 @@ use ratatui::{
 
 use crate::app::{Ageing, App, Card, Conn, LaneKind, Mode, Overlay, format_age};
 
-/// Lines per card.
-const CARD_HEIGHT: u16 = 3;
+/// Lines per card: id and age, restaurant, customer and items, total and
+/// courier.
+const CARD_HEIGHT: u16 = 4;
 
 /// Draws the whole board.
 pub fn render(app: &App, frame: &mut Frame<'_>) {
@@ -96,6 +97,10 @@ fn render_header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut segments: Vec<(u8, Span<'_>)> = vec![(3, Span::raw("food-board").bold())];
     if !app.options.source.is_empty() {
         segments.push((2, Span::raw(app.options.source.as_str()).cyan()));
+    }
+    // A board for one kitchen's counter says whose it is before anything else.
+    if let Some(r) = &app.options.restaurant {
+        segments.push((10, Span::raw(r.as_str()).yellow().bold()));
     }
     segments.extend([
         (9, conn),
@@ -297,13 +302,19 @@ fn render_card(
         Span::raw(items),
     ]);
     let line2 = Line::from(line2);
+    // A delivery from before restaurants has none to show.
+    let restaurant = match d.restaurant_name.as_deref().or(d.restaurant_id.as_deref()) {
+        Some(r) if !r.is_empty() => Span::raw(r.to_owned()),
+        _ => Span::raw("—").dark_gray(),
+    };
+    let restaurant = Line::from(vec![gutter.clone(), restaurant]);
     let line3 = Line::from(vec![
         gutter,
         Span::raw(format_money(d.total_cents, &d.currency)),
         Span::raw(" · ").dark_gray(),
         courier,
     ]);
-    let mut p = Paragraph::new(vec![line1, line2, line3]);
+    let mut p = Paragraph::new(vec![line1, restaurant, line2, line3]);
     if selected {
         p = p.style(Style::new().bg(Color::Rgb(40, 44, 52)));
     }
@@ -391,9 +402,21 @@ fn popup<'a>(title: String, hint: String) -> Block<'a> {
 
 fn field<'a>(name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
     Line::from(vec![
-        Span::raw(format!("{name:<10}")).dark_gray(),
+        Span::raw(format!("{name:<11}")).dark_gray(),
         value.into(),
     ])
+}
+
+/// `Trattoria da Luca (trattoria-da-luca)`, or `—` for a delivery from
+/// before restaurants.
+fn restaurant_text(d: &Delivery) -> String {
+    let name = d.restaurant_name.as_deref().filter(|n| !n.is_empty());
+    let id = d.restaurant_id.as_deref().filter(|i| !i.is_empty());
+    match (name, id) {
+        (Some(n), Some(i)) => format!("{n} ({i})"),
+        (Some(x), None) | (None, Some(x)) => x.to_owned(),
+        (None, None) => "—".into(),
+    }
 }
 
 fn render_detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -416,6 +439,14 @@ fn render_detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 format_age(app.now() - card.since)
             ))
             .bold(),
+        ),
+        field("restaurant", restaurant_text(d)),
+        field(
+            "pick-up",
+            d.pickup_address
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "—".into()),
         ),
         field("customer", d.customer_id.clone()),
         field("courier", d.courier.clone().unwrap_or_else(|| "—".into())),
@@ -493,7 +524,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ]);
     }
     rows.extend([
-        ("/", "filter on order id, customer or courier"),
+        ("/", "filter on order id, restaurant, customer or courier"),
         ("s", "cycle the sort: age, id, total"),
         ("t", "show or hide CANCELLED and FAILED"),
         ("r", "resync from a fresh snapshot"),
@@ -625,6 +656,65 @@ mod tests {
             app.on_key(key(c));
         }
         insta::assert_snapshot!("filter", render_to_text(&app, 120, 16));
+    }
+
+    #[test]
+    fn a_filter_matches_restaurant_names() {
+        let mut app = board();
+        app.on_key(key('/'));
+        for c in "trattoria".chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(code(KeyCode::Enter));
+        insta::assert_snapshot!("filter_restaurant", render_to_text(&app, 120, 16));
+    }
+
+    #[test]
+    fn a_restaurant_board_shows_only_its_cards_and_names_it_in_the_header() {
+        // Arrange: the data side admits only this restaurant's deliveries.
+        let scope = crate::config::Scope::restaurant("sakura-sushi");
+        let mut app = App::new(
+            Options {
+                source: "local".into(),
+                restaurant: Some("Sakura Sushi".into()),
+                ..Options::default()
+            },
+            t0(),
+        );
+        let all: Vec<_> = (1..=12)
+            .map(|n| {
+                let status = [Pending, Assigned, PickedUp, InTransit][n as usize % 4];
+                delivery(n, status, 2, i64::from(n))
+            })
+            .collect();
+        // Act
+        app.on_data(DataEvent::Snapshot(
+            all.into_iter().filter(|d| scope.admits(d)).collect(),
+        ));
+        // Assert
+        let text = render_to_text(&app, 120, 16);
+        assert!(
+            !text.contains("Trattoria") && !text.contains("Bangkok"),
+            "{text}"
+        );
+        insta::assert_snapshot!("restaurant_board", text);
+    }
+
+    #[test]
+    fn the_detail_pane_of_an_order_from_before_restaurants_shows_dashes() {
+        let mut app = board();
+        // 00000006 (ASSIGNED) has no restaurant.
+        assert!(app.select("0190f3b2-7c1e-7d2a-9f00-000000000006"));
+        let card = render_to_text(&app, 120, 30);
+        app.on_key(code(KeyCode::Enter));
+        let text = render_to_text(&app, 120, 30);
+        assert!(card.contains("│▌00000006 "), "{card}");
+        assert!(
+            card.contains("│▌—   "),
+            "the card renders, without a restaurant: {card}"
+        );
+        assert!(text.contains("│ restaurant —"), "{text}");
+        assert!(text.contains("│ pick-up    —"), "{text}");
     }
 
     #[test]

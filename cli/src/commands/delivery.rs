@@ -50,11 +50,18 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
                 .await?;
             print_delivery(ctx, &v)?;
         }
-        DeliveryCmd::List { status, page } => {
-            let q: Vec<(&str, String)> = status
-                .map(|s| ("status", s.as_str().to_owned()))
-                .into_iter()
-                .collect();
+        DeliveryCmd::List {
+            status,
+            restaurant,
+            page,
+        } => {
+            let mut q: Vec<(&str, String)> = Vec::new();
+            if let Some(s) = status {
+                q.push(("status", s.as_str().to_owned()));
+            }
+            if let Some(r) = restaurant {
+                q.push(("restaurant", r));
+            }
             let v = fetch_all(&ctx.client, "/deliveries", &q, "deliveries", &page).await?;
             ctx.out.list(&v, "deliveries", || {
                 let list: DeliveryList = typed(&v)?;

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod events;
 pub mod menu;
 pub mod order;
+pub mod restaurant;
 pub mod watch;
 
 use std::{io::Read, path::Path};

@@ -34,6 +34,7 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
         OrderCmd::List {
             status,
             customer,
+            restaurant,
             page,
         } => {
             let mut q = Vec::new();
@@ -43,6 +44,10 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
             if let Some(c) = customer {
                 q.push(("customer_id", c));
             }
+            if let Some(r) = restaurant {
+                q.push(("restaurant", r));
+            }
+            let filtered = !q.is_empty();
             let v = fetch_all(&ctx.client, "/orders", &q, "orders", &page).await?;
             ctx.out.list(&v, "orders", || {
                 let list: OrderList = typed(&v)?;
@@ -53,6 +58,14 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
                     ctx.out.color,
                 ))
             })?;
+            if v.list("orders").is_none_or(Vec::is_empty) {
+                ctx.out.hint(if filtered {
+                    "no order matches"
+                } else {
+                    "no orders yet; find dishes with `foodctl restaurant list` and \
+                     `foodctl menu list --restaurant ID`, then `foodctl order create`"
+                });
+            }
         }
         OrderCmd::Cancel { id } => {
             let v = ctx

@@ -65,7 +65,12 @@ fn completion_scripts_are_printed_for_bash_zsh_and_fish() {
             .args(["completion", shell])
             .assert()
             .success()
-            .stdout(predicate::str::contains("foodctl").and(predicate::str::contains("delivery")));
+            .stdout(
+                predicate::str::contains("foodctl")
+                    .and(predicate::str::contains("delivery"))
+                    .and(predicate::str::contains("restaurant"))
+                    .and(predicate::str::contains("cuisine")),
+            );
     }
 }
 

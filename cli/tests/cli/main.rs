@@ -13,3 +13,4 @@ mod events;
 mod helpers;
 mod menu;
 mod orders;
+mod restaurants;

@@ -118,7 +118,8 @@ fn menu_import_creates_then_updates_items_from_ndjson_and_json() {
     let stack = shared_stack();
     let id = format!("test-dish-{}", uuid::Uuid::now_v7().simple());
     let item = serde_json::json!({
-        "id": id, "name": "Test Dish", "description": "for a test", "category": "tests",
+        "id": id, "restaurant_id": "trattoria-da-luca", "name": "Test Dish",
+        "description": "for a test", "category": "tests",
         "price_cents": 1234, "currency": "EUR", "available": true, "prep_minutes": 5, "tags": ["test"]
     });
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +156,7 @@ fn menu_import_refuses_a_bad_file_and_a_customer_key() {
         .args(["menu", "import", "/no/such/file.json"])
         .assert()
         .code(2);
-    let item = r#"[{"id":"x-cust","name":"X","category":"c","price_cents":1}]"#;
+    let item = r#"[{"id":"x-cust","restaurant_id":"trattoria-da-luca","name":"X","category":"c","price_cents":1}]"#;
     foodctl(stack, &stack.customer_key)
         .args(["menu", "import", "-"])
         .write_stdin(item)

@@ -82,6 +82,8 @@ pub struct Options {
     pub alert_after: TimeDelta,
     /// Shown in the header: the context or gateway the board reads.
     pub source: String,
+    /// Shown in the header of a board scoped to one restaurant: its name.
+    pub restaurant: Option<String>,
     /// The clock's time zone (local in the terminal, UTC in tests).
     pub tz: FixedOffset,
 }
@@ -93,6 +95,7 @@ impl Default for Options {
             warn_after: TimeDelta::minutes(10),
             alert_after: TimeDelta::minutes(20),
             source: String::new(),
+            restaurant: None,
             tz: FixedOffset::east_opt(0).expect("UTC is a valid offset"),
         }
     }

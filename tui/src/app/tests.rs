@@ -11,15 +11,32 @@ pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 14, 12, 0, 0).unwrap()
 }
 
+/// The fixtures' restaurants: (id, name, address).
+pub(crate) const RESTAURANTS: [(&str, &str, &str); 3] = [
+    (
+        "trattoria-da-luca",
+        "Trattoria da Luca",
+        "12 Rue Mercière, 69002 Lyon",
+    ),
+    ("sakura-sushi", "Sakura Sushi", "5 Rue Royale, 69001 Lyon"),
+    (
+        "bangkok-street",
+        "Bangkok Street",
+        "40 Cours Gambetta, 69007 Lyon",
+    ),
+];
+
 /// A delivery with a fixed id (`0190f3b2-...-0000000000NN`) that entered
-/// `status` `minutes_ago` before [`t0`].
+/// `status` `minutes_ago` before [`t0`]; from one of [`RESTAURANTS`], or
+/// (every sixth) from before restaurants existed.
 pub(crate) fn delivery(n: u32, status: DeliveryStatus, version: u64, minutes_ago: i64) -> Delivery {
     let at = t0() - TimeDelta::minutes(minutes_ago);
     let created = at - TimeDelta::minutes(5);
+    let restaurant = (!n.is_multiple_of(6)).then(|| RESTAURANTS[n as usize % 3]);
     Delivery {
-        restaurant_id: None,
-        restaurant_name: None,
-        pickup_address: None,
+        restaurant_id: restaurant.map(|r| r.0.to_owned()),
+        restaurant_name: restaurant.map(|r| r.1.to_owned()),
+        pickup_address: restaurant.map(|r| r.2.to_owned()),
         order_id: format!("0190f3b2-7c1e-7d2a-9f00-{n:012}"),
         customer_id: format!("cust-{:02}", n % 7),
         item_count: n % 4 + 1,
@@ -236,6 +253,26 @@ fn the_filter_matches_id_customer_and_courier_case_insensitively() {
 
     app.on_key(code(KeyCode::Esc));
     assert_eq!(ids(&app, 1).len(), 9);
+}
+
+#[test]
+fn the_filter_matches_restaurant_names_and_ids() {
+    let mut app = app();
+    for n in 1..=9 {
+        app.apply(delivery(n, DeliveryStatus::Assigned, 2, i64::from(n)));
+    }
+
+    app.on_key(key('/'));
+    for c in "sakura".chars() {
+        app.on_key(key(c));
+    }
+    let by_name = ids(&app, 1);
+    app.set_filter("bangkok-street");
+    let by_id = ids(&app, 1);
+
+    // 1, 4 and 7 are Sakura Sushi's; 2, 5 and 8 Bangkok Street's.
+    assert_eq!(by_name, ["00000007", "00000004", "00000001"]);
+    assert_eq!(by_id, ["00000008", "00000005", "00000002"]);
 }
 
 #[test]

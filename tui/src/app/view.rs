@@ -82,6 +82,12 @@ impl Query {
     fn matches(&self, d: &Delivery) -> bool {
         self.filter.is_empty()
             || contains_ci(&d.order_id, &self.filter)
+            || d.restaurant_name
+                .as_deref()
+                .is_some_and(|r| contains_ci(r, &self.filter))
+            || d.restaurant_id
+                .as_deref()
+                .is_some_and(|r| contains_ci(r, &self.filter))
             || contains_ci(&d.customer_id, &self.filter)
             || d.courier
                 .as_deref()

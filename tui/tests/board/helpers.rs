@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use food_board::{
     app::{App, Msg, Options},
-    config::Feed,
+    config::{Feed, Scope},
     data::{self, FeedHandle, Gateway},
 };
 use food_stack::testing::Broker;
@@ -66,9 +66,22 @@ impl TestStack {
 
     /// Places an order as Alice and returns its id.
     pub async fn create_order(&self) -> String {
+        self.order_from("/menu/items?available=true&limit=5").await
+    }
+
+    /// Places an order of one restaurant's dish as Alice and returns its id.
+    pub async fn create_order_at(&self, restaurant: &str) -> String {
+        self.order_from(&format!(
+            "/menu/items?restaurant={restaurant}&available=true&limit=5"
+        ))
+        .await
+    }
+
+    /// Orders two of the first dish `menu` (a menu read) lists.
+    async fn order_from(&self, menu: &str) -> String {
         let items: Value = self
             .client
-            .get(self.url("/menu/items?available=true&limit=5"))
+            .get(self.url(menu))
             .send()
             .await
             .unwrap()
@@ -152,10 +165,16 @@ impl Drop for Board {
 }
 
 impl Board {
+    /// A board of every delivery.
     pub fn start(feed: Feed, gateway: Gateway) -> Self {
+        Self::start_scoped(feed, Scope::default(), gateway)
+    }
+
+    /// A board of the deliveries `scope` admits (`--restaurant`).
+    pub fn start_scoped(feed: Feed, scope: Scope, gateway: Gateway) -> Self {
         let (tx, rx) = mpsc::channel(8192);
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let feed = data::spawn_feed(feed, gateway, tx, shutdown.clone());
+        let feed = data::spawn_feed(feed, scope, gateway, tx, shutdown.clone());
         Self {
             app: App::new(Options::default(), chrono::Utc::now()),
             rx,

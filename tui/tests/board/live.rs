@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use food_api::DeliveryStatus;
-use food_board::app::Conn;
+use food_board::{
+    app::{App, Conn, DataEvent, Options},
+    config::Scope,
+    ui,
+};
 
 use crate::helpers::{Board, spawn_stack, spawn_stack_with_durable_broker};
 
@@ -23,7 +27,7 @@ async fn a_put_through_the_gateway_reaches_the_board_via_kafka() {
     let gw = stack.gateway();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while gw
-        .snapshot()
+        .snapshot(&Scope::default())
         .await
         .unwrap()
         .iter()
@@ -179,4 +183,88 @@ async fn a_board_without_a_broker_says_so_and_keeps_retrying() {
         .await;
     assert!(retrying, "{:?}", board.app.conn());
     assert!(board.app.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restaurant_board_shows_that_restaurants_deliveries_only() {
+    // Arrange: one order of each of two restaurants before the board
+    // starts, so the snapshot has both to choose from.
+    let stack = spawn_stack().await;
+    let early_luca = stack.create_order_at("trattoria-da-luca").await;
+    let early_sushi = stack.create_order_at("sakura-sushi").await;
+    let gw = stack.gateway();
+    let scope = Scope::restaurant("trattoria-da-luca");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while gw.snapshot(&Scope::default()).await.unwrap().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "delivery-service never created both deliveries"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut board = Board::start_scoped(stack.kafka_feed(), scope.clone(), stack.gateway());
+    assert!(
+        board.until(PATIENCE, |app| app.conn() == &Conn::Live).await,
+        "the board never went live"
+    );
+
+    // Act: new orders of both, and a change to each, through the gateway.
+    let sushi = stack.create_order_at("sakura-sushi").await;
+    let luca = stack.create_order_at("trattoria-da-luca").await;
+    assert!(
+        board
+            .until(PATIENCE, |app| app.delivery(&luca).is_some())
+            .await,
+        "the restaurant's new delivery never reached the board"
+    );
+    stack.put_status(&sushi, "ASSIGNED").await;
+    stack.put_status(&luca, "ASSIGNED").await;
+    let moved = board
+        .until(LIVE, |app| {
+            status_of_app(app, &luca) == Some(DeliveryStatus::Assigned)
+        })
+        .await;
+
+    // The other restaurant's events are on other partitions: give them
+    // time to arrive (and be dropped) too.
+    board.until(Duration::from_secs(1), |_| false).await;
+
+    // Assert: the other restaurant's deliveries never showed.
+    assert!(moved, "{:?}", board.app.delivery(&luca));
+    assert!(board.app.delivery(&early_luca).is_some(), "in the snapshot");
+    assert!(board.app.delivery(&early_sushi).is_none());
+    assert!(board.app.delivery(&sushi).is_none());
+    assert_eq!(board.app.len(), 2);
+    let d = board.app.delivery(&luca).unwrap();
+    assert_eq!(d.restaurant_name.as_deref(), Some("Trattoria da Luca"));
+    assert!(d.pickup_address.as_deref().is_some_and(|a| !a.is_empty()));
+
+    // And `--snapshot --restaurant` draws the same board from the gateway,
+    // headed by the restaurant's name; a typo in the id stops it.
+    let name = food_board::event::restaurant_name(&gw, "trattoria-da-luca")
+        .await
+        .unwrap();
+    assert_eq!(name, "Trattoria da Luca");
+    let typo = food_board::event::restaurant_name(&gw, "trattoria-da-lucca")
+        .await
+        .unwrap_err();
+    assert!(
+        typo.to_string()
+            .contains("no restaurant `trattoria-da-lucca`"),
+        "{typo}"
+    );
+    let snapshot = gw.snapshot(&scope).await.unwrap();
+    assert_eq!(snapshot.len(), 2, "{snapshot:?}");
+    let mut app = App::new(
+        Options {
+            restaurant: Some(name),
+            ..Options::default()
+        },
+        chrono::Utc::now(),
+    );
+    app.on_data(DataEvent::Snapshot(snapshot));
+    let text = ui::render_to_text(&app, 120, 16);
+    assert!(text.contains("Trattoria da Luca"), "{text}");
+    assert!(!text.contains("Sakura Sushi"), "{text}");
+    assert!(text.contains(&luca[luca.len() - 8..]), "{text}");
 }
