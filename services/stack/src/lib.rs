@@ -554,7 +554,7 @@ impl Stack {
         writeln!(out, "api keys         {}", self.keys_file.display())?;
         writeln!(
             out,
-            "try: foodctl menu list    (or: curl http://{}/menu/items)",
+            "try: foodctl restaurant list    (or: curl http://{}/restaurants)",
             self.gateway
         )?;
         out.flush()
