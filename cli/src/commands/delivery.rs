@@ -62,6 +62,7 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
             if let Some(r) = restaurant {
                 q.push(("restaurant", r));
             }
+            let filtered = !q.is_empty();
             let v = fetch_all(&ctx.client, "/deliveries", &q, "deliveries", &page).await?;
             ctx.out.list(&v, "deliveries", || {
                 let list: DeliveryList = typed(&v)?;
@@ -72,6 +73,13 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
                     ctx.out.color,
                 ))
             })?;
+            if v.list("deliveries").is_none_or(Vec::is_empty) {
+                ctx.out.hint(if filtered {
+                    "no delivery matches"
+                } else {
+                    "no deliveries yet: each order gets one when it is placed"
+                });
+            }
         }
         DeliveryCmd::Watch { id } => watch_deliveries(ctx, id.as_deref()).await?,
     }

@@ -163,3 +163,34 @@ fn menu_import_refuses_a_bad_file_and_a_customer_key() {
         .assert()
         .code(4);
 }
+
+#[test]
+fn an_empty_list_says_so_on_stderr_in_tables_only() {
+    let stack = shared_stack();
+    // A table: the header on stdout, a note for people on stderr.
+    foodctl(stack, "")
+        .args(["menu", "list", "--category", "nope"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("ID"))
+        .stderr(predicate::str::contains("no dish matches"));
+    foodctl(stack, &stack.ops_key)
+        .args(["delivery", "list", "--restaurant", "no-such-kitchen"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no delivery matches"));
+    // Scripts get the empty document and nothing else.
+    for format in ["json", "yaml", "ndjson"] {
+        foodctl(stack, "")
+            .args(["menu", "list", "--category", "nope", "-o", format])
+            .assert()
+            .success()
+            .stderr(predicate::str::is_empty());
+    }
+    // -q silences the note.
+    foodctl(stack, "")
+        .args(["-q", "menu", "list", "--category", "nope"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
