@@ -273,16 +273,10 @@ impl Store {
         let p = param(&mut binds, Bind::Int(i64::from(limit) + 1));
         sql.push_str(&format!(" ORDER BY category_key, name, id LIMIT {p}"));
 
-        let mut rows = bind_all(sqlx::query_as::<Any, ItemRow>(&sql), binds)
+        let rows = bind_all(sqlx::query_as::<Any, ItemRow>(&sql), binds)
             .fetch_all(self.db.reader())
             .await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next = if more {
-            rows.last().map(ItemRow::cursor)
-        } else {
-            None
-        };
+        let (rows, next) = split_page(rows, limit, ItemRow::cursor);
         Ok(Page {
             items: rows.into_iter().map(ItemRow::into_item).collect(),
             next,
@@ -351,16 +345,10 @@ impl Store {
         let p = param(&mut binds, Bind::Int(i64::from(limit) + 1));
         sql.push_str(&format!(" ORDER BY name, id LIMIT {p}"));
 
-        let mut rows = bind_all(sqlx::query_as::<Any, RestaurantRow>(&sql), binds)
+        let rows = bind_all(sqlx::query_as::<Any, RestaurantRow>(&sql), binds)
             .fetch_all(self.db.reader())
             .await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next = if more {
-            rows.last().map(RestaurantRow::cursor)
-        } else {
-            None
-        };
+        let (rows, next) = split_page(rows, limit, RestaurantRow::cursor);
         Ok(RestaurantPage {
             restaurants: rows
                 .into_iter()
@@ -582,6 +570,16 @@ fn escape_like(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A page's rows and the cursor of the next page: the lists read one row
+/// more than `limit` to learn whether another page follows, and the cursor
+/// is the key of the page's last row.
+fn split_page<R, C>(mut rows: Vec<R>, limit: u32, cursor: impl Fn(&R) -> C) -> (Vec<R>, Option<C>) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(cursor) } else { None };
+    (rows, next)
 }
 
 #[cfg(test)]
