@@ -71,6 +71,8 @@ impl Exit {
             | ErrorCode::ItemUnavailable
             | ErrorCode::MixedRestaurants
             | ErrorCode::RestaurantClosed
+            | ErrorCode::NotAccepted
+            | ErrorCode::UnknownCourier
             | ErrorCode::NotCancellable
             | ErrorCode::IdempotencyConflict
             | ErrorCode::AlreadyExists => Self::Conflict,

@@ -118,7 +118,12 @@ impl WaitTarget {
     pub fn check(self, current: DeliveryStatus) -> WaitState {
         let reached = match self {
             Self::Delivery(t) => current.has_reached(t),
-            Self::Order(t) => current.order_status().has_reached(t),
+            // TODO(clients): the order's own status, which the delivery no
+            // longer tells.
+            Self::Order(t) => OrderStatus::ALL
+                .into_iter()
+                .find(|o| o.matches_delivery(current))
+                .is_some_and(|o| o.has_reached(t)),
         };
         if reached {
             WaitState::Reached

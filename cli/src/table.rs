@@ -70,8 +70,10 @@ fn order_color(s: OrderStatus) -> Color {
     match s {
         OrderStatus::Placed => Color::Yellow,
         OrderStatus::Preparing => Color::Cyan,
+        OrderStatus::ReadyForPickup => Color::Magenta,
         OrderStatus::OutForDelivery => Color::Blue,
         OrderStatus::Delivered => Color::Green,
+        OrderStatus::Rejected => Color::Red,
         OrderStatus::Cancelled => Color::DarkGrey,
         OrderStatus::Failed => Color::Red,
     }
@@ -480,6 +482,8 @@ mod tests {
 
     fn sample_order() -> Order {
         Order {
+            ready_by: None,
+            rejection_reason: None,
             restaurant_id: Some("trattoria-da-luca".into()),
             restaurant_name: Some("Trattoria da Luca".into()),
             pickup_address: Some("12 Rue Mercière, Lyon".into()),
@@ -588,6 +592,8 @@ abcd5678  PREPARING  Trattoria da Luca  cust-1    3      25.50 EUR  3m ago";
             address: "12 Rue Mercière, Lyon".into(),
             open,
             tags: vec!["pizza".into(), "pasta".into()],
+            auto_accept: true,
+            acceptance_timeout_s: 300,
         }
     }
 
@@ -686,6 +692,7 @@ tiramisu    TIRAMISU    dessert   9.50 EUR  yes        12m";
     fn a_delivery_shows_its_history_and_a_change_fits_one_line() {
         let now = at("2026-01-02T12:00:00Z");
         let d = Delivery {
+            courier_name: None,
             restaurant_id: Some("trattoria-da-luca".into()),
             restaurant_name: Some("Trattoria da Luca".into()),
             pickup_address: Some("12 Rue Mercière, Lyon".into()),

@@ -28,6 +28,7 @@ fn delivery(n: u32, version: u64) -> Delivery {
     let status = DeliveryStatus::ACTIVE[(n as usize + version as usize) % 4];
     let at = t0 - TimeDelta::seconds(i64::from(n % 3600));
     Delivery {
+        courier_name: None,
         restaurant_id: None,
         restaurant_name: None,
         pickup_address: None,

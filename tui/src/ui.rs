@@ -618,6 +618,8 @@ mod tests {
             panic!("{cmd:?}")
         };
         app.on_msg(Msg::OrderLoaded(Ok(Order {
+            ready_by: None,
+            rejection_reason: None,
             restaurant_id: None,
             restaurant_name: None,
             pickup_address: None,

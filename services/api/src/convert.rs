@@ -5,7 +5,10 @@ use food_proto::{delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 use prost_types::Timestamp;
 
 use crate::{
-    model::{Delivery, HistoryEntry, Item, Order, OrderLine, Restaurant},
+    model::{
+        Courier, DEFAULT_ACCEPTANCE_TIMEOUT_S, Delivery, HistoryEntry, Item, Order, OrderLine,
+        Restaurant,
+    },
     status::{DeliveryStatus, OrderStatus, UnknownStatus},
 };
 
@@ -70,8 +73,10 @@ impl From<OrderStatus> for po::OrderStatus {
         match s {
             OrderStatus::Placed => Self::Placed,
             OrderStatus::Preparing => Self::Preparing,
+            OrderStatus::ReadyForPickup => Self::ReadyForPickup,
             OrderStatus::OutForDelivery => Self::OutForDelivery,
             OrderStatus::Delivered => Self::Delivered,
+            OrderStatus::Rejected => Self::Rejected,
             OrderStatus::Cancelled => Self::Cancelled,
             OrderStatus::Failed => Self::Failed,
         }
@@ -83,8 +88,10 @@ pub fn order_status(v: i32) -> Result<OrderStatus, UnknownStatus> {
         match po::OrderStatus::try_from(v).map_err(|_| UnknownStatus(v.to_string()))? {
             po::OrderStatus::Placed => OrderStatus::Placed,
             po::OrderStatus::Preparing => OrderStatus::Preparing,
+            po::OrderStatus::ReadyForPickup => OrderStatus::ReadyForPickup,
             po::OrderStatus::OutForDelivery => OrderStatus::OutForDelivery,
             po::OrderStatus::Delivered => OrderStatus::Delivered,
+            po::OrderStatus::Rejected => OrderStatus::Rejected,
             po::OrderStatus::Cancelled => OrderStatus::Cancelled,
             po::OrderStatus::Failed => OrderStatus::Failed,
             po::OrderStatus::Unspecified => {
@@ -103,6 +110,11 @@ impl From<pm::Restaurant> for Restaurant {
             address: r.address,
             open: r.open,
             tags: r.tags,
+            auto_accept: r.auto_accept,
+            acceptance_timeout_s: match r.acceptance_timeout_s {
+                0 => DEFAULT_ACCEPTANCE_TIMEOUT_S,
+                s => s,
+            },
         }
     }
 }
@@ -116,6 +128,8 @@ impl From<Restaurant> for pm::Restaurant {
             address: r.address,
             open: r.open,
             tags: r.tags,
+            auto_accept: r.auto_accept,
+            acceptance_timeout_s: r.acceptance_timeout_s,
         }
     }
 }
@@ -184,6 +198,8 @@ impl TryFrom<po::Order> for Order {
             currency: o.currency,
             delivery_address: o.delivery_address,
             note: o.note,
+            ready_by: opt_from_timestamp(o.ready_by.as_ref()),
+            rejection_reason: o.rejection_reason,
         })
     }
 }
@@ -214,6 +230,30 @@ impl From<Order> for po::Order {
             note: o.note,
             created_at: Some(to_timestamp(o.created_at)),
             updated_at: Some(to_timestamp(o.updated_at)),
+            ready_by: o.ready_by.map(to_timestamp),
+            rejection_reason: o.rejection_reason,
+        }
+    }
+}
+
+impl From<pd::Courier> for Courier {
+    fn from(c: pd::Courier) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            on_shift: c.on_shift,
+            active_deliveries: c.active_deliveries,
+        }
+    }
+}
+
+impl From<Courier> for pd::Courier {
+    fn from(c: Courier) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            on_shift: c.on_shift,
+            active_deliveries: c.active_deliveries,
         }
     }
 }
@@ -251,6 +291,7 @@ impl TryFrom<pd::Delivery> for Delivery {
             currency: d.currency,
             delivery_address: d.delivery_address,
             courier: d.courier,
+            courier_name: d.courier_name,
             version: d.version,
         })
     }
@@ -284,6 +325,7 @@ impl From<Delivery> for pd::Delivery {
             restaurant_id: d.restaurant_id,
             restaurant_name: d.restaurant_name,
             pickup_address: d.pickup_address,
+            courier_name: d.courier_name,
         }
     }
 }

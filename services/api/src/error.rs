@@ -37,6 +37,10 @@ pub enum ErrorCode {
     MixedRestaurants,
     /// The restaurant is paused and takes no new orders.
     RestaurantClosed,
+    /// A courier cannot pick up an order the kitchen has not accepted.
+    NotAccepted,
+    /// A delivery names a courier that does not exist.
+    UnknownCourier,
     /// The idempotency key was used before with a different request.
     IdempotencyConflict,
     AlreadyExists,
@@ -50,7 +54,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::InvalidArgument,
         Self::NotFound,
         Self::InvalidTransition,
@@ -59,6 +63,8 @@ impl ErrorCode {
         Self::NotCancellable,
         Self::MixedRestaurants,
         Self::RestaurantClosed,
+        Self::NotAccepted,
+        Self::UnknownCourier,
         Self::IdempotencyConflict,
         Self::AlreadyExists,
         Self::Unauthenticated,
@@ -80,6 +86,8 @@ impl ErrorCode {
             Self::NotCancellable => "not_cancellable",
             Self::MixedRestaurants => "mixed_restaurants",
             Self::RestaurantClosed => "restaurant_closed",
+            Self::NotAccepted => "not_accepted",
+            Self::UnknownCourier => "unknown_courier",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::AlreadyExists => "already_exists",
             Self::Unauthenticated => "unauthenticated",
@@ -106,10 +114,14 @@ impl ErrorCode {
             Self::InvalidTransition
             | Self::VersionConflict
             | Self::NotCancellable
+            | Self::NotAccepted
             | Self::IdempotencyConflict
             | Self::AlreadyExists => 409,
             Self::PayloadTooLarge => 413,
-            Self::ItemUnavailable | Self::MixedRestaurants | Self::RestaurantClosed => 422,
+            Self::ItemUnavailable
+            | Self::MixedRestaurants
+            | Self::RestaurantClosed
+            | Self::UnknownCourier => 422,
             Self::RateLimited => 429,
             Self::Unavailable | Self::Timeout => 503,
             Self::Internal => 500,

@@ -18,7 +18,7 @@ pub mod status;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use model::*;
 pub use page::{DEFAULT_LIMIT, MAX_LIMIT, PageError};
-pub use status::{DeliveryStatus, OrderStatus, TransitionError};
+pub use status::{DeliveryStatus, OrderStatus, OrderTransitionError, TransitionError};
 
 /// The short form of an order id shown on boards and tables: its last 8 characters.
 pub fn short_id(id: &str) -> &str {

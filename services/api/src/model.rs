@@ -20,6 +20,21 @@ pub struct Restaurant {
     pub open: bool,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The kitchen accepts each order at once, ready by now + the order's
+    /// longest prep time; `false`: someone accepts or rejects by hand.
+    #[serde(default = "default_true")]
+    pub auto_accept: bool,
+    /// How long a kitchen that accepts by hand has to answer before the
+    /// order is rejected with reason `timeout`.
+    #[serde(default = "default_acceptance_timeout_s")]
+    pub acceptance_timeout_s: u32,
+}
+
+/// A manual-accept kitchen's time to answer, unless its restaurant says otherwise.
+pub const DEFAULT_ACCEPTANCE_TIMEOUT_S: u32 = 300;
+
+fn default_acceptance_timeout_s() -> u32 {
+    DEFAULT_ACCEPTANCE_TIMEOUT_S
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +88,12 @@ pub struct Order {
     #[serde(default)]
     pub pickup_address: Option<String>,
     pub status: OrderStatus,
+    /// When the kitchen expects the food ready; set when it accepts.
+    #[serde(default)]
+    pub ready_by: Option<DateTime<Utc>>,
+    /// Why the kitchen refused the order (`timeout` when nobody answered).
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
     pub items: Vec<OrderLine>,
     pub total_cents: i64,
     pub currency: String,
@@ -109,7 +130,10 @@ pub struct Delivery {
     pub currency: String,
     pub delivery_address: String,
     pub status: DeliveryStatus,
+    /// The courier's id.
     pub courier: Option<String>,
+    #[serde(default)]
+    pub courier_name: Option<String>,
     pub eta: Option<DateTime<Utc>>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -152,6 +176,53 @@ pub struct UpdateDelivery {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+}
+
+/// A courier (docs/design.md, "Statuses, the kitchen and the couriers").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Courier {
+    pub id: String,
+    pub name: String,
+    pub on_shift: bool,
+    /// Its ASSIGNED, PICKED_UP and IN_TRANSIT deliveries.
+    pub active_deliveries: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourierList {
+    pub couriers: Vec<Courier>,
+    pub next_cursor: Option<String>,
+}
+
+/// Body of `POST /orders/:id/accept`: one of `ready_by` and `prep_minutes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_by: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep_minutes: Option<u32>,
+}
+
+/// Body of `POST /orders/:id/reject`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectOrder {
+    pub reason: String,
+}
+
+/// Body of `PUT /couriers/:id/shift`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourierShift {
+    pub on_shift: bool,
+}
+
+/// Body of `PUT /couriers/:id`: create or rename a courier.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutCourier {
+    pub name: String,
 }
 
 /// Body of `PATCH /restaurants/:id`: `{"open": false}` pauses a kitchen.
@@ -233,6 +304,7 @@ mod tests {
             delivery_address: "a".into(),
             status: DeliveryStatus::PickedUp,
             courier: None,
+            courier_name: None,
             eta: None,
             version: 3,
             created_at: at,

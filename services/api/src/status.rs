@@ -102,68 +102,86 @@ impl DeliveryStatus {
         self == target || matches!((self.step(), target.step()), (Some(c), Some(t)) if c >= t)
     }
 
-    /// Whether the delivery of a cancelled order is cancelled with it: the
-    /// order's rule ([`OrderStatus::is_cancellable`]), so the two never drift.
+    /// Whether a delivery may still be cancelled with its order: before
+    /// pick-up.
     pub fn is_cancellable(self) -> bool {
-        self.order_status().is_cancellable()
+        matches!(self, Self::Pending | Self::Assigned)
     }
 
-    /// The order status a delivery status implies (docs/design.md).
-    pub fn order_status(self) -> OrderStatus {
-        match self {
-            Self::Pending => OrderStatus::Placed,
-            Self::Assigned => OrderStatus::Preparing,
-            Self::PickedUp | Self::InTransit => OrderStatus::OutForDelivery,
-            Self::Delivered => OrderStatus::Delivered,
-            Self::Cancelled => OrderStatus::Cancelled,
-            Self::Failed => OrderStatus::Failed,
-        }
+    /// Whether a courier is busy with a delivery in this status: it counts
+    /// towards the courier's `active_deliveries` and its cap.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Assigned | Self::PickedUp | Self::InTransit)
     }
 }
 
-/// Where an order is, derived from its delivery.
+/// Where an order is (docs/design.md, "Statuses"). The happy path is
+/// `PLACED -> PREPARING -> READY_FOR_PICKUP -> OUT_FOR_DELIVERY ->
+/// DELIVERED`; the kitchen may reject a PLACED order; the customer or ops
+/// cancel a PLACED or PREPARING one; a failed delivery fails it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Placed,
     Preparing,
+    ReadyForPickup,
     OutForDelivery,
     Delivered,
+    Rejected,
     Cancelled,
     Failed,
 }
 
+/// A refused order status change; nothing was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot move an order from {from} to {to}")]
+pub struct OrderTransitionError {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+}
+
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 6] = [
+    pub const ALL: [OrderStatus; 8] = [
         Self::Placed,
         Self::Preparing,
+        Self::ReadyForPickup,
         Self::OutForDelivery,
         Self::Delivered,
+        Self::Rejected,
         Self::Cancelled,
         Self::Failed,
     ];
+
+    /// The lanes of the kitchen's board, in order.
+    pub const KITCHEN: [OrderStatus; 3] = [Self::Placed, Self::Preparing, Self::ReadyForPickup];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Placed => "PLACED",
             Self::Preparing => "PREPARING",
+            Self::ReadyForPickup => "READY_FOR_PICKUP",
             Self::OutForDelivery => "OUT_FOR_DELIVERY",
             Self::Delivered => "DELIVERED",
+            Self::Rejected => "REJECTED",
             Self::Cancelled => "CANCELLED",
             Self::Failed => "FAILED",
         }
     }
 
     /// The happy path an order follows, in order.
-    pub const HAPPY_PATH: [OrderStatus; 4] = [
+    pub const HAPPY_PATH: [OrderStatus; 5] = [
         Self::Placed,
         Self::Preparing,
+        Self::ReadyForPickup,
         Self::OutForDelivery,
         Self::Delivered,
     ];
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Delivered | Self::Cancelled | Self::Failed)
+        matches!(
+            self,
+            Self::Delivered | Self::Rejected | Self::Cancelled | Self::Failed
+        )
     }
 
     /// Where this status is on the happy path (0 for PLACED), if it is on it.
@@ -180,6 +198,77 @@ impl OrderStatus {
     /// An order may be cancelled only before its food is picked up.
     pub fn is_cancellable(self) -> bool {
         matches!(self, Self::Placed | Self::Preparing)
+    }
+
+    /// Whether the kitchen has said yes: a courier may pick it up.
+    pub fn is_accepted(self) -> bool {
+        matches!(self, Self::Preparing | Self::ReadyForPickup)
+    }
+
+    /// The order state machine: the one place that decides whether
+    /// `self -> to` is allowed. PREPARING -> PREPARING (a new `ready_by`) is
+    /// allowed; the caller decides whether anything changed.
+    pub fn transition(self, to: Self) -> Result<Self, OrderTransitionError> {
+        use OrderStatus::*;
+        let allowed = match (self, to) {
+            (Placed, Preparing | Rejected | Cancelled) => true,
+            (Preparing, Preparing | ReadyForPickup | Cancelled) => true,
+            (Preparing | ReadyForPickup, OutForDelivery) => true,
+            (OutForDelivery, Delivered) => true,
+            (from, Failed) => !from.is_terminal(),
+            _ => false,
+        };
+        if allowed {
+            Ok(to)
+        } else {
+            Err(OrderTransitionError { from: self, to })
+        }
+    }
+
+    pub fn can_transition_to(self, to: Self) -> bool {
+        self.transition(to).is_ok()
+    }
+
+    /// The move a delivery change makes on an order now at `self`, if any
+    /// (docs/design.md, "Statuses"): a pick-up or transit takes an accepted
+    /// order out for delivery, DELIVERED and FAILED follow the delivery, a
+    /// cancelled delivery cancels the order (unless it already ended);
+    /// PENDING and ASSIGNED never move an order.
+    pub fn after_delivery(self, delivery: DeliveryStatus) -> Option<Self> {
+        let to = match delivery {
+            DeliveryStatus::Pending | DeliveryStatus::Assigned => return None,
+            DeliveryStatus::PickedUp | DeliveryStatus::InTransit => Self::OutForDelivery,
+            DeliveryStatus::Delivered => Self::Delivered,
+            DeliveryStatus::Cancelled => Self::Cancelled,
+            DeliveryStatus::Failed => Self::Failed,
+        };
+        if self == to || self.is_terminal() {
+            return None;
+        }
+        match (self, to) {
+            // A delivery cancelled by ops cancels an order past the point a
+            // customer could, too: the food is not coming.
+            (_, Self::Cancelled) => Some(to),
+            // A delivered order was out for delivery, even if that event was
+            // missed.
+            (Self::Preparing | Self::ReadyForPickup, Self::Delivered) => Some(to),
+            _ => self.can_transition_to(to).then_some(to),
+        }
+    }
+
+    /// The order statuses consistent with a delivery status (the pairs of
+    /// docs/design.md, "Statuses").
+    pub fn matches_delivery(self, delivery: DeliveryStatus) -> bool {
+        use DeliveryStatus as D;
+        match self {
+            Self::Placed | Self::Preparing | Self::ReadyForPickup => {
+                matches!(delivery, D::Pending | D::Assigned)
+            }
+            Self::OutForDelivery => matches!(delivery, D::PickedUp | D::InTransit),
+            Self::Rejected | Self::Cancelled => delivery == D::Cancelled,
+            Self::Delivered => delivery == D::Delivered,
+            Self::Failed => delivery == D::Failed,
+        }
     }
 }
 
@@ -270,14 +359,73 @@ mod tests {
     }
 
     #[test]
-    fn delivery_statuses_map_to_order_statuses() {
-        assert_eq!(Pending.order_status(), OrderStatus::Placed);
-        assert_eq!(Assigned.order_status(), OrderStatus::Preparing);
-        assert_eq!(PickedUp.order_status(), OrderStatus::OutForDelivery);
-        assert_eq!(InTransit.order_status(), OrderStatus::OutForDelivery);
-        assert_eq!(Delivered.order_status(), OrderStatus::Delivered);
-        assert_eq!(Cancelled.order_status(), OrderStatus::Cancelled);
-        assert_eq!(Failed.order_status(), OrderStatus::Failed);
+    fn delivery_changes_move_orders_as_the_design_says() {
+        use OrderStatus as O;
+        // PENDING and ASSIGNED never move an order.
+        for o in O::ALL {
+            assert_eq!(o.after_delivery(Pending), None, "{o}");
+            assert_eq!(o.after_delivery(Assigned), None, "{o}");
+        }
+        // A pick-up takes an accepted order out, ready or not.
+        assert_eq!(
+            O::Preparing.after_delivery(PickedUp),
+            Some(O::OutForDelivery)
+        );
+        assert_eq!(
+            O::ReadyForPickup.after_delivery(PickedUp),
+            Some(O::OutForDelivery)
+        );
+        assert_eq!(O::Placed.after_delivery(PickedUp), None);
+        assert_eq!(O::OutForDelivery.after_delivery(InTransit), None);
+        assert_eq!(
+            O::OutForDelivery.after_delivery(Delivered),
+            Some(O::Delivered)
+        );
+        assert_eq!(O::Preparing.after_delivery(Failed), Some(O::Failed));
+        assert_eq!(
+            O::OutForDelivery.after_delivery(Cancelled),
+            Some(O::Cancelled)
+        );
+        // Terminal orders stay where they are: a rejection's cancelled
+        // delivery leaves the order REJECTED.
+        assert_eq!(O::Rejected.after_delivery(Cancelled), None);
+        assert_eq!(O::Cancelled.after_delivery(Cancelled), None);
+        assert_eq!(O::Delivered.after_delivery(Failed), None);
+    }
+
+    #[test]
+    fn the_order_machine_allows_the_kitchen_and_the_customer_their_moves_only() {
+        use OrderStatus::*;
+        let path = OrderStatus::HAPPY_PATH;
+        for pair in path.windows(2) {
+            assert!(
+                pair[0].can_transition_to(pair[1]),
+                "{} -> {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert!(Placed.can_transition_to(Rejected));
+        assert!(!Preparing.can_transition_to(Rejected));
+        assert!(Preparing.can_transition_to(Preparing), "a new ready_by");
+        assert!(!Placed.can_transition_to(ReadyForPickup));
+        assert!(!ReadyForPickup.can_transition_to(Cancelled));
+        assert!(!OutForDelivery.can_transition_to(Preparing));
+        for from in [Delivered, Rejected, Cancelled, Failed] {
+            for to in OrderStatus::ALL {
+                assert!(!from.can_transition_to(to), "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_order_status_has_its_consistent_delivery_statuses() {
+        use OrderStatus as O;
+        assert!(O::ReadyForPickup.matches_delivery(Assigned));
+        assert!(!O::ReadyForPickup.matches_delivery(PickedUp));
+        assert!(O::Rejected.matches_delivery(Cancelled));
+        assert!(O::OutForDelivery.matches_delivery(InTransit));
+        assert!(!O::Delivered.matches_delivery(Failed));
     }
 
     #[test]
@@ -286,7 +434,7 @@ mod tests {
         assert_eq!(Delivered.step(), Some(4));
         assert_eq!(Cancelled.step(), None);
         assert_eq!(OrderStatus::Placed.step(), Some(0));
-        assert_eq!(OrderStatus::Delivered.step(), Some(3));
+        assert_eq!(OrderStatus::Delivered.step(), Some(4));
         assert_eq!(OrderStatus::Failed.step(), None);
     }
 

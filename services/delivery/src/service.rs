@@ -170,4 +170,25 @@ impl DeliveryService for DeliveryApi {
         .await;
         r.map(Response::new)
     }
+
+    async fn list_couriers(
+        &self,
+        _req: Request<pb::ListCouriersRequest>,
+    ) -> Result<Response<pb::ListCouriersResponse>, Status> {
+        Err(Status::unimplemented("TODO(couriers)"))
+    }
+
+    async fn set_courier_shift(
+        &self,
+        _req: Request<pb::SetCourierShiftRequest>,
+    ) -> Result<Response<pb::Courier>, Status> {
+        Err(Status::unimplemented("TODO(couriers)"))
+    }
+
+    async fn put_courier(
+        &self,
+        _req: Request<pb::PutCourierRequest>,
+    ) -> Result<Response<pb::Courier>, Status> {
+        Err(Status::unimplemented("TODO(couriers)"))
+    }
 }

@@ -35,6 +35,8 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
         restaurant_id: row.try_get("restaurant_id")?,
         restaurant_name: row.try_get("restaurant_name")?,
         pickup_address: row.try_get("pickup_address")?,
+        // TODO(couriers): the courier's name.
+        courier_name: None,
         item_count: item_count as u32,
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
@@ -247,6 +249,7 @@ fn pending(order: &food_proto::order::v1::Order, at: DateTime<Utc>) -> Delivery 
         restaurant_id: order.restaurant_id.clone(),
         restaurant_name: order.restaurant_name.clone(),
         pickup_address: order.pickup_address.clone(),
+        courier_name: None,
         item_count: order.items.iter().map(|l| l.quantity).sum(),
         total_cents: order.total_cents,
         currency: order.currency.clone(),

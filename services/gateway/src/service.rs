@@ -554,6 +554,7 @@ impl Gateway {
             eta: update.eta.map(convert::to_timestamp),
             note: non_empty(update.note),
             expected_version,
+            as_courier: None,
         };
         Ok(self
             .downstream
@@ -576,6 +577,8 @@ impl Gateway {
             status: f.status.map(|s| pd::DeliveryStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
             customer_id: p.own_customer().map(str::to_owned),
+            courier_id: None,
+            visible_to_courier: None,
         };
         let res = self
             .downstream

@@ -36,14 +36,16 @@ pub fn reflection() -> anyhow::Result<(
 /// reason) and field-level context.
 pub fn error(code: ErrorCode, message: impl Into<String>, fields: &[(&str, String)]) -> Status {
     let grpc = match code {
-        ErrorCode::InvalidArgument | ErrorCode::PayloadTooLarge | ErrorCode::MixedRestaurants => {
-            Code::InvalidArgument
-        }
+        ErrorCode::InvalidArgument
+        | ErrorCode::PayloadTooLarge
+        | ErrorCode::MixedRestaurants
+        | ErrorCode::UnknownCourier => Code::InvalidArgument,
         ErrorCode::NotFound => Code::NotFound,
         ErrorCode::InvalidTransition
         | ErrorCode::VersionConflict
         | ErrorCode::ItemUnavailable
         | ErrorCode::NotCancellable
+        | ErrorCode::NotAccepted
         | ErrorCode::RestaurantClosed => Code::FailedPrecondition,
         ErrorCode::IdempotencyConflict | ErrorCode::AlreadyExists => Code::AlreadyExists,
         ErrorCode::Unauthenticated => Code::Unauthenticated,

@@ -140,7 +140,13 @@ pub struct ValidRestaurant {
     pub address: String,
     pub open: bool,
     pub tags: Vec<String>,
+    pub auto_accept: bool,
+    /// Seconds a kitchen that accepts by hand has to answer.
+    pub acceptance_timeout_s: u32,
 }
+
+/// The longest a kitchen may take to answer: a day.
+const MAX_ACCEPTANCE_TIMEOUT_S: u32 = 86_400;
 
 impl ValidRestaurant {
     pub fn parse(r: pm::Restaurant) -> Result<Self, FieldError> {
@@ -149,6 +155,16 @@ impl ValidRestaurant {
         check_text("cuisine", &r.cuisine, MAX_CUISINE_LEN)?;
         check_text("address", &r.address, MAX_ADDRESS_LEN)?;
         check_tags(&r.tags)?;
+        let acceptance_timeout_s = match r.acceptance_timeout_s {
+            0 => food_api::DEFAULT_ACCEPTANCE_TIMEOUT_S,
+            s if s > MAX_ACCEPTANCE_TIMEOUT_S => {
+                return Err(FieldError::new(
+                    "acceptance_timeout_s",
+                    format!("at most {MAX_ACCEPTANCE_TIMEOUT_S} seconds"),
+                ));
+            }
+            s => s,
+        };
         Ok(Self {
             id,
             name: r.name,
@@ -156,6 +172,8 @@ impl ValidRestaurant {
             address: r.address,
             open: r.open,
             tags: r.tags,
+            auto_accept: r.auto_accept,
+            acceptance_timeout_s,
         })
     }
 
@@ -184,6 +202,8 @@ impl From<ValidRestaurant> for pm::Restaurant {
             address: r.address,
             open: r.open,
             tags: r.tags,
+            auto_accept: r.auto_accept,
+            acceptance_timeout_s: r.acceptance_timeout_s,
         }
     }
 }
@@ -527,6 +547,8 @@ mod tests {
             address: "12 Rue Mercière, 69002 Lyon".into(),
             open: true,
             tags: vec!["pizza".into()],
+            auto_accept: true,
+            acceptance_timeout_s: 300,
         }
     }
 

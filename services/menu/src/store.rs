@@ -30,6 +30,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "restaurants",
             sql: include_str!("../migrations/sqlite/0101_restaurants.sql"),
         },
+        Step {
+            version: 102,
+            description: "kitchen acceptance",
+            sql: include_str!("../migrations/sqlite/0102_kitchen.sql"),
+        },
     ],
     postgres: &[
         Step {
@@ -42,11 +47,17 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "restaurants",
             sql: include_str!("../migrations/postgres/0101_restaurants.sql"),
         },
+        Step {
+            version: 102,
+            description: "kitchen acceptance",
+            sql: include_str!("../migrations/postgres/0102_kitchen.sql"),
+        },
     ],
 };
 
 const COLUMNS: &str = "id, restaurant_id, name, description, category, category_key, price_cents, currency, available, prep_minutes, tags";
-const RESTAURANT_COLUMNS: &str = "id, name, cuisine, address, open, tags";
+const RESTAURANT_COLUMNS: &str =
+    "id, name, cuisine, address, open, tags, auto_accept, acceptance_timeout_s";
 
 /// What `ListItems` filters on, already normalised.
 #[derive(Clone, Debug, Default)]
@@ -133,6 +144,8 @@ struct RestaurantRow {
     address: String,
     open: i64,
     tags: String,
+    auto_accept: i64,
+    acceptance_timeout_s: i64,
 }
 
 impl RestaurantRow {
@@ -152,6 +165,8 @@ impl RestaurantRow {
             address: self.address,
             open: self.open != 0,
             tags,
+            auto_accept: self.auto_accept != 0,
+            acceptance_timeout_s: u32::try_from(self.acceptance_timeout_s).unwrap_or(u32::MAX),
         }
     }
 }
@@ -473,12 +488,13 @@ async fn upsert_restaurant(
     }
     sqlx::query(
         "INSERT INTO restaurants (id, name, cuisine, cuisine_key, address, open, tags, \
-         search_text, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         search_text, created_at, updated_at, auto_accept, acceptance_timeout_s) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, cuisine = excluded.cuisine, \
          cuisine_key = excluded.cuisine_key, address = excluded.address, open = excluded.open, \
          tags = excluded.tags, search_text = excluded.search_text, \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at, auto_accept = excluded.auto_accept, \
+         acceptance_timeout_s = excluded.acceptance_timeout_s",
     )
     .bind(r.id.as_str().to_owned())
     .bind(r.name.clone())
@@ -489,6 +505,8 @@ async fn upsert_restaurant(
     .bind(write_tags(&r.tags))
     .bind(r.search_text())
     .bind(now)
+    .bind(i64::from(r.auto_accept))
+    .bind(i64::from(r.acceptance_timeout_s))
     .execute(&mut **tx)
     .await?;
     Ok(!exists)

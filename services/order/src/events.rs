@@ -77,12 +77,11 @@ impl Handler for DeliveryEvents {
                 continue;
             }
             current.delivery_version = version;
-            let next = status.order_status();
-            if current.status.is_terminal() || next == current.status {
+            let Some(next) = current.status.after_delivery(status) else {
                 touched.entry(order_id).or_insert(false);
                 out.push(Outcome::Ignored);
                 continue;
-            }
+            };
             let previous = current.status;
             current.status = next;
             touched.insert(order_id, true);
@@ -92,6 +91,8 @@ impl Handler for DeliveryEvents {
                     order_id: order_id.to_owned(),
                     previous: pb::OrderStatus::from(previous) as i32,
                     status: pb::OrderStatus::from(next) as i32,
+                    // TODO(kitchen): the whole order.
+                    order: None,
                 }),
             );
             events.push(OutboxMessage::event(

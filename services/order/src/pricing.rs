@@ -78,6 +78,8 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
         restaurant_id: Some(restaurant.id.clone()),
         restaurant_name: Some(restaurant.name.clone()),
         pickup_address: Some(restaurant.address.clone()),
+        ready_by: None,
+        rejection_reason: None,
         status: OrderStatus::Placed,
         total_cents: lines.iter().map(|l| l.line_total_cents).sum(),
         items: lines,
@@ -218,6 +220,8 @@ mod tests {
             address: format!("1 Rue {name}, Lyon"),
             open,
             tags: Vec::new(),
+            auto_accept: true,
+            acceptance_timeout_s: 300,
         }
     }
 

@@ -179,6 +179,8 @@ impl OrderApi {
                 order_id: req.id.clone(),
                 previous: pb::OrderStatus::from(status) as i32,
                 status: pb::OrderStatus::Cancelled as i32,
+                // TODO(kitchen): the whole order.
+                order: None,
             }),
         );
         for env in [&cancelled, &changed] {
@@ -259,5 +261,26 @@ impl OrderService for OrderApi {
         req: Request<CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
         self.cancel(req).await.map(Response::new)
+    }
+
+    async fn accept_order(
+        &self,
+        _req: Request<pb::AcceptOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        Err(Status::unimplemented("TODO(kitchen)"))
+    }
+
+    async fn reject_order(
+        &self,
+        _req: Request<pb::RejectOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        Err(Status::unimplemented("TODO(kitchen)"))
+    }
+
+    async fn mark_ready(
+        &self,
+        _req: Request<pb::MarkReadyRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        Err(Status::unimplemented("TODO(kitchen)"))
     }
 }

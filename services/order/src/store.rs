@@ -228,6 +228,9 @@ fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
         restaurant_name: row.try_get("restaurant_name")?,
         pickup_address: row.try_get("pickup_address")?,
         status: parse_column(row, "status")?,
+        // TODO(kitchen): stored with the order.
+        ready_by: None,
+        rejection_reason: None,
         items: Vec::new(),
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,

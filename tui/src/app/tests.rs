@@ -34,6 +34,7 @@ pub(crate) fn delivery(n: u32, status: DeliveryStatus, version: u64, minutes_ago
     let created = at - TimeDelta::minutes(5);
     let restaurant = (!n.is_multiple_of(6)).then(|| RESTAURANTS[n as usize % 3]);
     Delivery {
+        courier_name: None,
         restaurant_id: restaurant.map(|r| r.0.to_owned()),
         restaurant_name: restaurant.map(|r| r.1.to_owned()),
         pickup_address: restaurant.map(|r| r.2.to_owned()),

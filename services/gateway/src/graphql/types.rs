@@ -38,8 +38,10 @@ pub enum DeliveryStatus {
 pub enum OrderStatus {
     Placed,
     Preparing,
+    ReadyForPickup,
     OutForDelivery,
     Delivered,
+    Rejected,
     Cancelled,
     Failed,
 }

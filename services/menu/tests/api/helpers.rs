@@ -178,6 +178,8 @@ pub fn new_restaurant(id: &str) -> Restaurant {
         address: "3 Rue de la Barre, 69002 Lyon".to_owned(),
         open: true,
         tags: vec!["bibimbap".to_owned()],
+        auto_accept: true,
+        acceptance_timeout_s: 300,
     }
 }
 

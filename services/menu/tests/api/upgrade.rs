@@ -35,6 +35,8 @@ pub fn house_kitchen() -> Restaurant {
         address: String::new(),
         open: true,
         tags: Vec::new(),
+        auto_accept: true,
+        acceptance_timeout_s: 300,
     }
 }
 

@@ -66,6 +66,7 @@ async fn every_status(stack: Stack) {
                 eta: None,
                 note: Some(format!("now {status:?}")),
                 expected_version: Some(version),
+                as_courier: None,
             })
             .await
             .unwrap()
