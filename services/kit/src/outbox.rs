@@ -24,7 +24,9 @@
 //! of marks; those rows are sent again and consumers drop them by event id,
 //! as after any crash. On PostgreSQL, where concurrent transactions may
 //! commit a lower id after a higher one, every round reads all unsent rows
-//! and marks what was acknowledged at once.
+//! and marks exactly the ids the broker acknowledged, at once: a row that
+//! committed below the highest acknowledged id after the round read is
+//! still unsent, and the next round publishes it.
 
 use std::{
     sync::{
@@ -143,6 +145,9 @@ pub struct Relay {
     acked: AtomicI64,
     /// Rows up to this id are marked sent in the database.
     marked: AtomicI64,
+    /// On PostgreSQL: the acknowledged ids not yet marked sent (marks name
+    /// each id, see the module documentation).
+    acked_ids: std::sync::Mutex<Vec<i64>>,
 }
 
 /// Longest time an acknowledged row stays unmarked.
@@ -185,6 +190,7 @@ impl Relay {
             name: name.to_owned(),
             acked: AtomicI64::new(0),
             marked: AtomicI64::new(0),
+            acked_ids: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -275,12 +281,14 @@ impl Relay {
     /// acknowledged prefix.
     async fn settle(&self, batch: Vec<(i64, DeliveryFuture)>) -> anyhow::Result<usize> {
         let mut acked_up_to = None;
+        let mut acked_ids = Vec::new();
         let mut failure = None;
         let mut sent = 0;
         for (id, fut) in batch {
             match fut.await {
                 Ok(Ok(_)) => {
                     acked_up_to = Some(id);
+                    acked_ids.push(id);
                     sent += 1;
                 }
                 Ok(Err((e, _))) => {
@@ -292,6 +300,9 @@ impl Relay {
                     break;
                 }
             }
+        }
+        if !self.deferred_marks() {
+            self.unmarked().extend(acked_ids);
         }
         if let Some(last) = acked_up_to {
             self.acked.fetch_max(last, Ordering::AcqRel);
@@ -309,14 +320,27 @@ impl Relay {
         matches!(self.db.backend(), Backend::Sqlite)
     }
 
+    fn unmarked(&self) -> std::sync::MutexGuard<'_, Vec<i64>> {
+        self.acked_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Whether acknowledged rows wait for their mark.
     fn marks_pending(&self) -> bool {
-        self.acked.load(Ordering::Acquire) > self.marked.load(Ordering::Acquire)
+        if self.deferred_marks() {
+            self.acked.load(Ordering::Acquire) > self.marked.load(Ordering::Acquire)
+        } else {
+            !self.unmarked().is_empty()
+        }
     }
 
     /// Marks the acknowledged rows sent in the database; returns false when
     /// there was nothing to mark.
     pub async fn mark(&self) -> anyhow::Result<bool> {
+        if !self.deferred_marks() {
+            return self.mark_ids().await;
+        }
         let acked = self.acked.load(Ordering::Acquire);
         if acked <= self.marked.load(Ordering::Acquire) {
             return Ok(false);
@@ -330,10 +354,47 @@ impl Relay {
         Ok(true)
     }
 
+    /// Marks exactly the acknowledged ids (PostgreSQL). Ids whose mark
+    /// fails are kept for the next try.
+    async fn mark_ids(&self) -> anyhow::Result<bool> {
+        let ids = std::mem::take(&mut *self.unmarked());
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let now = now_micros();
+        for (i, run) in statement_runs(&ids, ROWS_PER_INSERT).enumerate() {
+            let mut params = Params::new(self.db.backend());
+            let at = params.one();
+            let sql = format!(
+                "UPDATE outbox SET sent_at = {at} WHERE id IN ({})",
+                params.list(run.len())
+            );
+            let mut q = sqlx::query(&sql).bind(now);
+            for id in run {
+                q = q.bind(*id);
+            }
+            if let Err(e) = q.execute(self.db.writer()).await {
+                let done: usize = statement_runs(&ids, ROWS_PER_INSERT)
+                    .take(i)
+                    .map(<[i64]>::len)
+                    .sum();
+                self.unmarked().extend_from_slice(&ids[done..]);
+                return Err(e.into());
+            }
+        }
+        Ok(true)
+    }
+
     /// Unsent rows, for the backlog gauge and tests.
     pub async fn backlog(&self) -> anyhow::Result<i64> {
+        // On PostgreSQL an unsent row may sit below the acknowledged ones.
+        let after = if self.deferred_marks() {
+            self.acked.load(Ordering::Acquire)
+        } else {
+            0
+        };
         let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND id > $1")
-            .bind(self.acked.load(Ordering::Acquire))
+            .bind(after)
             .fetch_one(self.db.reader())
             .await?;
         Ok(row.try_get("n")?)

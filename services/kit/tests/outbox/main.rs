@@ -163,6 +163,54 @@ async fn postgres_outbox_publishes_committed_rows_once_in_key_order() {
     broker.stop().await;
 }
 
+/// On PostgreSQL a transaction may commit a lower outbox id after a higher
+/// one was published: that row must still be published, not marked sent
+/// with the ids around it.
+#[tokio::test]
+async fn postgres_row_committed_below_a_published_one_is_still_published() {
+    let Some(url) = food_kit::testing::postgres_schema("kit").await else {
+        return;
+    };
+    let broker = TestBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        .await
+        .unwrap();
+    let db = Db::connect(&url, &NO_MIGRATIONS).await.unwrap();
+    let topic = format!("{}outbox", unique_prefix());
+    create_topic(&broker, &topic).await;
+    let relay = Relay::new("test", db.clone(), &broker.bootstrap(), Waker::new()).unwrap();
+
+    // The slow transaction takes the lower id and commits last.
+    let mut slow = db.begin().await.unwrap();
+    enqueue(&mut slow, &message(&topic, "slow", 1))
+        .await
+        .unwrap();
+    let mut fast = db.begin().await.unwrap();
+    enqueue(&mut fast, &message(&topic, "fast", 1))
+        .await
+        .unwrap();
+    fast.commit().await.unwrap();
+    assert_eq!(relay.relay_once().await.unwrap(), 1, "the committed row");
+    slow.commit().await.unwrap();
+    relay.mark().await.unwrap();
+    assert_eq!(
+        relay.relay_once().await.unwrap(),
+        1,
+        "the row that committed late is published, not marked sent unseen"
+    );
+    relay.mark().await.unwrap();
+
+    let msgs = read_topic(&broker.bootstrap(), &topic, 2, Duration::from_secs(20)).await;
+    let keyed = by_key(&msgs);
+    assert_eq!(keyed.get("slow"), Some(&vec![1]), "{keyed:?}");
+    assert_eq!(keyed.get("fast"), Some(&vec![1]), "{keyed:?}");
+    let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    assert_eq!(unsent, 0);
+    broker.stop().await;
+}
+
 #[tokio::test]
 async fn a_broker_outage_mid_relay_delays_events_but_loses_and_reorders_none() {
     let dir = tempfile::tempdir().unwrap();
