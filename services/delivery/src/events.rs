@@ -100,7 +100,12 @@ impl OrderEvents {
     }
 
     /// Records the kitchen's acceptance and dispatches what waits.
-    async fn accepted(&self, tx: &mut Tx, trace_id: &str, order_id: &str) -> anyhow::Result<Outcome> {
+    async fn accepted(
+        &self,
+        tx: &mut Tx,
+        trace_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Outcome> {
         if !store::mark_accepted(tx, order_id).await? {
             return Ok(Outcome::Ignored);
         }
@@ -136,10 +141,7 @@ impl OrderEvents {
                 };
                 self.cancel(tx, trace_id, &c.order_id, &note).await
             }
-            OrderStatus::Cancelled => {
-                self.cancel(tx, trace_id, &c.order_id, CANCELLED_NOTE)
-                    .await
-            }
+            OrderStatus::Cancelled => self.cancel(tx, trace_id, &c.order_id, CANCELLED_NOTE).await,
             _ => Ok(Outcome::Ignored),
         }
     }

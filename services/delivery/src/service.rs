@@ -143,10 +143,7 @@ impl DeliveryApi {
                 ));
             };
             // A courier's claim is bound by the cap; ops are not.
-            if as_courier.is_some()
-                && to == DeliveryStatus::Assigned
-                && known.active >= self.cap
-            {
+            if as_courier.is_some() && to == DeliveryStatus::Assigned && known.active >= self.cap {
                 return Err(error(
                     ErrorCode::InvalidTransition,
                     format!(

@@ -5,6 +5,7 @@
 use std::{collections::HashSet, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
+use food_api::page::{PageError, decode_cursor, encode_cursor, wire_limit};
 use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
@@ -16,7 +17,6 @@ use food_kit::{
     outbox::{OutboxMessage, enqueue, enqueue_all},
     page::Page,
 };
-use food_api::page::{PageError, decode_cursor, encode_cursor, wire_limit};
 use food_proto::common::v1::PageRequest;
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
@@ -568,13 +568,15 @@ pub async fn set_shift(tx: &mut Tx, id: &str, on_shift: bool) -> sqlx::Result<Op
     } else {
         before.idle_since
     };
-    sqlx::query("UPDATE couriers SET on_shift = $1, idle_since = $2, updated_at = $3 WHERE id = $4")
-        .bind(i64::from(on_shift))
-        .bind(idle_since)
-        .bind(now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE couriers SET on_shift = $1, idle_since = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(i64::from(on_shift))
+    .bind(idle_since)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     Ok(Some(CourierRow {
         on_shift,
         idle_since,

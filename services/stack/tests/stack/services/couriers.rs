@@ -263,8 +263,7 @@ impl Drop for Deliveries {
     fn drop(&mut self) {
         self.stop.trigger();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) && Instant::now() < deadline
-        {
+        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         if let Some(t) = self.thread.take().filter(|t| t.is_finished()) {
@@ -527,13 +526,8 @@ async fn a_rejected_or_cancelled_order_cancels_its_delivery_once_with_the_reason
     svc.accept(&o[1]).await;
     until(&c, &o[1], |d| d.status == ASSIGNED).await;
     assert_eq!(couriers(&c, Some(true)).await, [row(C1, true, 1)]);
-    svc.order_moved(
-        &o[1],
-        OrderStatus::Preparing,
-        OrderStatus::Cancelled,
-        None,
-    )
-    .await;
+    svc.order_moved(&o[1], OrderStatus::Preparing, OrderStatus::Cancelled, None)
+        .await;
     let cancelled = until(&c, &o[1], |d| d.status == CANCELLED).await;
     assert_eq!(cancelled.version, 3);
     assert_eq!(
@@ -558,7 +552,10 @@ async fn a_rejected_or_cancelled_order_cancels_its_delivery_once_with_the_reason
     svc.settled().await;
     let once = get(&c, &o[2]).await;
     assert_eq!((once.status, once.version), (CANCELLED, 2));
-    assert_eq!(once.history.last().unwrap().note.as_deref(), Some("cancelled"));
+    assert_eq!(
+        once.history.last().unwrap().note.as_deref(),
+        Some("cancelled")
+    );
 
     // Picked up, then the order is cancelled: the food has left; the
     // delivery goes on.
@@ -986,8 +983,13 @@ async fn acceptance_and_rejection_published_again_with_new_event_ids_change_noth
     }
     shift(&c, C1, true).await;
     svc.accept(&o[0]).await;
-    svc.order_moved(&o[1], OrderStatus::Placed, OrderStatus::Rejected, Some("closed"))
-        .await;
+    svc.order_moved(
+        &o[1],
+        OrderStatus::Placed,
+        OrderStatus::Rejected,
+        Some("closed"),
+    )
+    .await;
     until(&c, &o[0], |d| d.status == ASSIGNED).await;
     until(&c, &o[1], |d| d.status == CANCELLED).await;
     let before = (get(&c, &o[0]).await, get(&c, &o[1]).await);
@@ -995,10 +997,20 @@ async fn acceptance_and_rejection_published_again_with_new_event_ids_change_noth
     // The same events again, as a producer retrying with fresh ids would.
     svc.place(&o[0]).await;
     svc.accept(&o[0]).await;
-    svc.order_moved(&o[0], OrderStatus::Preparing, OrderStatus::ReadyForPickup, None)
-        .await;
-    svc.order_moved(&o[1], OrderStatus::Placed, OrderStatus::Rejected, Some("closed"))
-        .await;
+    svc.order_moved(
+        &o[0],
+        OrderStatus::Preparing,
+        OrderStatus::ReadyForPickup,
+        None,
+    )
+    .await;
+    svc.order_moved(
+        &o[1],
+        OrderStatus::Placed,
+        OrderStatus::Rejected,
+        Some("closed"),
+    )
+    .await;
     svc.settled().await;
 
     assert_eq!((get(&c, &o[0]).await, get(&c, &o[1]).await), before);
