@@ -159,16 +159,11 @@ impl Handler for OrderEvents {
 
     /// In event order: each run of OrderPlaced events creates its
     /// deliveries in a few multi-row statements; any other event is
-    /// applied on its own, after the orders placed before it. A batch with
-    /// anything but OrderPlaced may assign couriers, so it takes the
-    /// dispatch lock before it reads anything.
+    /// applied on its own, after the orders placed before it. The batch
+    /// takes the dispatch lock before it reads anything: it may assign
+    /// couriers, and its outbox rows must commit in id order.
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
-        if envs
-            .iter()
-            .any(|e| !matches!(e.payload, Some(Payload::OrderPlaced(_))))
-        {
-            store::lock_dispatch(tx).await?;
-        }
+        store::lock_dispatch(tx).await?;
         let mut out = Vec::with_capacity(envs.len());
         let mut placed: Vec<(&str, &Order)> = Vec::new();
         for env in envs {
