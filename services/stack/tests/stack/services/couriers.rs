@@ -745,6 +745,15 @@ async fn a_courier_moves_only_its_own_deliveries_and_claims_within_the_cap() {
         .map(|d| d.order_id)
         .collect();
     assert_eq!(mine, [o[2].clone(), o[1].clone()], "newest first");
+    // Ops assigning by hand are not bound by the cap.
+    let by_hand = update(&c, &o[3], DeliveryStatus::Assigned, Some(C1), None)
+        .await
+        .unwrap();
+    assert_eq!(assigned(&by_hand), (ASSIGNED, Some(C1)));
+    assert_eq!(
+        couriers(&c, None).await,
+        [row(C1, false, 3), row(C2, false, 1), row(C3, false, 0)]
+    );
     // It moves its own.
     let d = deliver(&c, &o[1], C1).await;
     assert_eq!(d.status, DELIVERED);
