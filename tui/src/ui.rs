@@ -408,7 +408,7 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
             input,
             next,
         } => Line::from(vec![
-            Span::raw(format!(" courier for {} (→ {next}): ", short_id(order_id)))
+            Span::raw(format!(" courier id for {} (→ {next}): ", short_id(order_id)))
                 .cyan()
                 .bold(),
             Span::raw(input.clone()),
@@ -601,7 +601,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
         rows.extend([
             ("a", "advance to the next status"),
             ("x", "cancel the delivery (asks first)"),
-            ("c", "set the courier, with the next status"),
+            ("c", "set the courier (its id), with the next status"),
         ]);
     }
     rows.extend([
