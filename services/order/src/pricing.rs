@@ -456,7 +456,9 @@ mod tests {
         let mut luca = restaurant("luca", "Da Luca", true);
         luca.auto_accept = false;
         luca.acceptance_timeout_s = 90;
-        found.restaurants.insert("luca".into(), Arc::new(luca.clone()));
+        found
+            .restaurants
+            .insert("luca".into(), Arc::new(luca.clone()));
         let now = Utc::now();
 
         let priced = price(&valid(&[("margherita", 1)]), &found, "o1".into(), now).unwrap();

@@ -168,13 +168,9 @@ impl OrderApi {
         if !status.is_cancellable() {
             return Err(not_cancellable(status));
         }
-        let moved = store::apply_move(
-            &mut tx,
-            &req.id,
-            &Move::new(status, OrderStatus::Cancelled),
-        )
-        .await
-        .map_err(db_error)?;
+        let moved = store::apply_move(&mut tx, &req.id, &Move::new(status, OrderStatus::Cancelled))
+            .await
+            .map_err(db_error)?;
         if !moved {
             // Moved meanwhile (a kitchen call, a delivery event, a replica).
             let now = self.status_in(&mut tx, &req.id).await?;

@@ -195,7 +195,11 @@ impl NewOrder {
 
 /// OrderStatusChanged from `previous` to `order`'s status, with the whole
 /// order after the change.
-pub fn status_changed(trace_id: &str, previous: OrderStatus, order: Order) -> food_events::Envelope {
+pub fn status_changed(
+    trace_id: &str,
+    previous: OrderStatus,
+    order: Order,
+) -> food_events::Envelope {
     new_envelope(
         trace_id,
         Payload::OrderStatusChanged(OrderStatusChanged {
@@ -422,10 +426,7 @@ fn current_from_row(r: &AnyRow) -> sqlx::Result<Current> {
 /// Reads what a state change needs of the order inside `tx`.
 pub async fn current_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<Current>> {
     let sql = format!("SELECT {CURRENT_COLUMNS} FROM orders WHERE id = $1");
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(current_from_row).transpose()
 }
 

@@ -156,10 +156,7 @@ pub fn ready_by(req: &AcceptOrderRequest, now: DateTime<Utc>) -> Result<DateTime
             if at > now + MAX_READY_AHEAD {
                 return Err(invalid(
                     "ready_by",
-                    format!(
-                        "ready_by must be within 24 hours, got {}",
-                        at.to_rfc3339()
-                    ),
+                    format!("ready_by must be within 24 hours, got {}", at.to_rfc3339()),
                 ));
             }
             at
@@ -320,7 +317,10 @@ mod tests {
     #[test]
     fn a_reason_is_required_trimmed_and_at_most_200_characters() {
         assert_eq!(reason("  out of naan ").unwrap(), "out of naan");
-        assert_eq!(reason("é".repeat(200).as_str()).unwrap().chars().count(), 200);
+        assert_eq!(
+            reason("é".repeat(200).as_str()).unwrap().chars().count(),
+            200
+        );
         for bad in ["", "   ", "x".repeat(201).as_str()] {
             let e = reason(bad).unwrap_err();
             assert_eq!(e.code(), tonic::Code::InvalidArgument);
