@@ -95,7 +95,8 @@ async fn an_order_goes_from_placed_to_delivered_through_the_rest_api() {
         .await
         .unwrap();
     assert_eq!(delivery["status"], "DELIVERED");
-    assert_eq!(delivery["courier"], "Carla");
+    assert_eq!(delivery["courier"], "courier-1");
+    assert_eq!(delivery["courier_name"], "Camille Martin");
     assert_eq!(delivery["history"].as_array().unwrap().len(), 5);
 
     // The order follows its delivery through Kafka.
