@@ -408,9 +408,12 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
             input,
             next,
         } => Line::from(vec![
-            Span::raw(format!(" courier id for {} (→ {next}): ", short_id(order_id)))
-                .cyan()
-                .bold(),
+            Span::raw(format!(
+                " courier id for {} (→ {next}): ",
+                short_id(order_id)
+            ))
+            .cyan()
+            .bold(),
             Span::raw(input.clone()),
             Span::raw("▏").cyan(),
             Span::raw("   (Enter sends, Esc aborts)").dark_gray(),
