@@ -221,7 +221,7 @@ pub enum OrderCmd {
     of another restaurant is not found (3)."
     )]
     Accept {
-        /// The order id, or its short form (last 8 characters).
+        /// The order's id.
         id: String,
         /// Time to prepare from now: `15m`, `1h`, or bare minutes.
         #[arg(long, value_name = "DUR", value_parser = parse_prep_minutes, conflicts_with = "ready_by")]
@@ -258,10 +258,10 @@ pub enum CourierCmd {
     },
     /// Put a courier on shift: dispatch starts giving it deliveries.
     #[command(
-        after_help = "A courier key may set its own shift only; ops may set any. \
-    Without ID, the courier the context is bound to (food-stack's local-courier is \
-    courier-1's).\n\nExamples:\n  foodctl courier on courier-2\n  \
-    foodctl --context local-courier courier on"
+        after_help = "A courier key may set its own shift only; ops may set any. Without \
+    ID, the courier the context names (a `courier = \"ID\"` line next to its token).\n\n\
+    Examples:\n  foodctl courier on courier-2\n  \
+    foodctl --context local-courier courier on courier-1"
     )]
     On {
         /// The courier's id (`foodctl courier list`), e.g. courier-1
@@ -270,8 +270,7 @@ pub enum CourierCmd {
         id: Option<String>,
     },
     /// Take a courier off shift: it keeps its active deliveries, gets no new ones.
-    #[command(after_help = "Examples:\n  foodctl courier off courier-2\n  \
-    foodctl --context local-courier courier off")]
+    #[command(after_help = "Example:\n  foodctl courier off courier-2")]
     Off {
         /// The courier's id [default: the context's courier].
         #[arg(value_parser = parse_courier_id)]

@@ -22,9 +22,13 @@ use food_client::{
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  food-board                                   the delivery board (ops)\n  \
-    food-board --context local-kitchen --kitchen  the kitchen of the context's restaurant\n  \
-    food-board --kitchen --restaurant maison-tandoor  a kitchen, as ops"
+    after_help = concat!(
+        "Examples:\n",
+        "  food-board                                        the delivery board (ops)\n",
+        "  food-board --kitchen --restaurant maison-tandoor  a kitchen's screen, as ops\n",
+        "  food-board --context local-kitchen --kitchen --restaurant maison-tandoor\n",
+        "                                                    the same, with its own key",
+    )
 )]
 pub struct Cli {
     /// The foodctl context to use (default: the file's `current`).
@@ -49,7 +53,7 @@ pub struct Cli {
     /// The kitchen's screen: one restaurant's orders in the lanes PLACED,
     /// PREPARING and READY_FOR_PICKUP, with keys to accept, reject and
     /// ready them. The restaurant is `--restaurant`, else the context's
-    /// (a restaurant key's context, such as food-stack's `local-kitchen`).
+    /// `restaurant` (a context holding that restaurant's key).
     #[arg(long)]
     pub kitchen: bool,
     /// Show the board without the actions that change deliveries (or orders).
@@ -185,8 +189,9 @@ impl Config {
             match restaurant.clone().or(bound) {
                 Some(r) => Some(r),
                 None => bail!(
-                    "--kitchen needs a restaurant: --restaurant ID (with an ops key), or a \
-                     context bound to a restaurant key (e.g. --context local-kitchen)"
+                    "--kitchen needs a restaurant: --restaurant ID (with that restaurant's key \
+                     or an ops key), or a context naming its restaurant (`restaurant = \"ID\"` \
+                     in the context, next to its token)"
                 ),
             }
         } else {

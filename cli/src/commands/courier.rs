@@ -50,8 +50,8 @@ fn courier_id(ctx: &Ctx, id: Option<String>) -> anyhow::Result<String> {
     id.or_else(|| ctx.settings.courier.clone()).ok_or_else(|| {
         fail(
             Exit::Usage,
-            "which courier? give its id (`foodctl courier list` shows them), or use a \
-             context bound to a courier (`--context local-courier`)",
+            "which courier? give its id (e.g. courier-1; `foodctl courier list` shows \
+             them), or name it in the context (`courier = \"ID\"` next to its token)",
         )
     })
 }
