@@ -380,6 +380,9 @@ pub enum DeliveryCmd {
         /// Only this restaurant's deliveries.
         #[arg(long, value_name = "ID")]
         restaurant: Option<String>,
+        /// Only this courier's deliveries (a courier id, e.g. courier-1).
+        #[arg(long, value_name = "ID")]
+        courier: Option<String>,
         #[command(flatten)]
         page: Page,
     },

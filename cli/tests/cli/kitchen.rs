@@ -338,6 +338,18 @@ fn couriers_go_on_shift_and_dispatch_gives_them_orders() {
         .stdout(predicate::str::contains(
             "courier-2  Malik Benali    yes       1",
         ));
+    let mine = json(
+        &stack,
+        &stack.ops_key,
+        &["delivery", "list", "--courier", "courier-2"],
+    );
+    let ids: Vec<&str> = mine["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id]);
     // courier-1 cannot move courier-2's delivery: it does not see it.
     foodctl(&stack, &stack.courier_key)
         .args(["delivery", "set", id, "PICKED_UP"])
