@@ -5,4 +5,5 @@ mod create;
 mod events;
 mod flow;
 mod helpers;
+mod kitchen;
 mod restaurants;
