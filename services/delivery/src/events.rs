@@ -1,25 +1,33 @@
 //! Follows orders: OrderPlaced creates the delivery (PENDING) exactly once
-//! per order; OrderCancelled cancels it while it has not been picked up.
+//! per order; OrderStatusChanged to PREPARING or READY_FOR_PICKUP records
+//! that the kitchen accepted the order and dispatches a courier; REJECTED,
+//! CANCELLED (or OrderCancelled) cancel the delivery while it has not been
+//! picked up (the compensation).
 
-use food_api::DeliveryStatus;
+use food_api::{DeliveryStatus, OrderStatus, convert::order_status};
 use food_events::{Envelope, Payload, topics::Topics};
 use food_kit::{Handler, Outcome, Tx, outbox::Waker};
 use food_proto::{
-    events::v1::{OrderCancelled, OrderPlaced},
+    events::v1::{OrderCancelled, OrderPlaced, OrderStatusChanged},
     order::v1::Order,
 };
 
 use crate::store::{self, Change};
 
-/// The OrderPlaced / OrderCancelled consumer.
+/// The note of a delivery cancelled with its order.
+pub const CANCELLED_NOTE: &str = "cancelled";
+
+/// The food.orders.v1 consumer.
 pub struct OrderEvents {
     topics: Topics,
     waker: Waker,
+    /// `max_active_per_courier`: automatic dispatch gives no courier more.
+    cap: u32,
 }
 
 impl OrderEvents {
-    pub fn new(topics: Topics, waker: Waker) -> Self {
-        Self { topics, waker }
+    pub fn new(topics: Topics, waker: Waker, cap: u32) -> Self {
+        Self { topics, waker, cap }
     }
 
     /// Creates the deliveries of `placed` (a delivery per order, keyed on
@@ -50,18 +58,25 @@ impl OrderEvents {
         Ok(())
     }
 
-    /// Cancels the order's delivery while it has not been picked up.
+    /// Cancels the order's delivery while it has not been picked up, with
+    /// `note`; a delivery already cancelled (by whichever of OrderCancelled
+    /// and OrderStatusChanged came first) is left as is. A courier freed by
+    /// the cancel takes the waiting deliveries.
     async fn cancel(
         &self,
         tx: &mut Tx,
         trace_id: &str,
-        c: &OrderCancelled,
+        order_id: &str,
+        note: &str,
     ) -> anyhow::Result<Outcome> {
-        let Some(current) = store::get_in_tx(tx, &c.order_id).await? else {
+        let Some(current) = store::get_in_tx(tx, order_id).await? else {
             return Ok(Outcome::Ignored);
         };
+        if current.status == DeliveryStatus::Cancelled {
+            return Ok(Outcome::Ignored);
+        }
         if !current.status.is_cancellable() {
-            tracing::warn!(order_id = %c.order_id, status = %current.status, "order cancelled after pick-up; delivery left as is");
+            tracing::warn!(order_id, status = %current.status, note, "order ended after pick-up; delivery left as is");
             return Ok(Outcome::Ignored);
         }
         store::change(
@@ -73,11 +88,62 @@ impl OrderEvents {
                 to: DeliveryStatus::Cancelled,
                 courier: None,
                 eta: None,
-                note: Some(c.reason.as_deref().unwrap_or("order cancelled")),
+                note: Some(note),
             },
         )
         .await?;
+        tracing::info!(order_id, note, "delivery cancelled with its order");
+        if current.courier.is_some() {
+            store::dispatch_waiting(tx, &self.topics, trace_id, self.cap).await?;
+        }
         Ok(Outcome::Applied)
+    }
+
+    /// Records the kitchen's acceptance and dispatches what waits.
+    async fn accepted(
+        &self,
+        tx: &mut Tx,
+        trace_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Outcome> {
+        if !store::mark_accepted(tx, order_id).await? {
+            return Ok(Outcome::Ignored);
+        }
+        tracing::info!(order_id, "order accepted by the kitchen");
+        store::dispatch_waiting(tx, &self.topics, trace_id, self.cap).await?;
+        Ok(Outcome::Applied)
+    }
+
+    async fn status_changed(
+        &self,
+        tx: &mut Tx,
+        trace_id: &str,
+        c: &OrderStatusChanged,
+    ) -> anyhow::Result<Outcome> {
+        let Ok(status) = order_status(c.status) else {
+            tracing::warn!(order_id = %c.order_id, status = c.status, "unknown order status; ignored");
+            return Ok(Outcome::Ignored);
+        };
+        match status {
+            OrderStatus::Preparing | OrderStatus::ReadyForPickup => {
+                self.accepted(tx, trace_id, &c.order_id).await
+            }
+            OrderStatus::Rejected => {
+                let reason = c
+                    .order
+                    .as_ref()
+                    .and_then(|o| o.rejection_reason.as_deref())
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty());
+                let note = match reason {
+                    Some(r) => format!("rejected: {r}"),
+                    None => "rejected".to_owned(),
+                };
+                self.cancel(tx, trace_id, &c.order_id, &note).await
+            }
+            OrderStatus::Cancelled => self.cancel(tx, trace_id, &c.order_id, CANCELLED_NOTE).await,
+            _ => Ok(Outcome::Ignored),
+        }
     }
 }
 
@@ -92,9 +158,17 @@ impl Handler for OrderEvents {
     }
 
     /// In event order: each run of OrderPlaced events creates its
-    /// deliveries in a few multi-row statements; an OrderCancelled is
-    /// applied on its own, after the orders placed before it.
+    /// deliveries in a few multi-row statements; any other event is
+    /// applied on its own, after the orders placed before it. A batch with
+    /// anything but OrderPlaced may assign couriers, so it takes the
+    /// dispatch lock before it reads anything.
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
+        if envs
+            .iter()
+            .any(|e| !matches!(e.payload, Some(Payload::OrderPlaced(_))))
+        {
+            store::lock_dispatch(tx).await?;
+        }
         let mut out = Vec::with_capacity(envs.len());
         let mut placed: Vec<(&str, &Order)> = Vec::new();
         for env in envs {
@@ -102,9 +176,16 @@ impl Handler for OrderEvents {
                 Some(Payload::OrderPlaced(OrderPlaced {
                     order: Some(order), ..
                 })) => placed.push((env.trace_id.as_str(), order)),
-                Some(Payload::OrderCancelled(c)) => {
+                Some(Payload::OrderCancelled(OrderCancelled { order_id, .. })) => {
                     self.create(tx, &mut placed, &mut out).await?;
-                    out.push(self.cancel(tx, &env.trace_id, c).await?);
+                    out.push(
+                        self.cancel(tx, &env.trace_id, order_id, CANCELLED_NOTE)
+                            .await?,
+                    );
+                }
+                Some(Payload::OrderStatusChanged(c)) => {
+                    self.create(tx, &mut placed, &mut out).await?;
+                    out.push(self.status_changed(tx, &env.trace_id, c).await?);
                 }
                 _ => {
                     self.create(tx, &mut placed, &mut out).await?;
@@ -199,7 +280,7 @@ mod tests {
     /// event id, then cancelled, a third placed after the cancel, and the
     /// first event delivered twice.
     async fn a_batch_of_order_events(db: Db) {
-        let handler = OrderEvents::new(Topics::with_prefix(""), Waker::new());
+        let handler = OrderEvents::new(Topics::with_prefix(""), Waker::new(), 2);
         let a = placed("a");
         let envs = [
             a.clone(),
@@ -281,7 +362,7 @@ mod tests {
         let changes = [
             store::Change {
                 to: DeliveryStatus::Assigned,
-                courier: Some("Ada"),
+                courier: Some("courier-1"),
                 eta: Some(eta),
                 note: Some("on the way to the kitchen"),
             },
@@ -313,7 +394,7 @@ mod tests {
                 a.eta,
                 a.history.len()
             ),
-            (DeliveryStatus::PickedUp, 3, Some("Ada"), Some(eta), 3)
+            (DeliveryStatus::PickedUp, 3, Some("courier-1"), Some(eta), 3)
         );
         assert_eq!(
             a.history[1].note.as_deref(),

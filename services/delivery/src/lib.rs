@@ -7,7 +7,14 @@
 //!   row, a history entry and a DeliveryStatusChanged outbox row in one
 //!   transaction.
 //! - `service`: the `DeliveryService` gRPC implementation.
-//! - `events`: the OrderPlaced / OrderCancelled consumer.
+//! - `events`: the food.orders.v1 consumer: creates deliveries, dispatches
+//!   them once the kitchen accepts, cancels them with their order.
+//!
+//! Couriers live here too (`store`'s couriers, `ListCouriers`,
+//! `SetCourierShift`, `PutCourier`). Every transaction that may assign a
+//! courier takes the dispatch lock first (`store::lock_dispatch`), so that
+//! replicas on one PostgreSQL database never overload a courier or give a
+//! delivery two.
 
 mod events;
 mod service;
@@ -37,12 +44,19 @@ const SERVICE: &str = "delivery";
 pub struct Settings {
     #[serde(flatten)]
     pub service: ServiceSettings,
+    /// The most active deliveries automatic dispatch and couriers' claims
+    /// give one courier (ops assigning by hand are not bound by it).
+    pub max_active_per_courier: u32,
 }
+
+/// The default of [`Settings::max_active_per_courier`].
+pub const DEFAULT_MAX_ACTIVE_PER_COURIER: u32 = 2;
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             service: ServiceSettings::with_listen("127.0.0.1:50053"),
+            max_active_per_courier: DEFAULT_MAX_ACTIVE_PER_COURIER,
         }
     }
 }
@@ -59,6 +73,11 @@ pub const MIGRATIONS: Migrations = Migrations::portable(&[
         description: "delivery restaurants",
         sql: include_str!("../migrations/0101_delivery_restaurants.sql"),
     },
+    Step {
+        version: 102,
+        description: "couriers",
+        sql: include_str!("../migrations/0102_couriers.sql"),
+    },
 ]);
 
 /// A built delivery-service, listening, not yet serving.
@@ -67,15 +86,20 @@ pub struct Application(EventService<OrderEvents>);
 impl Application {
     pub async fn build(settings: Settings, shutdown: Shutdown) -> anyhow::Result<Self> {
         let s = &settings.service;
+        let cap = settings.max_active_per_courier;
+        anyhow::ensure!(
+            cap >= 1,
+            "max_active_per_courier must be at least 1, got {cap}"
+        );
         let db = Db::connect(&s.database_url(SERVICE), &MIGRATIONS).await?;
         let topics = Topics::with_prefix(&s.kafka.topic_prefix);
         ensure_topics(&s.kafka, &topics).await?;
         let waker = Waker::new();
         let relay = Relay::new(SERVICE, db.clone(), &s.kafka.brokers, waker.clone())?;
         let consumer = group_consumer(&s.kafka, "delivery-service", &topics.orders)?;
-        let handler = OrderEvents::new(topics.clone(), waker.clone());
+        let handler = OrderEvents::new(topics.clone(), waker.clone(), cap);
 
-        let api = service::DeliveryApi::new(db.clone(), topics, waker);
+        let api = service::DeliveryApi::new(db.clone(), topics, waker, cap);
         let host = GrpcHost::bind("delivery-service", s.listen)
             .await?
             .add_service(DeliveryServiceServer::new(api))

@@ -1,7 +1,7 @@
 //! The `DeliveryService` gRPC implementation.
 
 use food_api::{
-    ErrorCode,
+    DeliveryStatus, ErrorCode,
     convert::{delivery_status, opt_from_timestamp},
 };
 use food_events::topics::Topics;
@@ -9,7 +9,6 @@ use food_kit::{
     Db,
     grpc::{db_error, error, page_error, status_filter, trace_id},
     outbox::Waker,
-    page::Keyset,
 };
 use food_proto::delivery::v1::{
     self as pb, GetStatusRequest, ListDeliveriesRequest, ListDeliveriesResponse,
@@ -17,19 +16,30 @@ use food_proto::delivery::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::store::{self, Change};
+use crate::store::{self, Change, Filter, Span};
 
 const MAX_TEXT: usize = 200;
+/// The longest courier name, in characters.
+const MAX_COURIER_NAME: usize = 80;
+/// The longest courier id, in characters.
+const MAX_COURIER_ID: usize = 64;
 
 pub struct DeliveryApi {
     db: Db,
     topics: Topics,
     waker: Waker,
+    /// `max_active_per_courier`: binds dispatch and couriers' claims.
+    cap: u32,
 }
 
 impl DeliveryApi {
-    pub fn new(db: Db, topics: Topics, waker: Waker) -> Self {
-        Self { db, topics, waker }
+    pub fn new(db: Db, topics: Topics, waker: Waker, cap: u32) -> Self {
+        Self {
+            db,
+            topics,
+            waker,
+            cap,
+        }
     }
 
     async fn update(&self, req: Request<UpdateStatusRequest>) -> Result<pb::Delivery, Status> {
@@ -44,6 +54,7 @@ impl DeliveryApi {
         })?;
         let courier = text(req.courier.as_deref(), "courier")?;
         let note = text(req.note.as_deref(), "note")?;
+        let as_courier = text(req.as_courier.as_deref(), "as_courier")?;
         let eta = match &req.eta {
             Some(t) => Some(opt_from_timestamp(Some(t)).ok_or_else(|| {
                 error(
@@ -54,11 +65,43 @@ impl DeliveryApi {
             })?),
             None => None,
         };
+        if let (Some(me), Some(other)) = (as_courier, courier)
+            && me != other
+        {
+            return Err(error(
+                ErrorCode::PermissionDenied,
+                format!("courier `{me}` cannot act for courier `{other}`"),
+                &[("field", "courier".into())],
+            ));
+        }
+        // The courier the delivery will have: the one named, else a
+        // courier's own id when it claims.
+        let courier = courier.or(as_courier.filter(|_| to == DeliveryStatus::Assigned));
         let mut tx = self.db.begin().await.map_err(db_error)?;
+        // First: this change may take a courier's capacity or free it.
+        store::lock_dispatch(&mut tx).await.map_err(db_error)?;
         let current = store::get_in_tx(&mut tx, &req.order_id)
             .await
             .map_err(db_error)?
             .ok_or_else(|| not_found(&req.order_id))?;
+        if let Some(me) = as_courier {
+            match current.courier.as_deref() {
+                // Another courier's delivery does not exist for this one.
+                Some(holder) if holder != me => return Err(not_found(&req.order_id)),
+                Some(_) => {}
+                None if to != DeliveryStatus::Assigned => {
+                    return Err(error(
+                        ErrorCode::PermissionDenied,
+                        format!(
+                            "the delivery of order `{}` is not assigned to courier `{me}`; claim it first (ASSIGNED)",
+                            req.order_id
+                        ),
+                        &[("order_id", req.order_id.clone())],
+                    ));
+                }
+                None => {}
+            }
+        }
         if let Some(expected) = req.expected_version
             && expected != current.version
         {
@@ -74,7 +117,12 @@ impl DeliveryApi {
                 ],
             ));
         }
-        if let Err(e) = current.status.transition(to) {
+        // ASSIGNED -> ASSIGNED with another courier: ops reassigning.
+        let reassignment = current.status == DeliveryStatus::Assigned
+            && to == DeliveryStatus::Assigned
+            && as_courier.is_none()
+            && courier.is_some_and(|c| current.courier.as_deref() != Some(c));
+        if !reassignment && let Err(e) = current.status.transition(to) {
             return Err(error(
                 ErrorCode::InvalidTransition,
                 e.to_string(),
@@ -83,6 +131,51 @@ impl DeliveryApi {
                     ("to", e.to.as_str().into()),
                     ("current_version", current.version.to_string()),
                 ],
+            ));
+        }
+        if let Some(id) = courier {
+            let known = store::courier(&mut *tx, id).await.map_err(db_error)?;
+            let Some(known) = known else {
+                return Err(error(
+                    ErrorCode::UnknownCourier,
+                    format!("there is no courier `{id}`"),
+                    &[("field", "courier".into()), ("courier", id.to_owned())],
+                ));
+            };
+            // A courier's claim is bound by the cap; ops are not.
+            if as_courier.is_some() && to == DeliveryStatus::Assigned && known.active >= self.cap {
+                return Err(error(
+                    ErrorCode::InvalidTransition,
+                    format!(
+                        "courier `{id}` already carries {} active deliveries, the most one courier may (max_active_per_courier = {}); deliver one first",
+                        known.active, self.cap
+                    ),
+                    &[
+                        ("courier", id.to_owned()),
+                        ("active_deliveries", known.active.to_string()),
+                        ("max_active_per_courier", self.cap.to_string()),
+                    ],
+                ));
+            }
+        } else if to == DeliveryStatus::Assigned && current.courier.is_none() {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                "ASSIGNED needs a courier",
+                &[("field", "courier".into())],
+            ));
+        }
+        if to == DeliveryStatus::PickedUp
+            && !store::is_accepted(&mut tx, &current.order_id)
+                .await
+                .map_err(db_error)?
+        {
+            return Err(error(
+                ErrorCode::NotAccepted,
+                format!(
+                    "the kitchen has not accepted order `{}` yet; it cannot be picked up",
+                    current.order_id
+                ),
+                &[("order_id", current.order_id.clone())],
             ));
         }
         let updated = store::change(
@@ -99,11 +192,97 @@ impl DeliveryApi {
         )
         .await
         .map_err(db_error)?;
+        // A courier this change freed takes what waits.
+        let moved_away = current
+            .courier
+            .as_deref()
+            .is_some_and(|c| courier.is_some_and(|new| new != c));
+        if to.is_terminal() || moved_away {
+            store::dispatch_waiting(&mut tx, &self.topics, &trace, self.cap)
+                .await
+                .map_err(db_error)?;
+        }
         tx.commit().await.map_err(db_error)?;
         self.waker.wake();
-        tracing::info!(order_id = %updated.order_id, from = %current.status, to = %to, version = updated.version, "delivery status changed");
+        tracing::info!(order_id = %updated.order_id, from = %current.status, to = %to, version = updated.version, courier = ?updated.courier, "delivery status changed");
         Ok(updated.into())
     }
+
+    async fn shift(&self, req: Request<pb::SetCourierShiftRequest>) -> Result<pb::Courier, Status> {
+        let trace = trace_id(req.metadata());
+        let req = req.into_inner();
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        store::lock_dispatch(&mut tx).await.map_err(db_error)?;
+        let Some(before) = store::set_shift(&mut tx, &req.courier_id, req.on_shift)
+            .await
+            .map_err(db_error)?
+        else {
+            return Err(unknown_courier(&req.courier_id));
+        };
+        let assigned = if req.on_shift {
+            store::dispatch_waiting(&mut tx, &self.topics, &trace, self.cap)
+                .await
+                .map_err(db_error)?
+        } else {
+            Vec::new()
+        };
+        let after = store::courier(&mut *tx, &req.courier_id)
+            .await
+            .map_err(db_error)?
+            .unwrap_or(before);
+        tx.commit().await.map_err(db_error)?;
+        if !assigned.is_empty() {
+            self.waker.wake();
+        }
+        tracing::info!(courier = %after.id, on_shift = after.on_shift, active = after.active, dispatched = assigned.len(), "courier shift set");
+        Ok(food_api::Courier::from(after).into())
+    }
+
+    async fn put(&self, req: pb::PutCourierRequest) -> Result<pb::Courier, Status> {
+        let id = req.courier_id.trim();
+        let valid_id = !id.is_empty()
+            && id.chars().count() <= MAX_COURIER_ID
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid_id {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "a courier id is 1 to {MAX_COURIER_ID} letters, digits, `-`, `_` or `.`; got `{id}`"
+                ),
+                &[("field", "courier_id".into())],
+            ));
+        }
+        let name = req.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_COURIER_NAME {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!("a courier's name is 1 to {MAX_COURIER_NAME} characters"),
+                &[("field", "name".into())],
+            ));
+        }
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        let courier = store::put_courier(&mut tx, id, name)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        tracing::info!(courier = %courier.id, name = %courier.name, "courier saved");
+        Ok(food_api::Courier::from(courier).into())
+    }
+}
+
+/// A filter's value, if one was given.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|c| !c.is_empty())
+}
+
+fn unknown_courier(id: &str) -> Status {
+    error(
+        ErrorCode::NotFound,
+        format!("no courier `{id}`"),
+        &[("courier_id", id.to_owned())],
+    )
 }
 
 fn text<'a>(v: Option<&'a str>, field: &str) -> Result<Option<&'a str>, Status> {
@@ -155,11 +334,15 @@ impl DeliveryService for DeliveryApi {
     ) -> Result<Response<ListDeliveriesResponse>, Status> {
         let req = req.into_inner();
         let r = async {
-            let page = Keyset::parse(req.page).map_err(page_error)?;
-            let status = status_filter(req.status, delivery_status)?;
-            let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let restaurant = req.restaurant_id.as_deref().filter(|r| !r.is_empty());
-            let page = store::list(&self.db, status, customer, restaurant, &page)
+            let span = Span::parse(req.page).map_err(page_error)?;
+            let filter = Filter {
+                status: status_filter(req.status, delivery_status)?,
+                customer_id: given(&req.customer_id),
+                restaurant_id: given(&req.restaurant_id),
+                courier_id: given(&req.courier_id),
+                visible_to_courier: given(&req.visible_to_courier),
+            };
+            let page = store::list(&self.db, &filter, &span)
                 .await
                 .map_err(db_error)?;
             Ok(ListDeliveriesResponse {
@@ -171,24 +354,35 @@ impl DeliveryService for DeliveryApi {
         r.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all)]
     async fn list_couriers(
         &self,
-        _req: Request<pb::ListCouriersRequest>,
+        req: Request<pb::ListCouriersRequest>,
     ) -> Result<Response<pb::ListCouriersResponse>, Status> {
-        Err(Status::unimplemented("TODO(couriers)"))
+        let couriers = store::couriers(self.db.reader(), req.get_ref().on_shift)
+            .await
+            .map_err(db_error)?;
+        Ok(Response::new(pb::ListCouriersResponse {
+            couriers: couriers
+                .into_iter()
+                .map(|c| food_api::Courier::from(c).into())
+                .collect(),
+        }))
     }
 
+    #[tracing::instrument(skip_all, fields(courier_id = %req.get_ref().courier_id))]
     async fn set_courier_shift(
         &self,
-        _req: Request<pb::SetCourierShiftRequest>,
+        req: Request<pb::SetCourierShiftRequest>,
     ) -> Result<Response<pb::Courier>, Status> {
-        Err(Status::unimplemented("TODO(couriers)"))
+        self.shift(req).await.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all, fields(courier_id = %req.get_ref().courier_id))]
     async fn put_courier(
         &self,
-        _req: Request<pb::PutCourierRequest>,
+        req: Request<pb::PutCourierRequest>,
     ) -> Result<Response<pb::Courier>, Status> {
-        Err(Status::unimplemented("TODO(couriers)"))
+        self.put(req.into_inner()).await.map(Response::new)
     }
 }

@@ -5,6 +5,7 @@
 use std::{collections::HashSet, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
+use food_api::page::{PageError, decode_cursor, encode_cursor, wire_limit};
 use food_api::{Delivery, DeliveryStatus, HistoryEntry};
 use food_events::{Payload, new_envelope, topics::Topics};
 use food_kit::{
@@ -14,8 +15,9 @@ use food_kit::{
         statement_runs,
     },
     outbox::{OutboxMessage, enqueue, enqueue_all},
-    page::{Keyset, Page},
+    page::Page,
 };
+use food_proto::common::v1::PageRequest;
 use food_proto::{delivery::v1 as pd, events::v1::DeliveryStatusChanged};
 use sqlx::{Row, any::AnyRow};
 
@@ -23,8 +25,17 @@ const COLUMNS: &str = "order_id, customer_id, item_count, total_cents, currency,
                        status, courier, eta, version, created_at, updated_at, \
                        restaurant_id, restaurant_name, pickup_address";
 
-/// A delivery row; the restaurant columns are NULL on deliveries made before
-/// restaurants existed, read as `None`.
+/// [`COLUMNS`] of `deliveries d`, and the courier's name from `couriers c`
+/// (joined on the delivery's courier).
+static D_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let mut cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
+    cols.push("c.name AS courier_name".to_owned());
+    cols.join(", ")
+});
+
+/// A delivery row (with `courier_name`, see [`D_COLUMNS`]); the restaurant
+/// columns are NULL on deliveries made before restaurants existed, read as
+/// `None`.
 fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
     let item_count: i64 = row.try_get("item_count")?;
     let version: i64 = row.try_get("version")?;
@@ -35,8 +46,7 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Delivery> {
         restaurant_id: row.try_get("restaurant_id")?,
         restaurant_name: row.try_get("restaurant_name")?,
         pickup_address: row.try_get("pickup_address")?,
-        // TODO(couriers): the courier's name.
-        courier_name: None,
+        courier_name: row.try_get("courier_name")?,
         item_count: item_count as u32,
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
@@ -103,13 +113,10 @@ where
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT {}, {HISTORY_COLUMNS} FROM deliveries d \
+             LEFT JOIN couriers c ON c.id = d.courier \
              LEFT JOIN delivery_history h ON h.order_id = d.order_id \
              WHERE d.order_id = $1 ORDER BY h.version",
-            COLUMNS
-                .split(", ")
-                .map(|c| format!("d.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            *D_COLUMNS
         )
     });
     let rows = sqlx::query(SQL.as_str())
@@ -136,25 +143,103 @@ pub async fn get_in_tx(tx: &mut Tx, order_id: &str) -> sqlx::Result<Option<Deliv
     one(&mut **tx, order_id).await
 }
 
-/// Newest first (order ids are UUIDv7), one page of `page`.
-pub async fn list(
-    db: &Db,
-    status: Option<DeliveryStatus>,
-    customer_id: Option<&str>,
-    restaurant_id: Option<&str>,
-    page: &Keyset,
-) -> sqlx::Result<Page<Delivery>> {
-    static SELECT: LazyLock<String> = LazyLock::new(|| format!("SELECT {COLUMNS} FROM deliveries"));
-    let filters = [
-        ("status", status.map(DeliveryStatus::as_str)),
-        ("customer_id", customer_id),
-        ("restaurant_id", restaurant_id),
+/// What [`list`] keeps: the rows matching every filter given.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<DeliveryStatus>,
+    pub customer_id: Option<&'a str>,
+    pub restaurant_id: Option<&'a str>,
+    /// Exactly this courier's deliveries.
+    pub courier_id: Option<&'a str>,
+    /// A courier's view: its own deliveries and the unassigned ones.
+    pub visible_to_courier: Option<&'a str>,
+}
+
+/// One requested page of [`list`]: its size and the order id after which it
+/// starts, read by food-api's one page rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    after: Option<String>,
+    limit: u32,
+}
+
+impl Span {
+    pub fn parse(page: Option<PageRequest>) -> Result<Self, PageError> {
+        let page = page.unwrap_or_default();
+        Ok(Self {
+            limit: wire_limit(page.limit)?,
+            after: decode_cursor::<1>(&page.cursor)?.map(|[key]| key),
+        })
+    }
+
+    /// The first page of `limit` rows (at least one).
+    #[cfg(test)]
+    pub fn first(limit: u32) -> Self {
+        Self {
+            after: None,
+            limit: limit.max(1),
+        }
+    }
+}
+
+/// Newest first (order ids are UUIDv7), one page of `span`, with each
+/// delivery's courier name and history. One row more than the page is read
+/// to learn whether another page follows.
+pub async fn list(db: &Db, filter: &Filter<'_>, span: &Span) -> sqlx::Result<Page<Delivery>> {
+    let mut sql = format!(
+        "SELECT {} FROM deliveries d LEFT JOIN couriers c ON c.id = d.courier WHERE 1 = 1",
+        *D_COLUMNS
+    );
+    let mut params = Params::new(db.backend());
+    let mut binds: Vec<String> = Vec::new();
+    let equal = [
+        ("d.status", filter.status.map(DeliveryStatus::as_str)),
+        ("d.customer_id", filter.customer_id),
+        ("d.restaurant_id", filter.restaurant_id),
+        ("d.courier", filter.courier_id),
     ];
-    let mut page = page
-        .newest_first(db, &SELECT, "order_id", &filters, from_row)
+    for (column, value) in equal {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = {}", params.one()));
+            binds.push(value.to_owned());
+        }
+    }
+    if let Some(courier) = filter.visible_to_courier {
+        sql.push_str(&format!(
+            " AND (d.courier = {} OR d.courier IS NULL)",
+            params.one()
+        ));
+        binds.push(courier.to_owned());
+    }
+    if let Some(after) = &span.after {
+        sql.push_str(&format!(" AND d.order_id < {}", params.one()));
+        binds.push(after.clone());
+    }
+    sql.push_str(&format!(" ORDER BY d.order_id DESC LIMIT {}", params.one()));
+    let mut q = sqlx::query(&sql);
+    for value in binds {
+        q = q.bind(value);
+    }
+    let rows = q
+        .bind(i64::from(span.limit) + 1)
+        .fetch_all(db.reader())
         .await?;
-    attach_history(db.reader(), db.backend(), &mut page.items).await?;
-    Ok(page)
+    let limit = span.limit as usize;
+    let next_cursor = match rows.get(limit) {
+        // The row past the page only says that one follows; the cursor is
+        // the key of the page's last row.
+        Some(_) => Some(encode_cursor(&[
+            &rows[limit - 1].try_get::<String, _>("order_id")?
+        ])),
+        None => None,
+    };
+    let mut items = rows
+        .iter()
+        .take(limit)
+        .map(from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    attach_history(db.reader(), db.backend(), &mut items).await?;
+    Ok(Page { items, next_cursor })
 }
 
 /// Inserts a new PENDING delivery (version 1) for each order that has none,
@@ -327,8 +412,24 @@ pub async fn change(
         }],
     )
     .await?;
+    let courier_name = if courier == current.courier {
+        current.courier_name.clone()
+    } else {
+        match courier.as_deref() {
+            Some(id) => name_of(tx, id).await?,
+            None => None,
+        }
+    };
+    // The courier this change took a delivery from may now be idle.
+    if let Some(previous) = current.courier.as_deref()
+        && current.status.is_active()
+        && (!change.to.is_active() || courier.as_deref() != Some(previous))
+    {
+        mark_idle_if_free(tx, previous, now).await?;
+    }
     let at = micros_to_datetime(now);
     let mut delivery = current.clone();
+    delivery.courier_name = courier_name;
     delivery.status = change.to;
     delivery.eta = eta.map(micros_to_datetime);
     delivery.version = version as u64;
@@ -342,6 +443,264 @@ pub async fn change(
     delivery.courier = courier;
     announce(tx, topics, trace_id, &delivery, current.status).await?;
     Ok(delivery)
+}
+
+/// Statuses in which a delivery counts towards its courier's load, as SQL.
+const ACTIVE_SQL: &str = "('ASSIGNED', 'PICKED_UP', 'IN_TRANSIT')";
+
+/// A courier as stored, with its load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CourierRow {
+    pub id: String,
+    pub name: String,
+    pub on_shift: bool,
+    /// Microseconds: when its load last fell to 0 or its shift began; the
+    /// dispatch tie-break (longest idle first).
+    pub idle_since: Option<i64>,
+    /// Its ASSIGNED, PICKED_UP and IN_TRANSIT deliveries.
+    pub active: u32,
+}
+
+impl From<CourierRow> for food_api::Courier {
+    fn from(c: CourierRow) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            on_shift: c.on_shift,
+            active_deliveries: c.active,
+        }
+    }
+}
+
+static COURIER_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT c.id, c.name, c.on_shift, c.idle_since, \
+         (SELECT COUNT(*) FROM deliveries d WHERE d.courier = c.id AND d.status IN {ACTIVE_SQL}) \
+         AS active FROM couriers c"
+    )
+});
+
+fn courier_from_row(row: &AnyRow) -> sqlx::Result<CourierRow> {
+    let on_shift: i64 = row.try_get("on_shift")?;
+    let active: i64 = row.try_get("active")?;
+    Ok(CourierRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        on_shift: on_shift != 0,
+        idle_since: row.try_get("idle_since")?,
+        active: active as u32,
+    })
+}
+
+/// The couriers, by id; only those on (or off) shift when `on_shift` says.
+pub async fn couriers<'e, E>(exec: E, on_shift: Option<bool>) -> sqlx::Result<Vec<CourierRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = match on_shift {
+        Some(on) => format!(
+            "{} WHERE c.on_shift = {} ORDER BY c.id",
+            *COURIER_SELECT,
+            i64::from(on)
+        ),
+        None => format!("{} ORDER BY c.id", *COURIER_SELECT),
+    };
+    sqlx::query(&sql)
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(courier_from_row)
+        .collect()
+}
+
+pub async fn courier<'e, E>(exec: E, id: &str) -> sqlx::Result<Option<CourierRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    static SQL: LazyLock<String> = LazyLock::new(|| format!("{} WHERE c.id = $1", *COURIER_SELECT));
+    sqlx::query(SQL.as_str())
+        .bind(id)
+        .fetch_optional(exec)
+        .await?
+        .as_ref()
+        .map(courier_from_row)
+        .transpose()
+}
+
+async fn name_of(tx: &mut Tx, id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM couriers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Creates courier `id` (off shift) or renames it.
+pub async fn put_courier(tx: &mut Tx, id: &str, name: &str) -> sqlx::Result<CourierRow> {
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO couriers (id, name, on_shift, idle_since, created_at, updated_at) \
+         VALUES ($1, $2, 0, NULL, $3, $3) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    courier(&mut **tx, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Puts courier `id` on or off shift; `None` when there is no such courier.
+/// Going on shift starts its idle time when it carries nothing (a courier
+/// already on shift keeps its own); going off keeps its active deliveries.
+pub async fn set_shift(tx: &mut Tx, id: &str, on_shift: bool) -> sqlx::Result<Option<CourierRow>> {
+    let Some(before) = courier(&mut **tx, id).await? else {
+        return Ok(None);
+    };
+    if before.on_shift == on_shift {
+        return Ok(Some(before));
+    }
+    let now = now_micros();
+    let idle_since = if on_shift && before.active == 0 {
+        Some(now)
+    } else {
+        before.idle_since
+    };
+    sqlx::query(
+        "UPDATE couriers SET on_shift = $1, idle_since = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(i64::from(on_shift))
+    .bind(idle_since)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(CourierRow {
+        on_shift,
+        idle_since,
+        ..before
+    }))
+}
+
+/// Starts `id`'s idle time now if it carries nothing any more.
+async fn mark_idle_if_free(tx: &mut Tx, id: &str, now: i64) -> sqlx::Result<()> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE couriers SET idle_since = $1 WHERE id = $2 AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.courier = $2 AND d.status IN {ACTIVE_SQL})"
+        )
+    });
+    sqlx::query(SQL.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether the kitchen accepted the delivery's order.
+pub async fn is_accepted(tx: &mut Tx, order_id: &str) -> sqlx::Result<bool> {
+    let accepted: Option<i64> =
+        sqlx::query_scalar("SELECT order_accepted FROM deliveries WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(accepted == Some(1))
+}
+
+/// Records that the kitchen accepted the order; `false` when there is no
+/// such delivery or it was already recorded.
+pub async fn mark_accepted(tx: &mut Tx, order_id: &str) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE deliveries SET order_accepted = 1 WHERE order_id = $1 AND order_accepted = 0",
+    )
+    .bind(order_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Serialises the transactions that may assign couriers (dispatch, a
+/// courier's claim, a shift starting, a delivery ending), so that each
+/// counts loads no other replica is changing: on PostgreSQL a
+/// transaction-scoped advisory lock, taken before anything is read; on
+/// SQLite the single writer connection already runs one transaction at a
+/// time. Call it first in the transaction.
+pub async fn lock_dispatch(tx: &mut Tx) -> sqlx::Result<()> {
+    /// Any fixed number; the service's only advisory lock ("DLVR").
+    const DISPATCH_LOCK: i64 = 0x444c_5652;
+    if Backend::of(tx) == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(DISPATCH_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The note of an automatic assignment.
+pub const DISPATCHED_NOTE: &str = "dispatched";
+
+/// Assigns waiting deliveries (PENDING, unassigned, order accepted), oldest
+/// first, each to the on-shift courier with the fewest active deliveries
+/// below `cap`, ties to the one idle longest, then by id. Returns what it
+/// assigned. The caller holds [`lock_dispatch`].
+pub async fn dispatch_waiting(
+    tx: &mut Tx,
+    topics: &Topics,
+    trace_id: &str,
+    cap: u32,
+) -> sqlx::Result<Vec<Delivery>> {
+    let mut free: Vec<CourierRow> = couriers(&mut **tx, Some(true))
+        .await?
+        .into_iter()
+        .filter(|c| c.active < cap)
+        .collect();
+    let slots: u32 = free.iter().map(|c| cap - c.active).sum();
+    if slots == 0 {
+        return Ok(Vec::new());
+    }
+    let waiting: Vec<String> = sqlx::query_scalar(
+        "SELECT order_id FROM deliveries \
+         WHERE status = 'PENDING' AND courier IS NULL AND order_accepted = 1 \
+         ORDER BY created_at, order_id LIMIT $1",
+    )
+    .bind(i64::from(slots))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut assigned = Vec::with_capacity(waiting.len());
+    for order_id in waiting {
+        let Some(best) = free
+            .iter_mut()
+            .filter(|c| c.active < cap)
+            .min_by_key(|c| (c.active, c.idle_since.unwrap_or(i64::MAX), c.id.clone()))
+        else {
+            break;
+        };
+        let Some(current) = get_in_tx(tx, &order_id).await? else {
+            continue;
+        };
+        let delivery = change(
+            tx,
+            topics,
+            trace_id,
+            &current,
+            Change {
+                to: DeliveryStatus::Assigned,
+                courier: Some(&best.id),
+                eta: None,
+                note: Some(DISPATCHED_NOTE),
+            },
+        )
+        .await?;
+        best.active += 1;
+        tracing::info!(order_id = %delivery.order_id, courier = %best.id, load = best.active, "delivery dispatched");
+        assigned.push(delivery);
+    }
+    Ok(assigned)
 }
 
 /// One row of `delivery_history`.
@@ -426,16 +785,17 @@ mod tests {
         let url = format!("sqlite://{}", copy.display());
 
         let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
-        let all = list(&db, None, None, None, &Keyset::first(100))
+        let all = list(&db, &Filter::default(), &Span::first(100))
             .await
             .unwrap()
             .items;
         let by_restaurant = list(
             &db,
-            None,
-            None,
-            Some("trattoria-da-luca"),
-            &Keyset::first(100),
+            &Filter {
+                restaurant_id: Some("trattoria-da-luca"),
+                ..Filter::default()
+            },
+            &Span::first(100),
         )
         .await
         .unwrap()

@@ -475,6 +475,7 @@ impl Stack {
         parts[1].store = Some(order_store);
         let delivery = food_delivery::Settings {
             service: service(&config.delivery.service, config.delivery_addr, "delivery"),
+            max_active_per_courier: config.delivery.max_active_per_courier,
         };
         let delivery_store = env::store_label(&delivery.service.database_url);
         parts.push(
