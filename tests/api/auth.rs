@@ -218,6 +218,7 @@ async fn every_route_enforces_its_access_rule_for_every_kind_of_caller() {
                     401 => "unauthenticated",
                     403 => "permission_denied",
                     404 => "not_found",
+                    409 => "invalid_transition",
                     _ => "",
                 };
                 if body["error"]["code"] != code {

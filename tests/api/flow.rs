@@ -207,7 +207,7 @@ async fn customers_list_their_own_orders_and_ops_filter_all() {
         .await
         .unwrap();
     let bobs: Value = stack
-        .get("/orders?customer_id=bob&status=placed", Who::Ops)
+        .get("/orders?customer_id=bob&status=preparing", Who::Ops)
         .send()
         .await
         .unwrap()

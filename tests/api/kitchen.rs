@@ -136,7 +136,8 @@ async fn a_manual_kitchen_accepts_its_order_with_a_prep_time_then_readies_it() {
     );
 
     // A new ready-by time for a PREPARING order.
-    let later = "2030-01-01T12:30:00Z";
+    let later = (Utc::now() + chrono::Duration::minutes(45))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let res = kitchen(
         &stack,
         Who::Tandoor,
