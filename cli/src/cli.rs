@@ -259,9 +259,10 @@ pub enum CourierCmd {
     /// Put a courier on shift: dispatch starts giving it deliveries.
     #[command(
         after_help = "A courier key may set its own shift only; ops may set any. Without \
-    ID, the courier the context names (a `courier = \"ID\"` line next to its token).\n\n\
+    ID, the courier the context names (`courier = \"ID\"` next to its token; food-stack's \
+    local-courier names courier-1).\n\n\
     Examples:\n  foodctl courier on courier-2\n  \
-    foodctl --context local-courier courier on courier-1"
+    foodctl --context local-courier courier on"
     )]
     On {
         /// The courier's id (`foodctl courier list`), e.g. courier-1
@@ -270,7 +271,8 @@ pub enum CourierCmd {
         id: Option<String>,
     },
     /// Take a courier off shift: it keeps its active deliveries, gets no new ones.
-    #[command(after_help = "Example:\n  foodctl courier off courier-2")]
+    #[command(after_help = "Examples:\n  foodctl courier off courier-2\n  \
+    foodctl --context local-courier courier off")]
     Off {
         /// The courier's id [default: the context's courier].
         #[arg(value_parser = parse_courier_id)]

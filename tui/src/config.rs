@@ -26,8 +26,7 @@ use food_client::{
         "Examples:\n",
         "  food-board                                        the delivery board (ops)\n",
         "  food-board --kitchen --restaurant maison-tandoor  a kitchen's screen, as ops\n",
-        "  food-board --context local-kitchen --kitchen --restaurant maison-tandoor\n",
-        "                                                    the same, with its own key",
+        "  food-board --context local-kitchen --kitchen     the same, with its own key\n",
     )
 )]
 pub struct Cli {
@@ -191,7 +190,7 @@ impl Config {
                 None => bail!(
                     "--kitchen needs a restaurant: --restaurant ID (with that restaurant's key \
                      or an ops key), or a context naming its restaurant (`restaurant = \"ID\"` \
-                     in the context, next to its token)"
+                     next to its token, as food-stack's local-kitchen has)"
                 ),
             }
         } else {

@@ -222,11 +222,18 @@ pub fn write_foodctl_contexts(path: &Path, gateway: &str, keys: &LocalKeys) -> a
     file.contexts.insert("local".into(), context(&keys.ops));
     file.contexts
         .insert("local-customer".into(), context(keys.first_customer().1));
-    file.contexts
-        .insert("local-courier".into(), context(&keys.courier));
+    // Each bound context names its courier or restaurant, so that
+    // `foodctl courier on` and `food-board --kitchen` need no id.
+    file.contexts.insert(
+        "local-courier".into(),
+        context(&keys.courier).with_courier(LOCAL_COURIERS[0]),
+    );
     let restaurants = seed_restaurants()?;
-    if let Some(key) = local_kitchen(&restaurants).and_then(|id| keys.restaurant(id)) {
-        file.contexts.insert("local-kitchen".into(), context(key));
+    if let Some(id) = local_kitchen(&restaurants)
+        && let Some(key) = keys.restaurant(id)
+    {
+        file.contexts
+            .insert("local-kitchen".into(), context(key).with_restaurant(id));
     }
     file.current.get_or_insert_with(|| "local".into());
     Ok(file.save(path)?)
@@ -357,6 +364,14 @@ mod tests {
         assert_eq!(
             doc["contexts"]["local-kitchen"]["token"].as_str(),
             keys.restaurant("maison-tandoor")
+        );
+        assert_eq!(
+            doc["contexts"]["local-courier"]["courier"].as_str(),
+            Some("courier-1")
+        );
+        assert_eq!(
+            doc["contexts"]["local-kitchen"]["restaurant"].as_str(),
+            Some("maison-tandoor")
         );
     }
 }
