@@ -228,7 +228,16 @@ pub async fn wait_for(
                 reached.ok_or_else(|| anyhow::anyhow!("the stream ended early"))
             }
             WaitTarget::Order(_) => loop {
-                let o: Order = typed(&ctx.client.get(&routes::order(order_id), &[]).await?)?;
+                let o: Order = match ctx.client.get(&routes::order(order_id), &[]).await {
+                    Ok(v) => typed(&v)?,
+                    // A busy or restarting gateway (429, 503) delays the
+                    // answer; the timeout still bounds the wait.
+                    Err(e) if e.is_transient() => {
+                        tokio::time::sleep(ORDER_POLL).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if last.as_deref() != Some(&format!("order {}", o.status)) {
                     progress.show(&format!("waiting for {target}: {}", o.status), true);
                 }
