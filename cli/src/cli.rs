@@ -11,15 +11,21 @@ use food_client::parse_duration;
 
 use crate::{
     output::OutputFormat,
-    parse::{WaitTarget, parse_delivery_status, parse_eta, parse_item_spec, parse_order_status},
+    parse::{
+        WaitTarget, parse_courier_id, parse_delivery_status, parse_eta, parse_item_spec,
+        parse_order_status, parse_prep_minutes, parse_ready_by,
+    },
 };
 
 /// The food platform from the terminal: browse restaurants and their menus,
-/// place and follow orders, update deliveries.
+/// place and follow orders, run a kitchen, put couriers on shift, update
+/// deliveries.
 ///
 /// Start with `foodctl restaurant list`, then `foodctl menu list --restaurant
 /// ID` for one restaurant's dishes, then `foodctl order create --item
-/// DISH:2 --address "..."` (an order comes from one restaurant).
+/// DISH:2 --address "..."` (an order comes from one restaurant). A kitchen
+/// answers with `foodctl order accept|reject|ready ID`; couriers go on shift
+/// with `foodctl courier on ID`.
 #[derive(Debug, Parser)]
 #[command(
     name = "foodctl",
@@ -86,9 +92,12 @@ pub enum Command {
     /// Browse the restaurants' dishes, and import menus (ops).
     #[command(subcommand)]
     Menu(MenuCmd),
-    /// Place, list, cancel and follow orders.
+    /// Place, list, cancel and follow orders; accept, reject and ready them (kitchens).
     #[command(subcommand)]
     Order(OrderCmd),
+    /// List couriers and put them on or off shift (couriers and ops).
+    #[command(subcommand)]
+    Courier(CourierCmd),
     /// Read, update and follow deliveries (couriers and ops).
     #[command(subcommand)]
     Delivery(DeliveryCmd),
@@ -200,6 +209,94 @@ pub enum OrderCmd {
     Cancel { id: String },
     /// Print each change of an order's delivery until it ends.
     Watch { id: String },
+    /// Kitchen: accept a PLACED order (it becomes PREPARING), or give a
+    /// PREPARING one a new ready-by time.
+    #[command(
+        after_help = "Without --prep or --ready-by the prep time is the order's \
+    longest dish prep time, as the menu gives it.\n\nExamples:\n  \
+    foodctl order accept 1234abcd --prep 15m\n  \
+    foodctl order accept 1234abcd --ready-by 19:45\n  \
+    foodctl order accept 1234abcd --ready-by 2026-01-02T19:45:00Z\n\n\
+    A refused transition (an order no longer PLACED or PREPARING) exits 5; an order \
+    of another restaurant is not found (3)."
+    )]
+    Accept {
+        /// The order's id.
+        id: String,
+        /// Time to prepare from now: `15m`, `1h`, or bare minutes.
+        #[arg(long, value_name = "DUR", value_parser = parse_prep_minutes, conflicts_with = "ready_by")]
+        prep: Option<u32>,
+        /// When the food will be ready: RFC 3339, or HH:MM today (local time).
+        #[arg(long, value_name = "TIME", value_parser = parse_ready_by)]
+        ready_by: Option<DateTime<Utc>>,
+    },
+    /// Kitchen: refuse a PLACED order; it becomes REJECTED and its delivery is cancelled.
+    #[command(
+        after_help = "Example:\n  foodctl order reject 1234abcd --reason \"out of dough\"\n\n\
+    Only a PLACED order can be rejected; anything else exits 5."
+    )]
+    Reject {
+        id: String,
+        /// Why, as the customer will see it (at most 200 characters).
+        #[arg(long, value_name = "TEXT", value_parser = parse_reason)]
+        reason: String,
+    },
+    /// Kitchen: a PREPARING order is READY_FOR_PICKUP.
+    #[command(after_help = "Example:\n  foodctl order ready 1234abcd\n\n\
+    Only a PREPARING order can be made ready; anything else exits 5.")]
+    Ready { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CourierCmd {
+    /// List couriers: on shift or not, and their active deliveries (ops).
+    #[command(after_help = "Examples:\n  foodctl courier list\n  foodctl courier list --on-shift")]
+    List {
+        /// Only couriers on shift now.
+        #[arg(long)]
+        on_shift: bool,
+    },
+    /// Put a courier on shift: dispatch starts giving it deliveries.
+    #[command(
+        after_help = "A courier key may set its own shift only; ops may set any. Without \
+    ID, the courier the context names (`courier = \"ID\"` next to its token; food-stack's \
+    local-courier names courier-1).\n\n\
+    Examples:\n  foodctl courier on courier-2\n  \
+    foodctl --context local-courier courier on"
+    )]
+    On {
+        /// The courier's id (`foodctl courier list`), e.g. courier-1
+        /// [default: the context's courier].
+        #[arg(value_parser = parse_courier_id)]
+        id: Option<String>,
+    },
+    /// Take a courier off shift: it keeps its active deliveries, gets no new ones.
+    #[command(after_help = "Examples:\n  foodctl courier off courier-2\n  \
+    foodctl --context local-courier courier off")]
+    Off {
+        /// The courier's id [default: the context's courier].
+        #[arg(value_parser = parse_courier_id)]
+        id: Option<String>,
+    },
+    /// Create or rename a courier (ops).
+    #[command(after_help = "Example:\n  foodctl courier set courier-4 --name \"Lou Garnier\"")]
+    Set {
+        #[arg(value_parser = parse_courier_id)]
+        id: String,
+        /// The courier's name, as boards and tables show it.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// A rejection reason: not empty.
+fn parse_reason(s: &str) -> Result<String, String> {
+    let r = s.trim();
+    if r.is_empty() {
+        Err("the reason is empty; say why, e.g. --reason \"out of dough\"".into())
+    } else {
+        Ok(r.to_owned())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -249,8 +346,10 @@ pub struct OrderCreate {
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    /// Wait until the order's delivery reaches this status (or a later step);
-    /// bounded by --timeout.
+    /// Wait until the order reaches this status or a later step: an order
+    /// status (PREPARING, READY_FOR_PICKUP, REJECTED...) is the order's own, a
+    /// delivery status (ASSIGNED, PICKED_UP...) the delivery's; bounded by
+    /// --timeout.
     #[arg(long, value_name = "STATUS", conflicts_with = "file")]
     pub wait_for: Option<WaitTarget>,
 }
@@ -264,7 +363,8 @@ pub enum DeliveryCmd {
         id: String,
         #[arg(value_parser = parse_delivery_status)]
         status: DeliveryStatus,
-        #[arg(long, value_name = "NAME")]
+        /// A courier id (`foodctl courier list`); a courier key may claim only for itself.
+        #[arg(long, value_name = "ID")]
         courier: Option<String>,
         /// RFC 3339 time or +DURATION from now (e.g. +15m).
         #[arg(long, value_parser = parse_eta, value_name = "TIME")]
@@ -282,6 +382,9 @@ pub enum DeliveryCmd {
         /// Only this restaurant's deliveries.
         #[arg(long, value_name = "ID")]
         restaurant: Option<String>,
+        /// Only this courier's deliveries (a courier id, e.g. courier-1).
+        #[arg(long, value_name = "ID")]
+        courier: Option<String>,
         #[command(flatten)]
         page: Page,
     },

@@ -31,6 +31,9 @@ pub struct Settings {
     pub verbose: u8,
     /// Request timeout, and the bound of `--wait-for`.
     pub timeout: Duration,
+    /// The courier the context's key is bound to (`courier on|off` without
+    /// an id); not when `--token` names another key.
+    pub courier: Option<String>,
 }
 
 impl Settings {
@@ -80,7 +83,13 @@ impl Settings {
             (None, None) => OutputFormat::Table,
         };
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let courier = if g.token.is_some() {
+            None
+        } else {
+            profile.courier.filter(|c| !c.is_empty())
+        };
         Ok(Self {
+            courier,
             context: name,
             gateway,
             token: g.token.clone().or(profile.token).filter(|t| !t.is_empty()),

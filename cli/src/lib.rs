@@ -102,6 +102,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                     Command::Restaurant(c) => commands::restaurant::run(&ctx, c).await,
                     Command::Menu(c) => commands::menu::run(&ctx, c).await,
                     Command::Order(c) => commands::order::run(&ctx, c).await,
+                    Command::Courier(c) => commands::courier::run(&ctx, c).await,
                     Command::Delivery(c) => commands::delivery::run(&ctx, c).await,
                     Command::Completion { .. } | Command::Context(_) | Command::Events(_) => {
                         unreachable!("handled without a runtime")

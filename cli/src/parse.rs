@@ -72,8 +72,10 @@ fn names<const N: usize>(all: [&str; N]) -> String {
     all.join(", ")
 }
 
-/// What `order create --wait-for` waits for: a delivery status or the order
-/// status it implies (`PREPARING` is reached when the delivery is `ASSIGNED`).
+/// What `order create --wait-for` waits for: a delivery status (watched on
+/// the delivery) or an order status (the order's own, which the delivery no
+/// longer tells: READY_FOR_PICKUP, REJECTED...). A name that is both
+/// (DELIVERED, CANCELLED, FAILED) is read as the delivery's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitTarget {
     Delivery(DeliveryStatus),
@@ -88,7 +90,7 @@ impl FromStr for WaitTarget {
             return Ok(Self::Delivery(d));
         }
         s.parse::<OrderStatus>().map(Self::Order).map_err(|_| {
-            format!("`{s}` is neither a delivery status nor an order status (e.g. ASSIGNED, PREPARING, DELIVERED)")
+            format!("`{s}` is neither a delivery status nor an order status (e.g. ASSIGNED, PREPARING, READY_FOR_PICKUP, DELIVERED)")
         })
     }
 }
@@ -102,7 +104,7 @@ impl std::fmt::Display for WaitTarget {
     }
 }
 
-/// The outcome of comparing a delivery's status with a wait target.
+/// The outcome of comparing a status with a wait target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitState {
     /// The target or a later step of the happy path was reached.
@@ -113,25 +115,85 @@ pub enum WaitState {
     Unreachable,
 }
 
-impl WaitTarget {
-    /// Reached also when a change skipped past the target between two looks.
-    pub fn check(self, current: DeliveryStatus) -> WaitState {
-        let reached = match self {
-            Self::Delivery(t) => current.has_reached(t),
-            // TODO(clients): the order's own status, which the delivery no
-            // longer tells.
-            Self::Order(t) => OrderStatus::ALL
-                .into_iter()
-                .find(|o| o.matches_delivery(current))
-                .is_some_and(|o| o.has_reached(t)),
-        };
+impl WaitState {
+    fn of(reached: bool, terminal: bool) -> Self {
         if reached {
-            WaitState::Reached
-        } else if current.is_terminal() {
-            WaitState::Unreachable
+            Self::Reached
+        } else if terminal {
+            Self::Unreachable
         } else {
-            WaitState::Waiting
+            Self::Waiting
         }
+    }
+}
+
+impl WaitTarget {
+    /// A delivery target against the delivery's status. Reached also when a
+    /// change skipped past the target between two looks. `None` for an
+    /// order target: only the order tells its own status.
+    pub fn check_delivery(self, current: DeliveryStatus) -> Option<WaitState> {
+        match self {
+            Self::Delivery(t) => Some(WaitState::of(current.has_reached(t), current.is_terminal())),
+            Self::Order(_) => None,
+        }
+    }
+
+    /// An order target against the order's status; `None` for a delivery
+    /// target.
+    pub fn check_order(self, current: OrderStatus) -> Option<WaitState> {
+        match self {
+            Self::Order(t) => Some(WaitState::of(current.has_reached(t), current.is_terminal())),
+            Self::Delivery(_) => None,
+        }
+    }
+}
+
+/// `order accept --prep`: `15m`, `1h`, `90s` (rounded up to whole minutes)
+/// or a bare number of minutes.
+pub fn parse_prep_minutes(s: &str) -> Result<u32, String> {
+    let d = food_client::parse_duration_with_unit(s, std::time::Duration::from_secs(60))?;
+    let minutes = d.as_secs().div_ceil(60);
+    if minutes == 0 {
+        return Err(format!("`{s}`: a prep time is at least a minute"));
+    }
+    u32::try_from(minutes).map_err(|_| format!("`{s}` is too long"))
+}
+
+/// `order accept --ready-by`: RFC 3339, or `HH:MM` (`HH:MM:SS`) today in
+/// the local time zone `tz`, against `now`.
+pub fn parse_ready_by_at<Tz: chrono::TimeZone>(
+    s: &str,
+    now: DateTime<Utc>,
+    tz: &Tz,
+) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let time = chrono::NaiveTime::parse_from_str(s, "%H:%M")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(s, "%H:%M:%S"))
+        .map_err(|_| {
+            format!("`{s}` is neither RFC 3339 (2026-01-02T12:30:00Z) nor HH:MM (e.g. 12:30)")
+        })?;
+    let today = now.with_timezone(tz).date_naive();
+    tz.from_local_datetime(&today.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| format!("`{s}` does not exist today in the local time zone"))
+}
+
+/// [`parse_ready_by_at`] against the clock in local time, for clap.
+pub fn parse_ready_by(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_ready_by_at(s, Utc::now(), &chrono::Local)
+}
+
+/// `courier list --on-shift` and the shift commands' `on`/`off`.
+pub fn parse_courier_id(s: &str) -> Result<String, String> {
+    let id = s.trim();
+    if id.is_empty() {
+        Err("the courier id is empty (e.g. courier-1)".into())
+    } else {
+        Ok(id.to_owned())
     }
 }
 
@@ -208,21 +270,98 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_target_is_reached_at_or_after_its_step() {
+    fn a_delivery_wait_target_is_reached_at_or_after_its_step() {
         use DeliveryStatus::*;
         let assigned = WaitTarget::Delivery(Assigned);
-        assert_eq!(assigned.check(Pending), WaitState::Waiting);
-        assert_eq!(assigned.check(Assigned), WaitState::Reached);
-        assert_eq!(assigned.check(InTransit), WaitState::Reached);
-        assert_eq!(assigned.check(Cancelled), WaitState::Unreachable);
-        let out: WaitTarget = "out-for-delivery".parse().unwrap();
-        assert_eq!(out, WaitTarget::Order(OrderStatus::OutForDelivery));
-        assert_eq!(out.check(Assigned), WaitState::Waiting);
-        assert_eq!(out.check(PickedUp), WaitState::Reached);
+        assert_eq!(assigned.check_delivery(Pending), Some(WaitState::Waiting));
+        assert_eq!(assigned.check_delivery(Assigned), Some(WaitState::Reached));
+        assert_eq!(assigned.check_delivery(InTransit), Some(WaitState::Reached));
+        assert_eq!(
+            assigned.check_delivery(Cancelled),
+            Some(WaitState::Unreachable)
+        );
+        assert_eq!(assigned.check_order(OrderStatus::Preparing), None);
         let cancelled: WaitTarget = "CANCELLED".parse().unwrap();
-        assert_eq!(cancelled.check(Cancelled), WaitState::Reached);
-        assert_eq!(cancelled.check(Delivered), WaitState::Unreachable);
+        assert_eq!(cancelled, WaitTarget::Delivery(Cancelled));
+        assert_eq!(
+            cancelled.check_delivery(Cancelled),
+            Some(WaitState::Reached)
+        );
+        assert_eq!(
+            cancelled.check_delivery(Delivered),
+            Some(WaitState::Unreachable)
+        );
         assert!("LOST".parse::<WaitTarget>().is_err());
+    }
+
+    #[test]
+    fn an_order_wait_target_compares_order_statuses_only() {
+        use OrderStatus::*;
+        let ready: WaitTarget = "ready-for-pickup".parse().unwrap();
+        assert_eq!(ready, WaitTarget::Order(ReadyForPickup));
+        // The delivery cannot tell READY_FOR_PICKUP from PREPARING.
+        assert_eq!(ready.check_delivery(DeliveryStatus::Assigned), None);
+        assert_eq!(ready.check_order(Preparing), Some(WaitState::Waiting));
+        assert_eq!(ready.check_order(ReadyForPickup), Some(WaitState::Reached));
+        assert_eq!(ready.check_order(OutForDelivery), Some(WaitState::Reached));
+        assert_eq!(ready.check_order(Rejected), Some(WaitState::Unreachable));
+        let preparing: WaitTarget = "PREPARING".parse().unwrap();
+        assert_eq!(preparing.check_order(Placed), Some(WaitState::Waiting));
+        assert_eq!(preparing.check_order(Delivered), Some(WaitState::Reached));
+        assert_eq!(
+            preparing.check_order(Cancelled),
+            Some(WaitState::Unreachable)
+        );
+        let rejected: WaitTarget = "REJECTED".parse().unwrap();
+        assert_eq!(rejected.check_order(Rejected), Some(WaitState::Reached));
+        assert_eq!(rejected.check_order(Preparing), Some(WaitState::Waiting));
+    }
+
+    #[test]
+    fn a_prep_time_is_whole_minutes() {
+        assert_eq!(parse_prep_minutes("15m"), Ok(15));
+        assert_eq!(parse_prep_minutes("20"), Ok(20), "bare numbers are minutes");
+        assert_eq!(parse_prep_minutes("1h"), Ok(60));
+        assert_eq!(parse_prep_minutes("90s"), Ok(2), "rounded up");
+        assert!(
+            parse_prep_minutes("0m")
+                .unwrap_err()
+                .contains("at least a minute")
+        );
+        assert!(parse_prep_minutes("soon").is_err());
+    }
+
+    #[test]
+    fn a_ready_by_time_is_rfc_3339_or_a_clock_time_today() {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let paris = chrono::FixedOffset::east_opt(3600).unwrap();
+        assert_eq!(
+            parse_ready_by_at("2026-01-02T12:30:00Z", now, &paris)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-01-02T12:30:00+00:00"
+        );
+        assert_eq!(
+            parse_ready_by_at("13:45", now, &paris)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-01-02T12:45:00+00:00",
+            "local 13:45 in UTC+1"
+        );
+        assert_eq!(
+            parse_ready_by_at("13:45:30", now, &Utc)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-01-02T13:45:30+00:00"
+        );
+        assert!(
+            parse_ready_by_at("25:00", now, &Utc)
+                .unwrap_err()
+                .contains("HH:MM")
+        );
+        assert!(parse_ready_by_at("+15m", now, &Utc).is_err());
     }
 
     #[test]

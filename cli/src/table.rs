@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use comfy_table::{Cell, Color, Table, presets};
 use food_api::{
-    Delivery, DeliveryStatus, Item, Order, OrderStatus, Restaurant, format_money, short_id,
+    Courier, Delivery, DeliveryStatus, Item, Order, OrderStatus, Restaurant, format_money, short_id,
 };
 
 /// `just now`, `42s ago`, `3m ago`, `2h ago`, `5d ago`; `in 12m` for the future.
@@ -259,6 +259,10 @@ pub fn order(o: &Order, now: DateTime<Utc>, color: bool) -> String {
         Cell::new("STATUS"),
         status_cell(o.status.as_str(), order_color(o.status), color),
     ]);
+    if let Some(reason) = rejection(o) {
+        t.add_row(vec![Cell::new("REASON"), Cell::new(reason)]);
+    }
+    t.add_row(vec![Cell::new("READY BY"), Cell::new(ready_by(o, now))]);
     t.add_row(vec![
         Cell::new("FROM"),
         Cell::new(from(
@@ -301,6 +305,32 @@ pub fn order(o: &Order, now: DateTime<Utc>, color: bool) -> String {
     format!("{}\n\n{}", finish(t), finish(lines))
 }
 
+/// When the kitchen said the food will be ready, while that matters (before
+/// pick-up): `19:45 (in 12m)`, `19:45 (3m late)`; `-` otherwise.
+fn ready_by(o: &Order, now: DateTime<Utc>) -> String {
+    let Some(t) = o.ready_by else {
+        return "-".into();
+    };
+    let clock = t.format("%H:%M UTC");
+    if !matches!(
+        o.status,
+        OrderStatus::Preparing | OrderStatus::ReadyForPickup
+    ) {
+        return clock.to_string();
+    }
+    if o.status == OrderStatus::Preparing && t < now {
+        let late = (now - t).num_minutes().max(1);
+        format!("{clock} ({late}m late)")
+    } else {
+        format!("{clock} ({})", relative(t, now))
+    }
+}
+
+/// The kitchen's reason, for a rejected order.
+fn rejection(o: &Order) -> Option<&str> {
+    o.rejection_reason.as_deref().filter(|r| !r.is_empty())
+}
+
 /// `Trattoria da Luca (trattoria-da-luca)`; `-` for an order placed before
 /// restaurants existed.
 fn from(name: Option<&str>, id: Option<&str>) -> String {
@@ -328,7 +358,7 @@ pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> 
         "CREATED",
     ];
     if wide {
-        header.extend(["ID", "PICKUP", "ADDRESS", "UPDATED"]);
+        header.extend(["READY BY", "REASON", "ID", "PICKUP", "ADDRESS", "UPDATED"]);
     }
     let mut t = new_table(&header, color);
     for o in orders {
@@ -343,6 +373,8 @@ pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> 
             Cell::new(relative(o.created_at, now)),
         ];
         if wide {
+            row.push(Cell::new(ready_by(o, now)));
+            row.push(Cell::new(or_dash(rejection(o))));
             row.push(Cell::new(&o.id));
             row.push(Cell::new(or_dash(o.pickup_address.as_deref())));
             row.push(Cell::new(&o.delivery_address));
@@ -351,6 +383,27 @@ pub fn orders(orders: &[Order], now: DateTime<Utc>, wide: bool, color: bool) -> 
         t.add_row(row);
     }
     finish(t)
+}
+
+/// A delivery's courier as people know it: its name, else its id.
+fn courier_of(d: &Delivery) -> String {
+    or_dash(
+        d.courier_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .or(d.courier.as_deref()),
+    )
+}
+
+/// `Camille Martin (courier-1)` for the detail view.
+fn courier_detail(d: &Delivery) -> String {
+    match (
+        d.courier_name.as_deref().filter(|n| !n.is_empty()),
+        d.courier.as_deref().filter(|c| !c.is_empty()),
+    ) {
+        (Some(n), Some(id)) if n != id => format!("{n} ({id})"),
+        (n, id) => or_dash(n.or(id)),
+    }
 }
 
 fn eta(d: &Delivery, now: DateTime<Utc>) -> String {
@@ -365,10 +418,7 @@ pub fn delivery(d: &Delivery, now: DateTime<Utc>, color: bool) -> String {
         Cell::new("STATUS"),
         status_cell(d.status.as_str(), delivery_color(d.status), color),
     ]);
-    t.add_row(vec![
-        Cell::new("COURIER"),
-        Cell::new(or_dash(d.courier.as_deref())),
-    ]);
+    t.add_row(vec![Cell::new("COURIER"), Cell::new(courier_detail(d))]);
     t.add_row(vec![Cell::new("ETA"), Cell::new(eta(d, now))]);
     t.add_row(vec![Cell::new("VERSION"), Cell::new(d.version)]);
     t.add_row(vec![
@@ -431,7 +481,7 @@ pub fn deliveries(ds: &[Delivery], now: DateTime<Utc>, wide: bool, color: bool) 
             Cell::new(short_id(&d.order_id)),
             status_cell(d.status.as_str(), delivery_color(d.status), color),
             restaurant_cell(d.restaurant_name.as_deref(), d.restaurant_id.as_deref()),
-            Cell::new(or_dash(d.courier.as_deref())),
+            Cell::new(courier_of(d)),
             Cell::new(d.item_count),
             Cell::new(format_money(d.total_cents, &d.currency)),
             Cell::new(eta(d, now)),
@@ -449,6 +499,25 @@ pub fn deliveries(ds: &[Delivery], now: DateTime<Utc>, wide: bool, color: bool) 
     finish(t)
 }
 
+/// `courier list`, and one courier after `courier on|off|set`.
+pub fn couriers(cs: &[Courier], color: bool) -> String {
+    let mut t = new_table(&["ID", "NAME", "ON SHIFT", "ACTIVE"], color);
+    for c in cs {
+        let shift = if c.on_shift {
+            status_cell("yes", Color::Green, color)
+        } else {
+            status_cell("no", Color::DarkGrey, color)
+        };
+        t.add_row(vec![
+            Cell::new(&c.id),
+            Cell::new(&c.name),
+            shift,
+            Cell::new(c.active_deliveries),
+        ]);
+    }
+    finish(t)
+}
+
 /// One line per change for `watch` in table mode.
 pub fn change_line(d: &Delivery, now: DateTime<Utc>) -> String {
     let mut s = format!(
@@ -458,8 +527,8 @@ pub fn change_line(d: &Delivery, now: DateTime<Utc>) -> String {
         d.status.as_str(),
         d.version
     );
-    if let Some(c) = &d.courier {
-        s.push_str(&format!("  courier {c}"));
+    if d.courier.is_some() {
+        s.push_str(&format!("  courier {}", courier_of(d)));
     }
     if d.eta.is_some() {
         s.push_str(&format!("  eta {}", eta(d, now)));
@@ -482,7 +551,7 @@ mod tests {
 
     fn sample_order() -> Order {
         Order {
-            ready_by: None,
+            ready_by: Some(at("2026-01-02T12:15:00Z")),
             rejection_reason: None,
             restaurant_id: Some("trattoria-da-luca".into()),
             restaurant_name: Some("Trattoria da Luca".into()),
@@ -536,6 +605,7 @@ mod tests {
         let expected = "\
 ORDER     0190f3b2-7c1e-7d2a-9f00-1234abcd5678
 STATUS    PREPARING
+READY BY  12:15 UTC (in 15m)
 FROM      Trattoria da Luca (trattoria-da-luca)
 PICKUP    12 Rue Mercière, Lyon
 CUSTOMER  cust-1
@@ -746,5 +816,110 @@ tiramisu    TIRAMISU    dessert   9.50 EUR  yes        12m";
             change_line(&d, now),
             "11:59:00  abcd5678  ASSIGNED    v2  courier bob  eta in 15m  \"on my way\""
         );
+    }
+
+    #[test]
+    fn a_late_or_rejected_order_says_so() {
+        let now = at("2026-01-02T12:20:00Z");
+        let late = order(&sample_order(), now, false);
+        assert!(late.contains("\nREADY BY  12:15 UTC (5m late)\n"), "{late}");
+        let rejected = Order {
+            status: OrderStatus::Rejected,
+            rejection_reason: Some("out of dough".into()),
+            ready_by: None,
+            ..sample_order()
+        };
+        let text = order(&rejected, now, false);
+        assert!(
+            text.contains("STATUS    REJECTED\nREASON    out of dough\nREADY BY  -\n"),
+            "{text}"
+        );
+        let wide = orders(&[sample_order(), rejected], now, true, false);
+        let header = wide.lines().next().unwrap();
+        assert!(header.contains("READY BY"), "{wide}");
+        assert!(header.contains("REASON"), "{wide}");
+        assert!(
+            wide.contains("REJECTED   Trattoria da Luca  cust-1    3      25.50 EUR  23m ago  -"),
+            "{wide}"
+        );
+        assert!(wide.contains("out of dough"), "{wide}");
+    }
+
+    #[test]
+    fn new_statuses_have_their_own_colours() {
+        let now = at("2026-01-02T12:00:00Z");
+        for status in [OrderStatus::ReadyForPickup, OrderStatus::Rejected] {
+            let o = Order {
+                status,
+                ..sample_order()
+            };
+            let text = orders(&[o], now, false, true);
+            assert!(text.contains(status.as_str()), "{text}");
+        }
+        assert_eq!(order_color(OrderStatus::ReadyForPickup), Color::Magenta);
+        assert_eq!(order_color(OrderStatus::Rejected), Color::Red);
+    }
+
+    #[test]
+    fn a_delivery_names_its_courier() {
+        let now = at("2026-01-02T12:00:00Z");
+        let d = Delivery {
+            courier_name: Some("Camille Martin".into()),
+            restaurant_id: None,
+            restaurant_name: None,
+            pickup_address: None,
+            order_id: "0190f3b2-7c1e-7d2a-9f00-1234abcd5678".into(),
+            customer_id: "cust-1".into(),
+            item_count: 1,
+            total_cents: 950,
+            currency: "EUR".into(),
+            delivery_address: "1 Main St".into(),
+            status: DeliveryStatus::Assigned,
+            courier: Some("courier-1".into()),
+            eta: None,
+            version: 2,
+            created_at: at("2026-01-02T11:57:00Z"),
+            updated_at: at("2026-01-02T11:59:00Z"),
+            history: vec![],
+        };
+        assert!(
+            delivery(&d, now, false).contains("COURIER   Camille Martin (courier-1)"),
+            "{}",
+            delivery(&d, now, false)
+        );
+        let list = deliveries(std::slice::from_ref(&d), now, false, false);
+        assert!(
+            list.contains("ASSIGNED  -           Camille Martin"),
+            "{list}"
+        );
+        assert!(
+            change_line(&d, now).contains("courier Camille Martin"),
+            "{}",
+            change_line(&d, now)
+        );
+    }
+
+    #[test]
+    fn couriers_show_their_shift_and_load() {
+        let cs = [
+            Courier {
+                id: "courier-1".into(),
+                name: "Camille Martin".into(),
+                on_shift: true,
+                active_deliveries: 2,
+            },
+            Courier {
+                id: "courier-2".into(),
+                name: "Malik Benali".into(),
+                on_shift: false,
+                active_deliveries: 0,
+            },
+        ];
+        let text = couriers(&cs, false);
+        let expected = "\
+ID         NAME            ON SHIFT  ACTIVE
+courier-1  Camille Martin  yes       2
+courier-2  Malik Benali    no        0";
+        assert_eq!(text, expected, "\n{text}");
     }
 }

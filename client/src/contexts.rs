@@ -10,7 +10,16 @@
 //! gateway = "http://127.0.0.1:8080"
 //! token = "food_ops_..."
 //! output = "wide"
+//!
+//! [contexts.local-kitchen]
+//! gateway = "http://127.0.0.1:8080"
+//! token = "food_restaurant_..."
+//! restaurant = "maison-tandoor"
 //! ```
+//!
+//! `restaurant` and `courier` name what a context's key is bound to (a
+//! restaurant key, a courier key), so clients can default to it: the gateway
+//! knows whose a key is, a client does not.
 //!
 //! Every program reads and writes it through [`ContextsFile`], so they agree
 //! on its format. Keys this version does not know are kept on a rewrite: a
@@ -52,6 +61,14 @@ pub struct Context {
     /// foodctl's default `-o` in this context; the board has no use for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The restaurant a `restaurant` key is bound to: `food-board --kitchen`
+    /// shows its orders without `--restaurant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant: Option<String>,
+    /// The courier a `courier` key is bound to: `foodctl courier on|off`
+    /// without an id sets its shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier: Option<String>,
     /// Keys of other versions, written back as they were.
     #[serde(flatten)]
     pub other: toml::Table,
@@ -65,6 +82,18 @@ impl Context {
             token,
             ..Self::default()
         }
+    }
+
+    /// The same context, bound to a restaurant (a restaurant key's).
+    pub fn with_restaurant(mut self, id: impl Into<String>) -> Self {
+        self.restaurant = Some(id.into());
+        self
+    }
+
+    /// The same context, bound to a courier (a courier key's).
+    pub fn with_courier(mut self, id: impl Into<String>) -> Self {
+        self.courier = Some(id.into());
+        self
     }
 }
 

@@ -9,7 +9,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use food_api::{ErrorBody, ErrorCode};
+use food_api::{
+    AcceptOrder, Courier, CourierList, CourierShift, ErrorBody, ErrorCode, Order, PutCourier,
+    RejectOrder,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -432,6 +435,112 @@ impl Client {
     }
 }
 
+/// The kitchen's and the couriers' routes (docs/design.md, "Gateway API"),
+/// typed. foodctl calls the same paths (see [`routes`]) to print what the
+/// gateway sent in its own field order.
+impl Client {
+    /// `POST /orders/:id/accept`: PLACED -> PREPARING, or a new `ready_by`
+    /// for a PREPARING order. The updated order.
+    pub async fn accept_order(
+        &self,
+        order_id: &str,
+        accept: &AcceptOrder,
+    ) -> Result<Order, ApiError> {
+        self.post(&routes::accept(order_id), accept, &[]).await
+    }
+
+    /// `POST /orders/:id/reject`: PLACED -> REJECTED with `reason`.
+    pub async fn reject_order(&self, order_id: &str, reason: &str) -> Result<Order, ApiError> {
+        let body = RejectOrder {
+            reason: reason.to_owned(),
+        };
+        self.post(&routes::reject(order_id), &body, &[]).await
+    }
+
+    /// `POST /orders/:id/ready`: PREPARING -> READY_FOR_PICKUP.
+    pub async fn mark_ready(&self, order_id: &str) -> Result<Order, ApiError> {
+        self.post(&routes::ready(order_id), &serde_json::json!({}), &[])
+            .await
+    }
+
+    /// `GET /couriers[?on_shift=]`, every page.
+    pub async fn couriers(&self, on_shift: Option<bool>) -> Result<Vec<Courier>, ApiError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = routes::couriers_query(on_shift);
+            q.push(("limit", food_api::MAX_LIMIT.to_string()));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c.clone()));
+            }
+            let page: CourierList = self.get(routes::COURIERS, &q).await?;
+            let got = page.couriers.len();
+            all.extend(page.couriers);
+            match page.next_cursor {
+                // A cursor that does not move would loop forever.
+                Some(next) if got > 0 && Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// `PUT /couriers/:id/shift`: the courier on or off shift.
+    pub async fn set_courier_shift(
+        &self,
+        courier_id: &str,
+        on_shift: bool,
+    ) -> Result<Courier, ApiError> {
+        self.put(&routes::shift(courier_id), &CourierShift { on_shift }, &[])
+            .await
+    }
+
+    /// `PUT /couriers/:id`: creates or renames a courier (ops).
+    pub async fn put_courier(&self, courier_id: &str, name: &str) -> Result<Courier, ApiError> {
+        let body = PutCourier {
+            name: name.to_owned(),
+        };
+        self.put(&routes::courier(courier_id), &body, &[]).await
+    }
+}
+
+/// Paths of the gateway's routes that take an id, with the id encoded.
+pub mod routes {
+    use super::path_segment;
+
+    pub const COURIERS: &str = "/couriers";
+
+    pub fn order(id: &str) -> String {
+        format!("/orders/{}", path_segment(id))
+    }
+
+    pub fn accept(id: &str) -> String {
+        format!("/orders/{}/accept", path_segment(id))
+    }
+
+    pub fn reject(id: &str) -> String {
+        format!("/orders/{}/reject", path_segment(id))
+    }
+
+    pub fn ready(id: &str) -> String {
+        format!("/orders/{}/ready", path_segment(id))
+    }
+
+    pub fn courier(id: &str) -> String {
+        format!("/couriers/{}", path_segment(id))
+    }
+
+    pub fn shift(id: &str) -> String {
+        format!("/couriers/{}/shift", path_segment(id))
+    }
+
+    /// The query of `GET /couriers`: `on_shift=true|false` when filtered.
+    pub fn couriers_query(on_shift: Option<bool>) -> Vec<(&'static str, String)> {
+        on_shift
+            .map(|on| vec![("on_shift", on.to_string())])
+            .unwrap_or_default()
+    }
+}
+
 /// A typed shape out of a body, or what the body was if it is not one.
 fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
@@ -655,6 +764,15 @@ mod tests {
         (url, seen)
     }
 
+    /// One JSON answer with `status` (`"200 OK"`), in two parts.
+    fn json_answer(status: &str, body: &'static str) -> Vec<&'static [u8]> {
+        let head = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        vec![Box::leak(head.into_boxed_str()).as_bytes(), body.as_bytes()]
+    }
+
     fn client(url: &str) -> Client {
         Client::builder(Endpoint::new(url, Some("k".into()), DEFAULT).unwrap())
             .build()
@@ -750,6 +868,63 @@ mod tests {
             ("message", "x")
         );
         assert!(events.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn accepting_an_order_posts_the_prep_time_to_its_accept_route() {
+        let order = r#"{"id":"0190f3b2-7c1e-7d2a-9f00-1234abcd5678","customer_id":"c","status":"PREPARING","ready_by":"2026-01-02T12:15:00Z","items":[],"total_cents":0,"currency":"EUR","delivery_address":"x","created_at":"2026-01-02T12:00:00Z","updated_at":"2026-01-02T12:00:00Z"}"#;
+        let (url, mut seen) = serve_seen(json_answer("200 OK", order)).await;
+
+        let o = client(&url)
+            .accept_order(
+                "abcd 5678",
+                &AcceptOrder {
+                    prep_minutes: Some(15),
+                    ready_by: None,
+                },
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(o.status, food_api::OrderStatus::Preparing);
+        let head = seen.recv().await.unwrap();
+        assert!(
+            head.starts_with("POST /orders/abcd%205678/accept HTTP/1.1\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_kitchen_action_is_an_api_error_with_its_code() {
+        let url = serve(json_answer(
+            "409 Conflict",
+            r#"{"error":{"code":"invalid_transition","message":"cannot move an order from PLACED to READY_FOR_PICKUP"}}"#,
+        ))
+        .await;
+
+        let err = client(&url).mark_ready("o1").await.unwrap_err();
+
+        assert_eq!(err.code(), Some("invalid_transition"));
+        assert!(matches!(err, ApiError::Api { status: 409, .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn couriers_are_listed_with_the_shift_filter() {
+        let body = r#"{"couriers":[{"id":"courier-1","name":"Camille Martin","on_shift":true,"active_deliveries":1}],"next_cursor":null}"#;
+        let (url, mut seen) = serve_seen(json_answer("200 OK", body)).await;
+
+        let cs = client(&url).couriers(Some(true)).await.unwrap();
+
+        assert_eq!(cs.len(), 1);
+        assert_eq!(
+            (cs[0].name.as_str(), cs[0].active_deliveries),
+            ("Camille Martin", 1)
+        );
+        let head = seen.recv().await.unwrap();
+        assert!(
+            head.starts_with("GET /couriers?on_shift=true&limit=1000 HTTP/1.1\r\n"),
+            "{head}"
+        );
     }
 
     #[tokio::test]

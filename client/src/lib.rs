@@ -29,7 +29,7 @@ pub mod sse;
 pub use contexts::{Context, ContextsError, ContextsFile, contexts_path, contexts_path_from};
 pub use duration::{parse_duration, parse_duration_with_unit};
 pub use gateway::{
-    ApiError, BadGateway, BuildError, Client, Endpoint, normalise_gateway, path_segment,
+    ApiError, BadGateway, BuildError, Client, Endpoint, normalise_gateway, path_segment, routes,
 };
 pub use sse::{EventStream, SseEvent, SseParser};
 

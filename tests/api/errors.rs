@@ -113,7 +113,7 @@ async fn refused_transitions_and_stale_versions_are_409s() {
     let path = format!("/delivery/status/{id}");
 
     // Act + Assert: skipping a step
-    let res = stack.put_status(id, "DELIVERED", Who::Courier).await;
+    let res = stack.put_status(id, "DELIVERED", Who::Ops).await;
     assert_error(res, StatusCode::CONFLICT, "invalid_transition").await;
 
     // A matching If-Match succeeds; the same one again is stale.

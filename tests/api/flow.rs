@@ -95,7 +95,8 @@ async fn an_order_goes_from_placed_to_delivered_through_the_rest_api() {
         .await
         .unwrap();
     assert_eq!(delivery["status"], "DELIVERED");
-    assert_eq!(delivery["courier"], "Carla");
+    assert_eq!(delivery["courier"], "courier-1");
+    assert_eq!(delivery["courier_name"], "Camille Martin");
     assert_eq!(delivery["history"].as_array().unwrap().len(), 5);
 
     // The order follows its delivery through Kafka.
@@ -206,7 +207,7 @@ async fn customers_list_their_own_orders_and_ops_filter_all() {
         .await
         .unwrap();
     let bobs: Value = stack
-        .get("/orders?customer_id=bob&status=placed", Who::Ops)
+        .get("/orders?customer_id=bob&status=preparing", Who::Ops)
         .send()
         .await
         .unwrap()

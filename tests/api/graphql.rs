@@ -82,7 +82,7 @@ async fn an_order_is_created_read_and_delivered_through_graphql() {
 
     // Update: the mutation returns the updated object
     let update = "mutation($id: ID!, $status: DeliveryStatus!, $version: Int) {
-        updateDeliveryStatus(orderId: $id, status: $status, courier: \"Dan\", version: $version) { status version courier } }";
+        updateDeliveryStatus(orderId: $id, status: $status, courier: \"courier-1\", version: $version) { status version courier courierName } }";
     let res = stack
         .graphql(
             Who::Courier,
@@ -95,7 +95,11 @@ async fn an_order_is_created_read_and_delivered_through_graphql() {
         "{res}"
     );
     assert_eq!(res["data"]["updateDeliveryStatus"]["version"], version + 1);
-    assert_eq!(res["data"]["updateDeliveryStatus"]["courier"], "Dan");
+    assert_eq!(res["data"]["updateDeliveryStatus"]["courier"], "courier-1");
+    assert_eq!(
+        res["data"]["updateDeliveryStatus"]["courierName"],
+        "Camille Martin"
+    );
 
     // A stale version and a refused transition carry their machine codes.
     let stale = stack

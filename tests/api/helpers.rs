@@ -1,7 +1,8 @@
 //! A whole platform per test (`food_stack::testing`): menu, order and
 //! delivery on port 0 with SQLite in a temp dir and the gateway in front of
 //! them, on an in-memory broker of the test's own, with two customer keys,
-//! a courier key and an ops key; and the requests the tests make.
+//! two courier keys, two kitchen keys and an ops key; and the requests the
+//! tests make.
 
 use std::{collections::VecDeque, net::SocketAddr, time::Duration};
 
@@ -12,8 +13,20 @@ use serde_json::{Value, json};
 
 pub const ALICE: &str = "alice-key";
 pub const BOB: &str = "bob-key";
+/// `courier-1`'s key.
 pub const COURIER: &str = "courier-key";
+/// `courier-2`'s key.
+pub const COURIER2: &str = "courier2-key";
 pub const OPS: &str = "ops-key";
+/// The kitchen of [`AUTO_KITCHEN`] (accepts at once).
+pub const KITCHEN: &str = "kitchen-key";
+/// The kitchen of [`MANUAL_KITCHEN`] (accepts by hand).
+pub const TANDOOR: &str = "tandoor-key";
+
+/// The restaurant test orders come from (`create_order`): it accepts at once.
+pub const AUTO_KITCHEN: &str = "trattoria-da-luca";
+/// A seed restaurant that accepts by hand.
+pub const MANUAL_KITCHEN: &str = "maison-tandoor";
 
 /// Who calls, for table-driven tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,12 +34,28 @@ pub enum Who {
     Anonymous,
     Alice,
     Bob,
+    /// `courier-1`.
     Courier,
     Ops,
+    /// [`AUTO_KITCHEN`]'s key: the restaurant of the orders tests create.
+    Kitchen,
+    /// [`MANUAL_KITCHEN`]'s key: another restaurant for those orders.
+    Tandoor,
+    /// `courier-2`.
+    Courier2,
 }
 
 impl Who {
-    pub const ALL: [Who; 5] = [Who::Anonymous, Who::Alice, Who::Bob, Who::Courier, Who::Ops];
+    /// The callers of the access matrix, in its columns' order.
+    pub const ALL: [Who; 7] = [
+        Who::Anonymous,
+        Who::Alice,
+        Who::Bob,
+        Who::Courier,
+        Who::Ops,
+        Who::Kitchen,
+        Who::Tandoor,
+    ];
 
     pub fn key(self) -> Option<&'static str> {
         match self {
@@ -35,6 +64,9 @@ impl Who {
             Who::Bob => Some(BOB),
             Who::Courier => Some(COURIER),
             Who::Ops => Some(OPS),
+            Who::Kitchen => Some(KITCHEN),
+            Who::Tandoor => Some(TANDOOR),
+            Who::Courier2 => Some(COURIER2),
         }
     }
 }
@@ -74,7 +106,10 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
     let platform = food_stack::testing::TestStack::builder()
         .customer_key(ALICE, "alice")
         .customer_key(BOB, "bob")
-        .courier_key(COURIER)
+        .courier_key_for(COURIER, "courier-1")
+        .courier_key_for(COURIER2, "courier-2")
+        .restaurant_key(KITCHEN, AUTO_KITCHEN)
+        .restaurant_key(TANDOOR, MANUAL_KITCHEN)
         .ops_key(OPS)
         .gateway(|g| {
             g.rate_limit_per_sec = options.rate_limit_per_sec;
@@ -134,28 +169,41 @@ impl TestStack {
             .unwrap()
     }
 
-    /// Some item that can be ordered.
+    /// Some item that can be ordered, from [`AUTO_KITCHEN`] (so that its
+    /// orders are accepted at once and may be picked up).
     pub async fn available_item(&self) -> Value {
-        let list: Value = self
-            .get("/menu/items?available=true&limit=5", Who::Anonymous)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        self.available_item_of(AUTO_KITCHEN).await
+    }
+
+    /// Some item of `restaurant` that can be ordered.
+    pub async fn available_item_of(&self, restaurant: &str) -> Value {
+        let list = self
+            .get_json(
+                &format!("/restaurants/{restaurant}/menu?available=true&limit=5"),
+                Who::Anonymous,
+            )
+            .await;
         list["items"][0].clone()
     }
 
-    /// Creates an order as `who` and returns it.
+    /// Creates an order of [`AUTO_KITCHEN`]'s as `who` and returns it.
     pub async fn create_order(&self, who: Who) -> Value {
-        let item = self.available_item().await;
+        self.create_order_at(who, AUTO_KITCHEN).await
+    }
+
+    /// Creates an order of `restaurant`'s as `who` and returns it (PLACED).
+    pub async fn create_order_at(&self, who: Who, restaurant: &str) -> Value {
+        let item = self.available_item_of(restaurant).await;
+        let mut body = json!({
+            "items": [{"item_id": item["id"], "quantity": 2}],
+            "delivery_address": "1 Main St",
+        });
+        if who == Who::Ops {
+            body["customer_id"] = json!("alice");
+        }
         let res = self
             .request(Method::POST, "/orders", who)
-            .json(&json!({
-                "items": [{"item_id": item["id"], "quantity": 2}],
-                "delivery_address": "1 Main St",
-            }))
+            .json(&body)
             .send()
             .await
             .unwrap();
@@ -190,12 +238,60 @@ impl TestStack {
         }
     }
 
+    /// `GET path` as `who` until `done` holds for the answer (404s
+    /// meanwhile are waited out), at most 20 s.
+    pub async fn eventually(&self, path: &str, who: Who, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let res = self.get(path, who).send().await.unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            if status == StatusCode::OK && done(&body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} as {who:?} never got there: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Moves the delivery of `order_id` as `who`: ASSIGNED names
+    /// `courier-1` (a courier key claims it for itself). A pick-up waits
+    /// out `not_accepted` while delivery-service has not yet heard that
+    /// the kitchen accepted (the event follows the order by milliseconds).
     pub async fn put_status(&self, order_id: &str, status: &str, who: Who) -> Response {
-        self.request(Method::PUT, &format!("/delivery/status/{order_id}"), who)
-            .json(&json!({ "status": status, "courier": "Carla" }))
-            .send()
-            .await
-            .unwrap()
+        let body = match (status, who) {
+            ("ASSIGNED", Who::Ops) => json!({ "status": status, "courier": "courier-1" }),
+            _ => json!({ "status": status }),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let res = self
+                .request(Method::PUT, &format!("/delivery/status/{order_id}"), who)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            if res.status() != StatusCode::CONFLICT
+                || status != "PICKED_UP"
+                || tokio::time::Instant::now() >= deadline
+            {
+                return res;
+            }
+            let headers = res.headers().clone();
+            let text = res.text().await.unwrap_or_default();
+            if !text.contains("\"not_accepted\"") {
+                // Another refusal: hand it back as it came.
+                let mut back = http::Response::builder().status(StatusCode::CONFLICT);
+                for (name, value) in &headers {
+                    back = back.header(name, value);
+                }
+                return back.body(text).unwrap().into();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn graphql(&self, who: Who, query: &str, variables: Value) -> Value {
@@ -275,4 +371,73 @@ impl SseReader {
             }
         }
     }
+}
+
+/// A GraphQL WebSocket (`graphql-transport-ws`) after `connection_ack`.
+pub type GraphqlSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestStack {
+    /// Opens a GraphQL WebSocket as `who` and starts the subscription
+    /// `query` with `variables` under the id `"1"`.
+    pub async fn subscribe(&self, who: Who, query: &str, variables: Value) -> GraphqlSocket {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+        let mut request = format!("ws://{}/graphql", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let payload = match who.key() {
+            Some(key) => json!({"Authorization": format!("Bearer {key}")}),
+            None => json!({}),
+        };
+        let init = json!({"type": "connection_init", "payload": payload});
+        ws.send(Message::Text(init.to_string().into()))
+            .await
+            .unwrap();
+        assert_eq!(next_ws_message(&mut ws).await["type"], "connection_ack");
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        });
+        ws.send(Message::Text(subscribe.to_string().into()))
+            .await
+            .unwrap();
+        ws
+    }
+}
+
+/// The next protocol message other than ping and pong, within 10 s.
+pub async fn next_ws_message(ws: &mut GraphqlSocket) -> Value {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = msg {
+            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            if v["type"] != "ping" && v["type"] != "pong" {
+                return v;
+            }
+        }
+    }
+}
+
+/// The error code of a GraphQL answer or subscription message.
+pub fn graphql_code(msg: &Value) -> &str {
+    let errors = if msg["type"] == "error" {
+        &msg["payload"]
+    } else if msg["payload"].is_object() {
+        &msg["payload"]["errors"]
+    } else {
+        &msg["errors"]
+    };
+    errors[0]["extensions"]["code"].as_str().unwrap_or("<none>")
 }

@@ -2,14 +2,16 @@
 //! (graphql-transport-ws) against the platform as `food-stack` starts it:
 //! menu, order and delivery services in-process on a broker of the test's
 //! own. Restaurants and their menus, the routes, the auth matrix
-//! (anonymous, two customers, courier, ops), every error status and the
-//! limits.
+//! (anonymous, two customers, couriers, kitchens, ops), the kitchen and
+//! the couriers, every error status and the limits.
 
 mod auth;
+mod couriers;
 mod errors;
 mod flow;
 mod graphql;
 mod helpers;
+mod kitchen;
 mod live;
 mod ops;
 mod restaurants;

@@ -134,20 +134,29 @@ async fn the_seed_flow_runs_end_to_end_and_survives_a_restart() {
     let pending = eventually(async || app.delivery(&order.id).await).await;
     assert_eq!(pending.status, DeliveryStatus::Pending);
 
-    // A courier moves it through every status; the order follows.
+    // The first local courier claims it and moves it through every status
+    // (the pick-up once delivery-service has heard the kitchen accepted);
+    // the order follows.
     let courier = app.stack.keys.courier.clone();
     for status in ["ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"] {
-        let r = app
-            .http
-            .put(format!("{}/delivery/status/{}", app.base, order.id))
-            .bearer_auth(&courier)
-            .json(&json!({"status": status, "courier": "Sam"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "PUT {status}");
-        let d: Delivery = r.json().await.unwrap();
+        let d: Delivery = eventually(async || {
+            let r = app
+                .http
+                .put(format!("{}/delivery/status/{}", app.base, order.id))
+                .bearer_auth(&courier)
+                .json(&json!({"status": status}))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 409 && status == "PICKED_UP" {
+                return None;
+            }
+            assert_eq!(r.status(), 200, "PUT {status}");
+            Some(r.json().await.unwrap())
+        })
+        .await;
         assert_eq!(d.status.as_str(), status);
+        assert_eq!(d.courier.as_deref(), Some("courier-1"));
     }
     let key = app.customer().to_owned();
     let delivered = eventually(async || {
@@ -197,7 +206,7 @@ async fn a_watcher_sees_a_status_change_live_over_sse() {
         .http
         .put(format!("{}/delivery/status/{}", app.base, order.id))
         .bearer_auth(&app.stack.keys.ops)
-        .json(&json!({"status": "ASSIGNED", "courier": "Kim"}))
+        .json(&json!({"status": "ASSIGNED", "courier": "courier-2"}))
         .send()
         .await
         .unwrap();

@@ -15,9 +15,20 @@ use food_client::{
     parse_duration_with_unit,
 };
 
-/// The live delivery board.
+/// The live delivery board, or with `--kitchen` a restaurant's kitchen screen.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "food-board", version, about, long_about = None)]
+#[command(
+    name = "food-board",
+    version,
+    about,
+    long_about = None,
+    after_help = concat!(
+        "Examples:\n",
+        "  food-board                                        the delivery board (ops)\n",
+        "  food-board --kitchen --restaurant maison-tandoor  a kitchen's screen, as ops\n",
+        "  food-board --context local-kitchen --kitchen     the same, with its own key\n",
+    )
+)]
 pub struct Cli {
     /// The foodctl context to use (default: the file's `current`).
     #[arg(long, env = "FOODCTL_CONTEXT")]
@@ -38,7 +49,13 @@ pub struct Cli {
     /// counter (ids from `foodctl restaurant list`).
     #[arg(long, value_name = "ID")]
     pub restaurant: Option<String>,
-    /// Show the board without the actions that change deliveries.
+    /// The kitchen's screen: one restaurant's orders in the lanes PLACED,
+    /// PREPARING and READY_FOR_PICKUP, with keys to accept, reject and
+    /// ready them. The restaurant is `--restaurant`, else the context's
+    /// `restaurant` (a context holding that restaurant's key).
+    #[arg(long)]
+    pub kitchen: bool,
+    /// Show the board without the actions that change deliveries (or orders).
     #[arg(long)]
     pub read_only: bool,
     /// Follow the gateway's SSE stream instead of Kafka (no broker access needed).
@@ -108,6 +125,8 @@ pub struct Config {
     pub scope: Scope,
     /// The context in use, for the header.
     pub context: Option<String>,
+    /// `--kitchen`: the restaurant whose kitchen this is.
+    pub kitchen: Option<String>,
     pub read_only: bool,
     pub warn_after: TimeDelta,
     pub alert_after: TimeDelta,
@@ -155,6 +174,29 @@ impl Config {
         if cli.alert_after < cli.warn_after {
             bail!("--alert-after must not be shorter than --warn-after");
         }
+        let restaurant = match cli.restaurant.map(|r| r.trim().to_owned()) {
+            Some(r) if r.is_empty() => bail!("--restaurant must not be empty"),
+            r => r,
+        };
+        // The context's restaurant goes with the context's key only.
+        let bound = if cli.token.is_some() {
+            None
+        } else {
+            ctx.restaurant.clone().filter(|r| !r.is_empty())
+        };
+        let kitchen = if cli.kitchen {
+            match restaurant.clone().or(bound) {
+                Some(r) => Some(r),
+                None => bail!(
+                    "--kitchen needs a restaurant: --restaurant ID (with that restaurant's key \
+                     or an ops key), or a context naming its restaurant (`restaurant = \"ID\"` \
+                     next to its token, as food-stack's local-kitchen has)"
+                ),
+            }
+        } else {
+            None
+        };
+        let topics = food_events::topics::Topics::with_prefix(&cli.topic_prefix);
         let feed = if cli.via_gateway {
             Feed::Sse
         } else {
@@ -163,12 +205,12 @@ impl Config {
             }
             Feed::Kafka {
                 brokers: cli.kafka_brokers,
-                topic: food_events::topics::Topics::with_prefix(&cli.topic_prefix).deliveries,
+                topic: if kitchen.is_some() {
+                    topics.orders
+                } else {
+                    topics.deliveries
+                },
             }
-        };
-        let restaurant = match cli.restaurant.map(|r| r.trim().to_owned()) {
-            Some(r) if r.is_empty() => bail!("--restaurant must not be empty"),
-            r => r,
         };
         Ok(Self {
             gateway,
@@ -176,6 +218,7 @@ impl Config {
             feed,
             scope: Scope { restaurant },
             context: name.filter(|n| file.contexts.contains_key(n)),
+            kitchen,
             read_only: cli.read_only,
             warn_after: cli.warn_after,
             alert_after: cli.alert_after,
@@ -287,6 +330,41 @@ mod tests {
         assert!(c.scope.admits(&d));
         d.restaurant_id = Some("kintaro-ramen".into());
         assert!(!c.scope.admits(&d));
+    }
+
+    #[test]
+    fn the_kitchen_needs_a_restaurant_from_the_flag_or_the_context() {
+        let mut f = file();
+        f.contexts.insert(
+            "local-kitchen".into(),
+            Context::new("http://127.0.0.1:8080", Some("kitchen-key".into()))
+                .with_restaurant("maison-tandoor"),
+        );
+
+        let err = Config::resolve(cli(&["--kitchen"]), &f).unwrap_err();
+        let bound = Config::resolve(cli(&["--kitchen", "--context", "local-kitchen"]), &f).unwrap();
+        let ops = Config::resolve(cli(&["--kitchen", "--restaurant", "sakura-sushi"]), &f).unwrap();
+        let other_key = Config::resolve(
+            cli(&["--kitchen", "--context", "local-kitchen", "--token", "x"]),
+            &f,
+        );
+
+        assert!(
+            err.to_string().starts_with("--kitchen needs a restaurant"),
+            "{err}"
+        );
+        assert_eq!(bound.kitchen.as_deref(), Some("maison-tandoor"));
+        assert!(matches!(bound.feed, Feed::Kafka { topic, .. } if topic == "food.orders.v1"));
+        assert_eq!(ops.kitchen.as_deref(), Some("sakura-sushi"));
+        assert!(
+            other_key.is_err(),
+            "another key is not the context's restaurant's"
+        );
+        let plain = Config::resolve(cli(&["--context", "local-kitchen"]), &f).unwrap();
+        assert_eq!(
+            plain.kitchen, None,
+            "the context alone does not make a kitchen"
+        );
     }
 
     #[test]

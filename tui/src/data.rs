@@ -15,7 +15,10 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context as _, anyhow, bail};
-use food_api::{Delivery, DeliveryList, Order, Restaurant, UpdateDelivery};
+use food_api::{
+    AcceptOrder, Courier, Delivery, DeliveryList, Item, ItemList, Order, OrderList, OrderStatus,
+    Restaurant, UpdateDelivery,
+};
 use food_client::{ApiError, Client, Endpoint, EventStream, path_segment};
 use food_events::{
     Payload,
@@ -117,6 +120,69 @@ impl Gateway {
     pub async fn order(&self, order_id: &str) -> Result<Order, ApiError> {
         let path = format!("/orders/{}", path_segment(order_id));
         self.0.get(&path, &[]).await
+    }
+
+    /// A restaurant's orders in one status: `GET /orders?restaurant=&status=`,
+    /// page after page. A restaurant key sees only its own anyway.
+    pub async fn orders(
+        &self,
+        restaurant: &str,
+        status: OrderStatus,
+    ) -> Result<Vec<Order>, ApiError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("limit", PAGE.to_string()),
+                ("restaurant", restaurant.to_owned()),
+                ("status", status.as_str().to_owned()),
+            ];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let page: OrderList = self.0.get("/orders", &query).await?;
+            // The same rule as the live feed, whatever the gateway sent.
+            all.extend(
+                page.orders.into_iter().filter(|o| {
+                    o.status == status && o.restaurant_id.as_deref() == Some(restaurant)
+                }),
+            );
+            match page.next_cursor {
+                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// `GET /restaurants/{id}/menu`: its dishes, for their prep times.
+    pub async fn menu(&self, restaurant: &str) -> Result<Vec<Item>, ApiError> {
+        let path = format!("/restaurants/{}/menu", path_segment(restaurant));
+        let list: ItemList = self.0.get(&path, &[("limit", PAGE.to_string())]).await?;
+        Ok(list.items)
+    }
+
+    /// `POST /orders/{id}/accept {"prep_minutes"}`.
+    pub async fn accept(&self, order_id: &str, prep_minutes: u32) -> Result<Order, ApiError> {
+        let body = AcceptOrder {
+            prep_minutes: Some(prep_minutes),
+            ready_by: None,
+        };
+        self.0.accept_order(order_id, &body).await
+    }
+
+    /// `POST /orders/{id}/reject {"reason"}`.
+    pub async fn reject(&self, order_id: &str, reason: &str) -> Result<Order, ApiError> {
+        self.0.reject_order(order_id, reason).await
+    }
+
+    /// `POST /orders/{id}/ready`.
+    pub async fn ready(&self, order_id: &str) -> Result<Order, ApiError> {
+        self.0.mark_ready(order_id).await
+    }
+
+    /// `GET /couriers`, for the couriers panel.
+    pub async fn couriers(&self) -> Result<Vec<Courier>, ApiError> {
+        self.0.couriers(None).await
     }
 
     /// Opens `GET /events/deliveries`.
@@ -359,7 +425,10 @@ impl Session<'_> {
 }
 
 /// The high watermark of every partition of `topic`, as an assignment.
-fn latest_offsets(c: &StreamConsumer, topic: &str) -> anyhow::Result<TopicPartitionList> {
+pub(crate) fn latest_offsets(
+    c: &StreamConsumer,
+    topic: &str,
+) -> anyhow::Result<TopicPartitionList> {
     let md = c.fetch_metadata(Some(topic), BROKER_TIMEOUT)?;
     let t = md
         .topics()

@@ -73,6 +73,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tx.clone(),
         shutdown.clone(),
     );
+    let couriers = tokio::spawn(refresh_couriers(gateway.clone(), tx.clone()));
     let mut app = App::new(options, Utc::now());
     // Installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init()?;
@@ -80,7 +81,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ratatui::restore();
     shutdown.cancel();
     feed.abort();
+    couriers.abort();
     result
+}
+
+/// How often the couriers panel asks for the couriers; delivery events move
+/// their loads in between.
+const COURIERS_EVERY: Duration = Duration::from_secs(5);
+
+/// Feeds the couriers panel with `GET /couriers` until the board is gone.
+/// A key that may not list couriers (401, 403, 404) gets no panel.
+pub async fn refresh_couriers(gateway: Gateway, tx: mpsc::Sender<Msg>) {
+    loop {
+        match gateway.couriers().await {
+            Ok(cs) => {
+                if tx.send(Msg::Couriers(cs)).await.is_err() {
+                    return;
+                }
+            }
+            Err(food_client::ApiError::Api {
+                status: 401 | 403 | 404 | 405,
+                ..
+            }) => return,
+            Err(_) => {}
+        }
+        tokio::time::sleep(COURIERS_EVERY).await;
+    }
 }
 
 async fn event_loop(
@@ -188,6 +214,10 @@ async fn print_snapshot(
         .map_err(|e| anyhow::anyhow!("fetching the board from {}: {e}", gateway.base()))?;
     let mut app = App::new(options, Utc::now());
     app.on_data(DataEvent::Snapshot(deliveries));
+    // The panel when the key may list couriers; the board without it otherwise.
+    if let Ok(cs) = gateway.couriers().await {
+        app.on_msg(Msg::Couriers(cs));
+    }
     let text = ui::render_to_text(&app, width, height);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

@@ -9,11 +9,14 @@
 //!   directly, or the gateway's SSE stream) with reconnects.
 //! - [`config`]: flags and foodctl's contexts, resolved into one `Config`.
 //! - [`event`]: the loop that selects over input, ticks and the data channel.
+//! - [`kitchen`]: `--kitchen`, a restaurant's screen of orders (its own
+//!   state, rendering, feed from `food.orders.v1` and loop).
 
 pub mod app;
 pub mod config;
 pub mod data;
 pub mod event;
+pub mod kitchen;
 pub mod ui;
 
 /// Parses nothing, runs everything: the binary's whole body.
@@ -23,7 +26,10 @@ pub fn run(cli: config::Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = runtime.block_on(event::run(config));
+    let result = match config.kitchen.clone() {
+        Some(restaurant) => runtime.block_on(kitchen::data::run(config, restaurant)),
+        None => runtime.block_on(event::run(config)),
+    };
     // A Kafka consumer closing against a vanished broker may block a while;
     // quitting should not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));

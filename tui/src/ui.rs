@@ -30,6 +30,17 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
     ])
     .areas(frame.area());
     render_header(app, frame, header);
+    let body = match app.couriers() {
+        // The panel only where the lanes keep room to breathe.
+        Some(couriers) if body.width >= 100 => {
+            let [lanes, panel] =
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(COURIERS_WIDTH)])
+                    .areas(body);
+            render_couriers(couriers, frame, panel);
+            lanes
+        }
+        _ => body,
+    };
     render_lanes(app, frame, body);
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -38,6 +49,57 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Overlay::Detail => render_detail(app, frame, body),
         Overlay::Help => render_help(app, frame, body),
     }
+}
+
+/// Columns of the couriers panel.
+const COURIERS_WIDTH: u16 = 30;
+
+/// The couriers panel: who is on shift and how many active deliveries each
+/// has, on shift first.
+fn render_couriers(couriers: &[food_api::Courier], frame: &mut Frame<'_>, area: Rect) {
+    let on = couriers.iter().filter(|c| c.on_shift).count();
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().dark_gray())
+        .title(
+            Line::from(format!(" COURIERS {on}/{} on shift ", couriers.len()))
+                .bold()
+                .white(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let mut lines: Vec<Line<'_>> = couriers
+        .iter()
+        .map(|c| {
+            let (dot, name_style) = if c.on_shift {
+                (Span::raw("● ").green(), Style::new())
+            } else {
+                (Span::raw("○ ").dark_gray(), Style::new().dark_gray())
+            };
+            let load = c.active_deliveries.to_string();
+            let load = if c.active_deliveries > 0 {
+                Span::raw(load).cyan().bold()
+            } else {
+                Span::raw(load).dark_gray()
+            };
+            let name: String = c.name.chars().take(width.saturating_sub(5)).collect();
+            let pad = width
+                .saturating_sub(2 + name.chars().count() + load.width())
+                .max(1);
+            Line::from(vec![
+                dot,
+                Span::styled(name, name_style),
+                Span::raw(" ".repeat(pad)),
+                load,
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from("no couriers").dark_gray());
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// Draws one frame into an off-screen buffer and returns it as plain text,
@@ -266,9 +328,9 @@ fn render_card(
     } else {
         format!("{} items", d.item_count)
     };
-    let courier = match d.courier.as_deref() {
-        Some(c) if !c.is_empty() => Span::raw(c.to_owned()).cyan(),
-        _ => Span::raw("—").dark_gray(),
+    let courier = match courier_label(app, d) {
+        Some(c) => Span::raw(c).cyan(),
+        None => Span::raw("—").dark_gray(),
     };
     // In the mixed lane the status says which of the two it is.
     let status = (lane == LaneKind::Terminal).then(|| {
@@ -321,6 +383,18 @@ fn render_card(
     frame.render_widget(p, area);
 }
 
+/// A delivery's courier as people know it: the name the delivery carries,
+/// else the couriers panel's, else its id.
+fn courier_label(app: &App, d: &Delivery) -> Option<String> {
+    let id = d.courier.as_deref().filter(|c| !c.is_empty());
+    d.courier_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .or_else(|| id.and_then(|id| app.courier_name(id)))
+        .or(id)
+        .map(str::to_owned)
+}
+
 fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let line = match app.mode() {
         Mode::Filter => Line::from(vec![
@@ -334,9 +408,12 @@ fn render_status(app: &App, frame: &mut Frame<'_>, area: Rect) {
             input,
             next,
         } => Line::from(vec![
-            Span::raw(format!(" courier for {} (→ {next}): ", short_id(order_id)))
-                .cyan()
-                .bold(),
+            Span::raw(format!(
+                " courier id for {} (→ {next}): ",
+                short_id(order_id)
+            ))
+            .cyan()
+            .bold(),
             Span::raw(input.clone()),
             Span::raw("▏").cyan(),
             Span::raw("   (Enter sends, Esc aborts)").dark_gray(),
@@ -449,7 +526,14 @@ fn render_detail(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 .unwrap_or_else(|| "—".into()),
         ),
         field("customer", d.customer_id.clone()),
-        field("courier", d.courier.clone().unwrap_or_else(|| "—".into())),
+        field(
+            "courier",
+            match (courier_label(app, d), d.courier.as_deref()) {
+                (Some(name), Some(id)) if name != id => format!("{name} ({id})"),
+                (Some(name), _) => name,
+                (None, _) => "—".into(),
+            },
+        ),
         field("eta", d.eta.map_or_else(|| "—".into(), stamp)),
         field("address", d.delivery_address.clone()),
         field(
@@ -520,7 +604,7 @@ fn render_help(app: &App, frame: &mut Frame<'_>, area: Rect) {
         rows.extend([
             ("a", "advance to the next status"),
             ("x", "cancel the delivery (asks first)"),
-            ("c", "set the courier, with the next status"),
+            ("c", "set the courier (its id), with the next status"),
         ]);
     }
     rows.extend([
@@ -760,6 +844,91 @@ mod tests {
         assert_eq!(fg_of("00000001"), Color::Red, "25 minutes pending");
         assert_eq!(fg_of("00000002"), Color::Yellow, "12 minutes pending");
         assert_eq!(fg_of("00000003"), Color::Reset, "3 minutes pending");
+    }
+
+    fn couriers() -> Vec<food_api::Courier> {
+        [
+            ("courier-1", "Camille Martin", true, 2),
+            ("courier-2", "Malik Benali", false, 0),
+            ("courier-3", "Inès Laurent", true, 0),
+        ]
+        .into_iter()
+        .map(|(id, name, on_shift, active)| food_api::Courier {
+            id: id.into(),
+            name: name.into(),
+            on_shift,
+            active_deliveries: active,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn the_couriers_panel_shows_shift_and_load_and_cards_show_names() {
+        let mut app = board();
+        app.on_msg(Msg::Couriers(couriers()));
+        let text = render_to_text(&app, 150, 24);
+        assert!(text.contains("COURIERS 2/3 on shift"), "{text}");
+        insta::assert_snapshot!("couriers_panel", text);
+    }
+
+    #[test]
+    fn an_auto_assignment_shows_live_on_the_card_and_in_the_panel() {
+        // Arrange: a pending delivery, and couriers with no load.
+        let mut app = board();
+        let mut cs = couriers();
+        cs[2].active_deliveries = 0;
+        app.on_msg(Msg::Couriers(cs));
+        let mut d = app
+            .delivery("0190f3b2-7c1e-7d2a-9f00-000000000004")
+            .unwrap()
+            .clone();
+        assert_eq!(d.status, Pending);
+        // Act: dispatch gives it to Inès.
+        d.status = Assigned;
+        d.courier = Some("courier-3".into());
+        d.courier_name = Some("Inès Laurent".into());
+        d.version += 1;
+        app.on_data(DataEvent::Changed(d.clone()));
+        // Assert
+        let ines = app
+            .couriers()
+            .unwrap()
+            .iter()
+            .find(|c| c.id == "courier-3")
+            .unwrap();
+        assert_eq!(ines.active_deliveries, 1);
+        let text = render_to_text(&app, 150, 24);
+        assert!(text.contains("Inès Laurent"), "{text}");
+        // A duplicate (the action's answer, then its event) counts once.
+        app.on_data(DataEvent::Changed(d.clone()));
+        assert_eq!(
+            app.couriers()
+                .unwrap()
+                .iter()
+                .find(|c| c.id == "courier-3")
+                .unwrap()
+                .active_deliveries,
+            1
+        );
+        // Delivered: the load falls again.
+        d.status = PickedUp;
+        d.version += 1;
+        app.on_data(DataEvent::Changed(d.clone()));
+        d.status = InTransit;
+        d.version += 1;
+        app.on_data(DataEvent::Changed(d.clone()));
+        d.status = Delivered;
+        d.version += 1;
+        app.on_data(DataEvent::Changed(d));
+        assert_eq!(
+            app.couriers()
+                .unwrap()
+                .iter()
+                .find(|c| c.id == "courier-3")
+                .unwrap()
+                .active_deliveries,
+            0
+        );
     }
 
     #[test]

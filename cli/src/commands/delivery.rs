@@ -53,6 +53,7 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
         DeliveryCmd::List {
             status,
             restaurant,
+            courier,
             page,
         } => {
             let mut q: Vec<(&str, String)> = Vec::new();
@@ -61,6 +62,9 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
             }
             if let Some(r) = restaurant {
                 q.push(("restaurant", r));
+            }
+            if let Some(c) = courier {
+                q.push(("courier", c));
             }
             let filtered = !q.is_empty();
             let v = fetch_all(&ctx.client, "/deliveries", &q, "deliveries", &page).await?;

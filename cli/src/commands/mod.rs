@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod context;
+pub mod courier;
 pub mod delivery;
 pub mod events;
 pub mod menu;

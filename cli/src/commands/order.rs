@@ -1,10 +1,13 @@
-//! `foodctl order create|get|list|cancel|watch`, and `--wait-for`.
+//! `foodctl order create|get|list|cancel|watch|accept|reject|ready`, and
+//! `--wait-for`.
 
 use std::{process::ExitCode, time::Duration};
 
 use chrono::Utc;
-use food_api::{CreateOrder, Delivery, Order, OrderList, short_id};
-use food_client::path_segment;
+use food_api::{
+    AcceptOrder, CreateOrder, ItemList, Order, OrderList, OrderStatus, RejectOrder, short_id,
+};
+use food_client::{path_segment, routes};
 use serde_json::json;
 
 use super::{
@@ -79,6 +82,38 @@ pub async fn run(ctx: &Ctx, cmd: OrderCmd) -> anyhow::Result<ExitCode> {
             print_order(ctx, &v)?;
         }
         OrderCmd::Watch { id } => watch(ctx, &id).await?,
+        OrderCmd::Accept { id, prep, ready_by } => {
+            let body = match (prep, ready_by) {
+                (_, Some(t)) => AcceptOrder {
+                    ready_by: Some(t),
+                    prep_minutes: None,
+                },
+                (Some(m), None) => AcceptOrder {
+                    ready_by: None,
+                    prep_minutes: Some(m),
+                },
+                (None, None) => AcceptOrder {
+                    ready_by: None,
+                    prep_minutes: Some(default_prep_minutes(ctx, &id).await?),
+                },
+            };
+            let v = ctx.client.post(&routes::accept(&id), &body, &[]).await?;
+            print_order(ctx, &v)?;
+        }
+        OrderCmd::Reject { id, reason } => {
+            let v = ctx
+                .client
+                .post(&routes::reject(&id), &RejectOrder { reason }, &[])
+                .await?;
+            print_order(ctx, &v)?;
+        }
+        OrderCmd::Ready { id } => {
+            let v = ctx
+                .client
+                .post(&routes::ready(&id), &json!({}), &[])
+                .await?;
+            print_order(ctx, &v)?;
+        }
     }
     Ok(Exit::Ok.into())
 }
@@ -87,6 +122,40 @@ fn print_order(ctx: &Ctx, v: &Doc) -> anyhow::Result<()> {
     ctx.out.object(v, || {
         Ok(table::order(&typed::<Order>(v)?, Utc::now(), ctx.out.color))
     })
+}
+
+/// The prep time of an accept without one: the order's longest dish prep
+/// time on its restaurant's menu (what an auto-accepting kitchen uses).
+async fn default_prep_minutes(ctx: &Ctx, id: &str) -> anyhow::Result<u32> {
+    let order: Order = typed(&ctx.client.get(&routes::order(id), &[]).await?)?;
+    let Some(restaurant) = order.restaurant_id.as_deref() else {
+        return Ok(DEFAULT_PREP_MINUTES);
+    };
+    let menu: ItemList = typed(
+        &ctx.client
+            .get(
+                &format!("/restaurants/{}/menu", path_segment(restaurant)),
+                &[("limit", food_api::MAX_LIMIT.to_string())],
+            )
+            .await?,
+    )?;
+    Ok(longest_prep(&order, &menu.items))
+}
+
+/// When neither the order nor the menu says.
+const DEFAULT_PREP_MINUTES: u32 = 15;
+
+/// The longest prep time among an order's dishes; a dish the menu no
+/// longer lists does not count.
+pub fn longest_prep(order: &Order, menu: &[food_api::Item]) -> u32 {
+    order
+        .items
+        .iter()
+        .filter_map(|l| menu.iter().find(|i| i.id == l.item_id))
+        .map(|i| i.prep_minutes)
+        .max()
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_PREP_MINUTES)
 }
 
 async fn create(ctx: &Ctx, args: OrderCreate) -> anyhow::Result<ExitCode> {
@@ -109,49 +178,80 @@ async fn create(ctx: &Ctx, args: OrderCreate) -> anyhow::Result<ExitCode> {
     print_order(ctx, &v)?;
     if let Some(target) = args.wait_for {
         let order: Order = typed(&v)?;
-        let d = wait_for(ctx, &order.id, target, ctx.settings.timeout).await?;
+        let reached = wait_for(ctx, &order.id, target, ctx.settings.timeout).await?;
         ctx.out.note(format!(
-            "order {} reached {} (delivery {})",
+            "order {} reached {target} ({reached})",
             short_id(&order.id),
-            target,
-            d.status
         ));
     }
     Ok(Exit::Ok.into())
 }
 
-/// Waits until the order's delivery reaches `target` (or a later step).
+/// How often `--wait-for` with an order status asks for the order.
+const ORDER_POLL: Duration = Duration::from_millis(250);
+
+/// Waits until the order reaches `target` (or a later step): a delivery
+/// target on the delivery's stream, an order target on the order itself.
+/// Returns what was seen, e.g. `delivery ASSIGNED` or `order PREPARING`.
 pub async fn wait_for(
     ctx: &Ctx,
     order_id: &str,
     target: WaitTarget,
     timeout: Duration,
-) -> anyhow::Result<Delivery> {
+) -> anyhow::Result<String> {
     let mut progress = Progress::new(ctx.settings.quiet);
     progress.show(&format!("waiting for {target}…"), true);
-    let mut last = None;
-    let mut reached = None;
-    let waited = tokio::time::timeout(
-        timeout,
-        follow(ctx, Some(order_id), |_, d| {
-            last = Some(d.status);
-            progress.show(&format!("waiting for {target}: {}", d.status), true);
-            match target.check(d.status) {
-                WaitState::Reached => {
-                    reached = Some(d.clone());
-                    Ok(Next::Stop)
-                }
-                WaitState::Waiting => Ok(Next::More),
-                WaitState::Unreachable => Err(fail(
-                    Exit::Other,
-                    format!(
-                        "the delivery ended {}; it will never reach {target}",
-                        d.status
-                    ),
-                )),
+    let mut last: Option<String> = None;
+    let waited = tokio::time::timeout(timeout, async {
+        match target {
+            WaitTarget::Delivery(_) => {
+                let mut reached = None;
+                follow(ctx, Some(order_id), |_, d| {
+                    last = Some(format!("delivery {}", d.status));
+                    progress.show(&format!("waiting for {target}: {}", d.status), true);
+                    match target.check_delivery(d.status) {
+                        Some(WaitState::Reached) => {
+                            reached = Some(format!("delivery {}", d.status));
+                            Ok(Next::Stop)
+                        }
+                        Some(WaitState::Unreachable) => Err(fail(
+                            Exit::Other,
+                            format!(
+                                "the delivery ended {}; it will never reach {target}",
+                                d.status
+                            ),
+                        )),
+                        _ => Ok(Next::More),
+                    }
+                })
+                .await?;
+                reached.ok_or_else(|| anyhow::anyhow!("the stream ended early"))
             }
-        }),
-    )
+            WaitTarget::Order(_) => loop {
+                let o: Order = match ctx.client.get(&routes::order(order_id), &[]).await {
+                    Ok(v) => typed(&v)?,
+                    // A busy or restarting gateway (429, 503) delays the
+                    // answer; the timeout still bounds the wait.
+                    Err(e) if e.is_transient() => {
+                        tokio::time::sleep(ORDER_POLL).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if last.as_deref() != Some(&format!("order {}", o.status)) {
+                    progress.show(&format!("waiting for {target}: {}", o.status), true);
+                }
+                last = Some(format!("order {}", o.status));
+                match target.check_order(o.status) {
+                    Some(WaitState::Reached) => return Ok(format!("order {}", o.status)),
+                    Some(WaitState::Unreachable) => {
+                        return Err(fail(Exit::Other, unreachable_order(&o, target)));
+                    }
+                    _ => tokio::time::sleep(ORDER_POLL).await,
+                }
+            },
+        }
+    })
     .await;
     progress.clear();
     match waited {
@@ -160,12 +260,26 @@ pub async fn wait_for(
             format!(
                 "order {} did not reach {target} within {timeout:?} (last seen: {})",
                 short_id(order_id),
-                last.map_or_else(|| "no delivery yet".to_owned(), |s| s.to_string())
+                last.unwrap_or_else(|| match target {
+                    WaitTarget::Delivery(_) => "no delivery yet".to_owned(),
+                    WaitTarget::Order(_) => "no answer for the order yet".to_owned(),
+                })
             ),
         )),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(())) => reached.ok_or_else(|| anyhow::anyhow!("the stream ended early")),
+        Ok(r) => r,
     }
+}
+
+/// Why an order target will never be reached: where the order ended.
+fn unreachable_order(o: &Order, target: WaitTarget) -> String {
+    let why = match (o.status, o.rejection_reason.as_deref()) {
+        (OrderStatus::Rejected, Some(r)) if !r.is_empty() => format!(" ({r})"),
+        _ => String::new(),
+    };
+    format!(
+        "the order ended {}{why}; it will never reach {target}",
+        o.status
+    )
 }
 
 async fn watch(ctx: &Ctx, id: &str) -> anyhow::Result<()> {

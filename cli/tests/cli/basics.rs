@@ -69,8 +69,43 @@ fn completion_scripts_are_printed_for_bash_zsh_and_fish() {
                 predicate::str::contains("foodctl")
                     .and(predicate::str::contains("delivery"))
                     .and(predicate::str::contains("restaurant"))
-                    .and(predicate::str::contains("cuisine")),
+                    .and(predicate::str::contains("cuisine"))
+                    // The kitchen's and the couriers' commands and flags.
+                    .and(predicate::str::contains("courier"))
+                    .and(predicate::str::contains("accept"))
+                    .and(predicate::str::contains("ready-by"))
+                    .and(predicate::str::contains("on-shift")),
             );
+    }
+}
+
+#[test]
+fn the_kitchen_and_courier_commands_explain_themselves_with_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, example) in [
+        (
+            &["order", "accept", "--help"][..],
+            "foodctl order accept 1234abcd --prep 15m",
+        ),
+        (&["order", "reject", "--help"], "--reason \"out of dough\""),
+        (
+            &["order", "ready", "--help"],
+            "foodctl order ready 1234abcd",
+        ),
+        (
+            &["courier", "on", "--help"],
+            "foodctl --context local-courier courier on",
+        ),
+        (
+            &["courier", "list", "--help"],
+            "foodctl courier list --on-shift",
+        ),
+    ] {
+        bare_foodctl(dir.path())
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(example));
     }
 }
 

@@ -16,14 +16,14 @@ fn delivery_set_moves_the_delivery_with_courier_eta_and_note() {
     // Act
     let after = json(
         stack,
-        &stack.courier_key,
+        &stack.ops_key,
         &[
             "delivery",
             "set",
             &id,
             "assigned",
             "--courier",
-            "ana",
+            "courier-2",
             "--eta",
             "+15m",
             "--note",
@@ -34,7 +34,8 @@ fn delivery_set_moves_the_delivery_with_courier_eta_and_note() {
     );
     // Assert
     assert_eq!(after["status"], "ASSIGNED");
-    assert_eq!(after["courier"], "ana");
+    assert_eq!(after["courier"], "courier-2");
+    assert_eq!(after["courier_name"], "Malik Benali");
     assert!(after["eta"].is_string());
     assert_eq!(
         after["version"].as_u64().unwrap(),
@@ -46,6 +47,7 @@ fn delivery_set_moves_the_delivery_with_courier_eta_and_note() {
         .success()
         .stdout(
             predicate::str::contains("ASSIGNED")
+                .and(predicate::str::contains("Malik Benali (courier-2)"))
                 .and(predicate::str::contains("in 1"))
                 .and(predicate::str::contains("on my way")),
         );
@@ -61,13 +63,22 @@ fn a_refused_transition_or_a_stale_version_exits_5() {
     let stack = shared_stack();
     let id = place_order(stack, &stack.customer_key);
     wait_for_delivery(stack, &id);
-    foodctl(stack, &stack.courier_key)
+    foodctl(stack, &stack.ops_key)
         .args(["delivery", "set", &id, "DELIVERED"])
         .assert()
         .code(5)
         .stderr(predicate::str::contains("invalid_transition"));
-    foodctl(stack, &stack.courier_key)
-        .args(["delivery", "set", &id, "ASSIGNED", "--if-version", "99"])
+    foodctl(stack, &stack.ops_key)
+        .args([
+            "delivery",
+            "set",
+            &id,
+            "ASSIGNED",
+            "--courier",
+            "courier-3",
+            "--if-version",
+            "99",
+        ])
         .assert()
         .code(5)
         .stderr(predicate::str::contains("version_conflict"));
@@ -91,8 +102,8 @@ fn delivery_list_filters_by_status_in_every_format() {
     wait_for_delivery(stack, &id);
     json(
         stack,
-        &stack.courier_key,
-        &["delivery", "set", &id, "ASSIGNED"],
+        &stack.ops_key,
+        &["delivery", "set", &id, "ASSIGNED", "--courier", "courier-3"],
     );
     let v = json(
         stack,
@@ -107,7 +118,9 @@ fn delivery_list_filters_by_status_in_every_format() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("COURIER").and(predicate::str::contains(&id[id.len() - 8..])),
+            predicate::str::contains("COURIER")
+                .and(predicate::str::contains(&id[id.len() - 8..]))
+                .and(predicate::str::contains("Inès Laurent")),
         );
     foodctl(stack, &stack.ops_key)
         .args(["delivery", "list", "-o", "wide", "--limit", "1"])
@@ -134,16 +147,16 @@ fn delivery_watch_receives_a_change_made_by_another_command() {
     );
     let first: Value = serde_json::from_str(&watch.next_line(Duration::from_secs(20))).unwrap();
     // Act
-    foodctl(stack, &stack.courier_key)
-        .args(["delivery", "set", &id, "ASSIGNED", "--courier", "zed"])
+    foodctl(stack, &stack.ops_key)
+        .args(["delivery", "set", &id, "ASSIGNED", "--courier", "courier-2"])
         .assert()
         .success();
     let change: Value = serde_json::from_str(&watch.next_line(Duration::from_secs(20))).unwrap();
     // Assert
     assert_eq!(first["status"], "PENDING");
     assert_eq!(change["status"], "ASSIGNED");
-    assert_eq!(change["courier"], "zed");
-    foodctl(stack, &stack.courier_key)
+    assert_eq!(change["courier"], "courier-2");
+    foodctl(stack, &stack.ops_key)
         .args(["delivery", "set", &id, "CANCELLED"])
         .assert()
         .success();
@@ -164,8 +177,8 @@ fn delivery_watch_without_an_id_follows_every_delivery() {
     );
     // The stream is attached once it has printed anything or a moment passed.
     std::thread::sleep(Duration::from_millis(500));
-    foodctl(stack, &stack.courier_key)
-        .args(["delivery", "set", &id, "ASSIGNED"])
+    foodctl(stack, &stack.ops_key)
+        .args(["delivery", "set", &id, "ASSIGNED", "--courier", "courier-3"])
         .assert()
         .success();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

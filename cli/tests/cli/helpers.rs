@@ -28,7 +28,14 @@ pub struct Stack {
     /// Prefix of this stack's topic names.
     pub prefix: String,
     pub ops_key: String,
+    /// `courier-1`'s key.
     pub courier_key: String,
+    /// `courier-2`'s key.
+    pub courier2_key: String,
+    /// The kitchen of [`KITCHEN`], which accepts orders by hand.
+    pub kitchen_key: String,
+    /// The kitchen of [`OTHER_KITCHEN`].
+    pub other_kitchen_key: String,
     pub customer_key: String,
     pub customer_id: String,
     pub other_customer_key: String,
@@ -37,6 +44,13 @@ pub struct Stack {
     /// Torn down in order when dropped.
     _platform: TestStack,
 }
+
+/// A seed restaurant that accepts orders by hand (300 s to answer).
+pub const KITCHEN: &str = "maison-tandoor";
+/// Another one; its key must not reach [`KITCHEN`]'s orders.
+pub const OTHER_KITCHEN: &str = "le-bouchon-des-halles";
+/// A seed restaurant that accepts orders at once.
+pub const AUTO_KITCHEN: &str = "trattoria-da-luca";
 
 /// One stack shared by the tests that only read or touch their own orders.
 pub fn shared_stack() -> &'static Stack {
@@ -53,12 +67,18 @@ fn key(role: &str) -> String {
 pub fn start_stack() -> Stack {
     let ops_key = key("ops");
     let courier_key = key("courier");
+    let courier2_key = key("courier2");
+    let kitchen_key = key("kitchen");
+    let other_kitchen_key = key("kitchen2");
     let customer_key = key("customer");
     let customer_id = format!("cust-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
     let other_customer_key = key("customer2");
     let platform = TestStack::builder()
         .ops_key(&ops_key)
         .courier_key(&courier_key)
+        .courier_key_for(&courier2_key, "courier-2")
+        .restaurant_key(&kitchen_key, KITCHEN)
+        .restaurant_key(&other_kitchen_key, OTHER_KITCHEN)
         .customer_key(&customer_key, &customer_id)
         .customer_key(&other_customer_key, "cust-other")
         .start_blocking();
@@ -68,6 +88,9 @@ pub fn start_stack() -> Stack {
         prefix: platform.prefix.clone(),
         ops_key,
         courier_key,
+        courier2_key,
+        kitchen_key,
+        other_kitchen_key,
         customer_key,
         customer_id,
         other_customer_key,
@@ -123,6 +146,35 @@ pub fn available_item(stack: &Stack) -> String {
         .as_str()
         .expect("an available item")
         .to_owned()
+}
+
+/// An item of `restaurant` that can be ordered now.
+pub fn item_of(stack: &Stack, restaurant: &str) -> String {
+    let v = json(
+        stack,
+        &stack.ops_key,
+        &["menu", "list", "--available", "--restaurant", restaurant],
+    );
+    v["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an available item of {restaurant}"))
+        .to_owned()
+}
+
+/// Places an order of one `item` as `key`'s customer and returns it.
+pub fn order_of(stack: &Stack, key: &str, item: &str) -> Value {
+    json(
+        stack,
+        key,
+        &[
+            "order",
+            "create",
+            "--item",
+            item,
+            "--address",
+            "1 Test Street",
+        ],
+    )
 }
 
 /// Places an order as `key`'s customer and returns its id.

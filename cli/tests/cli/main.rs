@@ -11,6 +11,7 @@ mod deliveries;
 mod errors;
 mod events;
 mod helpers;
+mod kitchen;
 mod menu;
 mod orders;
 mod restaurants;

@@ -6,7 +6,8 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::helpers::{
-    Running, available_item, foodctl, json, place_order, shared_stack, wait_for_delivery,
+    KITCHEN, Running, available_item, foodctl, item_of, json, order_of, place_order, shared_stack,
+    wait_for_delivery,
 };
 
 #[test]
@@ -103,7 +104,12 @@ fn another_customers_order_is_not_found() {
 #[test]
 fn order_list_filters_by_status_and_customer_in_every_format() {
     let stack = shared_stack();
-    let id = place_order(stack, &stack.customer_key);
+    // A kitchen that accepts by hand: the order stays PLACED.
+    let item = item_of(stack, KITCHEN);
+    let id = order_of(stack, &stack.customer_key, &item)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mine = json(
         stack,
         &stack.customer_key,
@@ -223,9 +229,11 @@ fn wait_for_a_status_nobody_sets_times_out_with_7() {
 }
 
 #[test]
-fn wait_for_sees_a_change_made_by_a_courier() {
+fn wait_for_an_order_status_sees_the_kitchen_move_the_order() {
+    // Arrange: an order of a kitchen that accepts by hand, waited on until
+    // READY_FOR_PICKUP, which only the order tells (its delivery stays PENDING).
     let stack = shared_stack();
-    let item = available_item(stack);
+    let item = item_of(stack, KITCHEN);
     let waiter = Running::spawn(
         stack,
         &stack.customer_key,
@@ -237,7 +245,7 @@ fn wait_for_sees_a_change_made_by_a_courier() {
             "--address",
             "5 Main St",
             "--wait-for",
-            "PREPARING",
+            "READY_FOR_PICKUP",
             "--timeout",
             "30s",
             "-o",
@@ -246,11 +254,16 @@ fn wait_for_sees_a_change_made_by_a_courier() {
     );
     let order: Value = serde_json::from_str(&waiter.next_line(Duration::from_secs(30))).unwrap();
     let id = order["id"].as_str().unwrap();
-    wait_for_delivery(stack, id);
-    foodctl(stack, &stack.courier_key)
-        .args(["delivery", "set", id, "ASSIGNED", "--courier", "ana"])
+    // Act: the kitchen accepts, then readies it.
+    foodctl(stack, &stack.kitchen_key)
+        .args(["order", "accept", id, "--prep", "10m"])
         .assert()
         .success();
+    foodctl(stack, &stack.kitchen_key)
+        .args(["order", "ready", id])
+        .assert()
+        .success();
+    // Assert
     assert_eq!(waiter.wait(Duration::from_secs(30)), 0);
 }
 
@@ -268,19 +281,19 @@ fn order_watch_prints_each_change_and_ends_at_a_terminal_status() {
     let first: Value = serde_json::from_str(&watch.next_line(Duration::from_secs(20))).unwrap();
     assert_eq!(first["status"], "PENDING");
     // Act
-    foodctl(stack, &stack.courier_key)
-        .args(["delivery", "set", &id, "ASSIGNED", "--courier", "bo"])
+    foodctl(stack, &stack.ops_key)
+        .args(["delivery", "set", &id, "ASSIGNED", "--courier", "courier-3"])
         .assert()
         .success();
     let second: Value = serde_json::from_str(&watch.next_line(Duration::from_secs(20))).unwrap();
-    foodctl(stack, &stack.courier_key)
+    foodctl(stack, &stack.ops_key)
         .args(["delivery", "set", &id, "FAILED", "--note", "flat tyre"])
         .assert()
         .success();
     let third: Value = serde_json::from_str(&watch.next_line(Duration::from_secs(20))).unwrap();
     // Assert
     assert_eq!(second["status"], "ASSIGNED");
-    assert_eq!(second["courier"], "bo");
+    assert_eq!(second["courier"], "courier-3");
     assert_eq!(third["status"], "FAILED");
     assert_eq!(watch.wait(Duration::from_secs(10)), 0);
 }
@@ -290,7 +303,7 @@ fn order_watch_in_table_mode_prints_one_line_per_change() {
     let stack = shared_stack();
     let id = place_order(stack, &stack.customer_key);
     wait_for_delivery(stack, &id);
-    foodctl(stack, &stack.courier_key)
+    foodctl(stack, &stack.ops_key)
         .args(["delivery", "set", &id, "CANCELLED"])
         .assert()
         .success();

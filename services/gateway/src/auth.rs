@@ -18,6 +18,11 @@ pub struct Principal {
     pub role: Role,
     /// Set for customers: the only customer whose orders they may see.
     pub customer_id: Option<String>,
+    /// Set for restaurant keys: the only restaurant whose orders they see and act on.
+    pub restaurant_id: Option<String>,
+    /// Set for courier keys: the courier they are (its deliveries and the
+    /// unassigned ones, its own shift).
+    pub courier_id: Option<String>,
     /// The first characters of the key's hash: names the key in logs and
     /// keys its rate-limit bucket without revealing it.
     pub key_id: String,
@@ -28,7 +33,23 @@ impl Principal {
     pub fn own_customer(&self) -> Option<&str> {
         match self.role {
             Role::Customer => self.customer_id.as_deref(),
-            Role::Courier | Role::Ops => None,
+            Role::Restaurant | Role::Courier | Role::Ops => None,
+        }
+    }
+
+    /// The restaurant a restaurant key acts for.
+    pub fn own_restaurant(&self) -> Option<&str> {
+        match self.role {
+            Role::Restaurant => self.restaurant_id.as_deref(),
+            Role::Customer | Role::Courier | Role::Ops => None,
+        }
+    }
+
+    /// The courier a courier key is.
+    pub fn own_courier(&self) -> Option<&str> {
+        match self.role {
+            Role::Courier => self.courier_id.as_deref(),
+            Role::Customer | Role::Restaurant | Role::Ops => None,
         }
     }
 }
@@ -49,8 +70,9 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    /// Refuses a customer key without a customer id and hashes that are not
-    /// hex SHA-256, so that a typo in the config fails at start.
+    /// Refuses a customer, restaurant or courier key without the id it is
+    /// bound to and hashes that are not hex SHA-256, so that a typo in the
+    /// config fails at start (naming the key's index).
     pub fn new(keys: &[ApiKey]) -> anyhow::Result<Self> {
         let mut by_hash = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
@@ -58,16 +80,23 @@ impl KeyStore {
             if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 anyhow::bail!("api_keys[{i}].sha256: expected 64 hex digits of a SHA-256 hash");
             }
-            let customer_id = match (key.role, &key.customer_id) {
-                (Role::Customer, Some(c)) if !c.trim().is_empty() => Some(c.trim().to_owned()),
-                (Role::Customer, _) => {
-                    anyhow::bail!("api_keys[{i}].customer_id: required for a customer key")
+            let bound = |wanted: Role, id: &Option<String>, field: &str| {
+                if key.role != wanted {
+                    return Ok(None);
                 }
-                (_, _) => None,
+                match id.as_deref().map(str::trim) {
+                    Some(id) if !id.is_empty() => Ok(Some(id.to_owned())),
+                    _ => Err(anyhow::anyhow!(
+                        "api_keys[{i}].{field}: required for a {} key",
+                        wanted.as_str()
+                    )),
+                }
             };
             let principal = Principal {
                 role: key.role,
-                customer_id,
+                customer_id: bound(Role::Customer, &key.customer_id, "customer_id")?,
+                restaurant_id: bound(Role::Restaurant, &key.restaurant_id, "restaurant_id")?,
+                courier_id: bound(Role::Courier, &key.courier_id, "courier_id")?,
                 key_id: hash[..12].to_owned(),
             };
             by_hash.insert(hash, principal);
@@ -156,7 +185,8 @@ mod tests {
     fn store() -> KeyStore {
         KeyStore::new(&[
             ApiKey::new("cust-a", Role::Customer, Some("alice")),
-            ApiKey::new("courier", Role::Courier, None),
+            ApiKey::new("courier", Role::Courier, Some("courier-1")),
+            ApiKey::new("kitchen", Role::Restaurant, Some("maison-tandoor")),
             ApiKey::new("ops", Role::Ops, None),
         ])
         .unwrap()
@@ -205,11 +235,43 @@ mod tests {
     }
 
     #[test]
+    fn courier_and_restaurant_keys_without_their_ids_are_config_errors_naming_the_key() {
+        let err = KeyStore::new(&[
+            ApiKey::new("ops", Role::Ops, None),
+            ApiKey::new("c", Role::Courier, None),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "api_keys[1].courier_id: required for a courier key"
+        );
+        let err = KeyStore::new(&[ApiKey::new("r", Role::Restaurant, Some("  "))]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "api_keys[0].restaurant_id: required for a restaurant key"
+        );
+    }
+
+    #[test]
+    fn scoped_keys_resolve_to_their_restaurant_and_courier() {
+        let s = store();
+        let Authentication::Authenticated(k) = s.authenticate(Some("Bearer kitchen")) else {
+            panic!("expected a principal");
+        };
+        assert_eq!(k.own_restaurant(), Some("maison-tandoor"));
+        assert_eq!((k.own_customer(), k.own_courier()), (None, None));
+        let Authentication::Authenticated(c) = s.authenticate(Some("Bearer courier")) else {
+            panic!("expected a principal");
+        };
+        assert_eq!(c.own_courier(), Some("courier-1"));
+        assert_eq!(c.own_restaurant(), None);
+    }
+
+    #[test]
     fn a_malformed_hash_is_a_config_error() {
         let key = ApiKey {
             sha256: "not-hex".into(),
-            role: Role::Ops,
-            customer_id: None,
+            ..ApiKey::new("x", Role::Ops, None)
         };
         assert!(KeyStore::new(&[key]).is_err());
     }

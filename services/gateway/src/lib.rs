@@ -17,6 +17,7 @@
 //! - [`rest`]: the REST handlers; [`openapi`]: their OpenAPI document.
 //! - [`graphql`]: the schema, its HTTP and WebSocket handlers.
 //! - [`live`]: the Kafka feed of delivery changes and the streams built on it.
+//! - [`order_feed`]: the Kafka feed of order changes for kitchens' subscriptions.
 //! - [`error`]: [`ApiError`], the one error type and its renderings.
 //! - [`extract`]: extractors with JSON rejections; header and status-filter parsing.
 
@@ -28,6 +29,7 @@ pub mod graphql;
 pub mod live;
 pub mod middleware;
 pub mod openapi;
+pub mod order_feed;
 pub mod ratelimit;
 pub mod rest;
 pub mod service;

@@ -27,7 +27,12 @@ use rdkafka::{
 };
 use tokio::sync::{broadcast, oneshot};
 
-use crate::{auth::Caller, error::ApiError, service::Gateway, settings::Role};
+use crate::{
+    auth::Caller,
+    error::ApiError,
+    service::{Gateway, may_see_delivery},
+    settings::Role,
+};
 
 /// How many recent changes are kept for resuming with `Last-Event-ID`.
 const RECENT: usize = 4096;
@@ -251,27 +256,36 @@ pub async fn order_updates(
     Ok(until_shutdown(stream::iter(first).chain(rest), shutdown))
 }
 
-/// Every delivery change (ops and couriers). With a known `Last-Event-ID`
-/// the changes after it that this replica still holds are replayed first.
+/// Every delivery change the caller may see: ops all of them, a courier
+/// its own and the unassigned ones, a restaurant key its restaurant's.
+/// With a known `Last-Event-ID` the changes after it that this replica
+/// still holds are replayed first.
 pub fn all_updates(
     hub: &Arc<Hub>,
     caller: &Caller,
     last_event_id: Option<&str>,
     shutdown: &Shutdown,
 ) -> Result<UpdateStream, ApiError> {
-    caller.require(&[Role::Courier, Role::Ops])?;
+    let p = caller
+        .require(&[Role::Restaurant, Role::Courier, Role::Ops])?
+        .clone();
     let rx = hub.subscribe();
     let replay = last_event_id
         .and_then(|id| hub.after(id.trim()))
         .unwrap_or_default();
     let mut seen = replay.last().map(|e| e.seq);
-    let replay: Vec<Update> = replay.iter().map(|e| Update::from(&**e)).collect();
+    let replay: Vec<Update> = replay
+        .iter()
+        .filter(|e| may_see_delivery(&p, &e.delivery))
+        .map(|e| Update::from(&**e))
+        .collect();
     let rest = changes(rx).filter_map(move |e| {
         let fresh = seen.is_none_or(|s| e.seq > s);
         if fresh {
             seen = Some(e.seq);
         }
-        futures::future::ready(fresh.then(|| Update::from(&*e)))
+        let visible = fresh && may_see_delivery(&p, &e.delivery);
+        futures::future::ready(visible.then(|| Update::from(&*e)))
     });
     Ok(until_shutdown(stream::iter(replay).chain(rest), shutdown))
 }
@@ -285,8 +299,53 @@ pub async fn run_consumer(
     ready: oneshot::Sender<()>,
 ) {
     let topic = food_events::topics::Topics::with_prefix(&kafka.topic_prefix).deliveries;
+    let feed = hub.clone();
+    tail(
+        Feed {
+            kafka,
+            topic,
+            name: "live delivery feed",
+            group_infix: "",
+        },
+        &hub.live,
+        shutdown,
+        ready,
+        move |payload| {
+            feed.handle(payload);
+        },
+    )
+    .await;
+}
+
+/// What [`tail`] reads.
+pub(crate) struct Feed {
+    pub kafka: KafkaSettings,
+    pub topic: String,
+    /// For logs: "live delivery feed".
+    pub name: &'static str,
+    /// Between the group prefix and the instance's unique suffix, so that
+    /// each feed of each replica has a group of its own.
+    pub group_infix: &'static str,
+}
+
+/// Reads `feed.topic` from its latest offsets until shutdown, handing each
+/// record's value to `handle`; `live` says whether it is attached and
+/// `ready` fires once it is (so a change made after that is seen).
+pub(crate) async fn tail(
+    feed: Feed,
+    live: &AtomicBool,
+    shutdown: Shutdown,
+    ready: oneshot::Sender<()>,
+    mut handle: impl FnMut(&[u8]),
+) {
+    let Feed {
+        kafka,
+        topic,
+        name,
+        group_infix,
+    } = feed;
     let group = format!(
-        "{}-{}",
+        "{}{group_infix}-{}",
         kafka.group_id.as_deref().unwrap_or("gateway"),
         uuid::Uuid::now_v7().simple()
     );
@@ -299,7 +358,7 @@ pub async fn run_consumer(
     {
         Ok(c) => Arc::new(c),
         Err(e) => {
-            tracing::error!(error = %e, "cannot create the live delivery consumer; streams will only show current states");
+            tracing::error!(error = %e, feed = name, "cannot create the consumer; streams will only show current states");
             return;
         }
     };
@@ -313,11 +372,11 @@ pub async fn run_consumer(
         };
         match result {
             Ok(partitions) => {
-                tracing::info!(%topic, partitions, group = %group, "live delivery feed assigned");
+                tracing::info!(%topic, partitions, group = %group, feed = name, "feed assigned");
                 break;
             }
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), %topic, "live delivery feed not ready, retrying");
+                tracing::warn!(error = format!("{e:#}"), %topic, feed = name, "feed not ready, retrying");
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(backoff) => {}
@@ -326,7 +385,7 @@ pub async fn run_consumer(
             }
         }
     }
-    hub.live.store(true, Ordering::Relaxed);
+    live.store(true, Ordering::Relaxed);
     if let Some(ready) = ready.take() {
         let _ = ready.send(());
     }
@@ -336,23 +395,23 @@ pub async fn run_consumer(
             msg = consumer.recv() => match msg {
                 Ok(m) => {
                     if let Some(payload) = m.payload() {
-                        hub.handle(payload);
+                        handle(payload);
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "live delivery feed error");
+                    tracing::warn!(error = %e, feed = name, "feed error");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
         }
     }
-    hub.live.store(false, Ordering::Relaxed);
+    live.store(false, Ordering::Relaxed);
 }
 
 /// Assigns every partition of `topic` at its current high watermark. Direct
 /// assignment skips the group join, which would otherwise leave a window
 /// after start-up in which changes are missed.
-async fn assign_latest(
+pub(crate) async fn assign_latest(
     kafka: &KafkaSettings,
     topic: &str,
     consumer: Arc<StreamConsumer>,
@@ -543,6 +602,8 @@ mod tests {
         Caller(Some(crate::auth::Principal {
             role: Role::Ops,
             customer_id: None,
+            restaurant_id: None,
+            courier_id: None,
             key_id: "k".into(),
         }))
     }

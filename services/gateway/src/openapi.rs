@@ -15,7 +15,7 @@ use utoipa::{
 };
 
 use crate::{
-    rest::{deliveries, menu, ops, orders, restaurants},
+    rest::{couriers, deliveries, menu, ops, orders, restaurants},
     state::SharedState,
 };
 
@@ -39,6 +39,12 @@ use crate::{
         orders::get_order,
         orders::list_orders,
         orders::cancel_order,
+        orders::accept_order,
+        orders::reject_order,
+        orders::mark_ready,
+        couriers::list_couriers,
+        couriers::set_shift,
+        couriers::put_courier,
         deliveries::get_status,
         deliveries::update_status,
         deliveries::list_deliveries,
@@ -54,6 +60,8 @@ use crate::{
         (name = "restaurants", description = "browse restaurants and their menus (no key needed); ops pause and resume a kitchen"),
         (name = "menu", description = "browse (no key needed) and import the menu"),
         (name = "orders", description = "place and follow orders"),
+        (name = "kitchen", description = "a restaurant accepts (with a ready-by time), rejects and readies its orders"),
+        (name = "couriers", description = "couriers, their shifts and their load"),
         (name = "deliveries", description = "delivery status, updates and live streams"),
         (name = "ops", description = "health, readiness, metrics"),
     )
@@ -100,6 +108,12 @@ mod tests {
             ("get", "/restaurants/{id}"),
             ("get", "/restaurants/{id}/menu"),
             ("patch", "/restaurants/{id}"),
+            ("post", "/orders/{orderId}/accept"),
+            ("post", "/orders/{orderId}/reject"),
+            ("post", "/orders/{orderId}/ready"),
+            ("get", "/couriers"),
+            ("put", "/couriers/{id}/shift"),
+            ("put", "/couriers/{id}"),
         ] {
             assert!(doc["paths"][path][method].is_object(), "{method} {path}");
         }

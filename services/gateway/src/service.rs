@@ -6,16 +6,22 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use food_api::{
-    CreateOrder, Delivery, DeliveryList, DeliveryStatus, ErrorCode, ImportResult, Item, ItemList,
-    MAX_LIMIT, MenuImport, Order, OrderList, OrderStatus, PageError, Restaurant, RestaurantList,
-    UpdateDelivery, UpdateRestaurant, convert,
+    AcceptOrder, Courier, CourierList, CreateOrder, Delivery, DeliveryList, DeliveryStatus,
+    ErrorCode, ImportResult, Item, ItemList, MAX_LIMIT, MenuImport, Order, OrderList, OrderStatus,
+    PageError, PutCourier, RejectOrder, Restaurant, RestaurantList, UpdateDelivery,
+    UpdateRestaurant, convert,
 };
 use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 
 use moka::sync::Cache;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{auth::Caller, downstream::Downstream, error::ApiError, settings::Role};
+use crate::{
+    auth::{Caller, Principal},
+    downstream::Downstream,
+    error::ApiError,
+    settings::Role,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -61,9 +67,14 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     /// Only deliveries of this restaurant's orders.
     pub restaurant_id: Option<String>,
+    /// Only this courier's deliveries (a courier id).
+    pub courier_id: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
+
+/// The longest a kitchen rejection reason may be (as order-service).
+pub const MAX_REASON_CHARS: usize = 200;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -357,15 +368,18 @@ impl Gateway {
     }
 
     /// `PATCH /restaurants/:id`: `{"open": false}` pauses a kitchen (new
-    /// orders are refused), `true` resumes it. Ops only until restaurants
-    /// have keys of their own.
+    /// orders are refused), `true` resumes it. Ops, or that restaurant's
+    /// key (another restaurant does not exist for it).
     pub async fn update_restaurant(
         &self,
         caller: &Caller,
         id: &str,
         update: UpdateRestaurant,
     ) -> Result<Restaurant> {
-        caller.require(&[Role::Ops])?;
+        let p = caller.require(&[Role::Restaurant, Role::Ops])?;
+        if p.own_restaurant().is_some_and(|own| own != id) {
+            return Err(restaurant_not_found(id));
+        }
         let open = update.open.ok_or_else(|| {
             ApiError::bad_request("open is required (`{\"open\": false}` pauses the kitchen)")
                 .with_detail("field", "open")
@@ -435,10 +449,11 @@ impl Gateway {
             .try_into()?)
     }
 
-    /// A customer asking for another customer's order is told it does not
-    /// exist, so that order ids cannot be probed.
+    /// A customer asking for another customer's order (or a restaurant
+    /// for another restaurant's) is told it does not exist, so that order
+    /// ids cannot be probed.
     pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<Order> {
-        let p = caller.require(&[Role::Customer, Role::Ops])?;
+        let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Ops])?;
         let req = po::GetOrderRequest { id: id.to_owned() };
         let order: Order = self
             .downstream
@@ -448,20 +463,33 @@ impl Gateway {
             .await?
             .into_inner()
             .try_into()?;
-        match p.own_customer() {
-            Some(own) if own != order.customer_id => Err(order_not_found(id)),
-            _ => Ok(order),
+        if may_see_order(p, &order) {
+            Ok(order)
+        } else {
+            Err(order_not_found(id))
         }
     }
 
+    /// Customers see their own orders, a restaurant key its restaurant's
+    /// (a filter naming another restaurant matches nothing), ops all.
     pub async fn list_orders(&self, caller: &Caller, f: OrderFilter) -> Result<OrderList> {
-        let p = caller.require(&[Role::Customer, Role::Ops])?;
+        let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Ops])?;
         let customer_id = match p.own_customer() {
             Some(own) => Some(own.to_owned()),
             None => non_empty(f.customer_id),
         };
+        let restaurant_id = match (p.own_restaurant(), non_empty(f.restaurant_id)) {
+            (Some(own), Some(asked)) if asked != own => {
+                return Ok(OrderList {
+                    orders: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            (Some(own), _) => Some(own.to_owned()),
+            (None, asked) => asked,
+        };
         let req = po::ListOrdersRequest {
-            restaurant_id: non_empty(f.restaurant_id),
+            restaurant_id,
             customer_id,
             status: f.status.map(|s| po::OrderStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
@@ -489,6 +517,7 @@ impl Gateway {
         id: &str,
         reason: Option<String>,
     ) -> Result<Order> {
+        caller.require(&[Role::Customer, Role::Ops])?;
         // Ownership is checked first so that a customer learns nothing about others' orders.
         self.get_order(caller, id).await?;
         let req = po::CancelOrderRequest {
@@ -505,10 +534,174 @@ impl Gateway {
             .try_into()?)
     }
 
-    // ---- deliveries: couriers and ops; customers read their own ----
+    // ---- the kitchen: restaurant keys (their restaurant's orders) and ops ----
 
+    /// The restaurant scope of a kitchen call: a restaurant key's own
+    /// restaurant (order-service answers NOT_FOUND for another's order).
+    fn kitchen<'a>(&self, caller: &'a Caller) -> Result<Option<&'a str>> {
+        let p = caller.require(&[Role::Restaurant, Role::Ops])?;
+        Ok(p.own_restaurant())
+    }
+
+    /// `POST /orders/:id/accept`: PLACED -> PREPARING, or a new `ready_by`
+    /// of a PREPARING order. Exactly one of `ready_by` and `prep_minutes`.
+    pub async fn accept_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        body: AcceptOrder,
+    ) -> Result<Order> {
+        let scope = self.kitchen(caller)?;
+        if body.ready_by.is_some() == body.prep_minutes.is_some() {
+            return Err(ApiError::bad_request(
+                "give exactly one of ready_by (RFC 3339) and prep_minutes (1..=240)",
+            )
+            .with_detail("field", "ready_by"));
+        }
+        let req = po::AcceptOrderRequest {
+            id: id.to_owned(),
+            ready_by: body.ready_by.map(convert::to_timestamp),
+            prep_minutes: body.prep_minutes,
+            restaurant_id: scope.map(str::to_owned),
+        };
+        Ok(self
+            .downstream
+            .order
+            .clone()
+            .accept_order(req)
+            .await?
+            .into_inner()
+            .try_into()?)
+    }
+
+    /// `POST /orders/:id/reject`: PLACED -> REJECTED with a reason.
+    pub async fn reject_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        body: RejectOrder,
+    ) -> Result<Order> {
+        let scope = self.kitchen(caller)?;
+        let reason = body.reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ApiError::bad_request(format!(
+                "reason is required, at most {MAX_REASON_CHARS} characters"
+            ))
+            .with_detail("field", "reason"));
+        }
+        let req = po::RejectOrderRequest {
+            id: id.to_owned(),
+            reason: reason.to_owned(),
+            restaurant_id: scope.map(str::to_owned),
+        };
+        Ok(self
+            .downstream
+            .order
+            .clone()
+            .reject_order(req)
+            .await?
+            .into_inner()
+            .try_into()?)
+    }
+
+    /// `POST /orders/:id/ready`: PREPARING -> READY_FOR_PICKUP.
+    pub async fn mark_ready(&self, caller: &Caller, id: &str) -> Result<Order> {
+        let scope = self.kitchen(caller)?;
+        let req = po::MarkReadyRequest {
+            id: id.to_owned(),
+            restaurant_id: scope.map(str::to_owned),
+        };
+        Ok(self
+            .downstream
+            .order
+            .clone()
+            .mark_ready(req)
+            .await?
+            .into_inner()
+            .try_into()?)
+    }
+
+    // ---- couriers: ops; a courier key its own shift ----
+
+    /// `GET /couriers`: ops only.
+    pub async fn list_couriers(
+        &self,
+        caller: &Caller,
+        on_shift: Option<bool>,
+    ) -> Result<CourierList> {
+        caller.require(&[Role::Ops])?;
+        let res = self
+            .downstream
+            .delivery
+            .clone()
+            .list_couriers(pd::ListCouriersRequest { on_shift })
+            .await?
+            .into_inner();
+        Ok(CourierList {
+            couriers: res.couriers.into_iter().map(Courier::from).collect(),
+            next_cursor: None,
+        })
+    }
+
+    /// `PUT /couriers/:id/shift`: the courier itself or ops; another
+    /// courier's shift is refused (403: couriers know each other's ids).
+    pub async fn set_courier_shift(
+        &self,
+        caller: &Caller,
+        courier_id: &str,
+        on_shift: bool,
+    ) -> Result<Courier> {
+        let p = caller.require(&[Role::Courier, Role::Ops])?;
+        if p.own_courier().is_some_and(|own| own != courier_id) {
+            return Err(ApiError::forbidden("a courier key sets only its own shift"));
+        }
+        let req = pd::SetCourierShiftRequest {
+            courier_id: courier_id.to_owned(),
+            on_shift,
+        };
+        Ok(self
+            .downstream
+            .delivery
+            .clone()
+            .set_courier_shift(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    /// `PUT /couriers/:id`: ops create or rename a courier.
+    pub async fn put_courier(
+        &self,
+        caller: &Caller,
+        courier_id: &str,
+        body: PutCourier,
+    ) -> Result<Courier> {
+        caller.require(&[Role::Ops])?;
+        let name = body.name.trim();
+        if name.is_empty() {
+            return Err(ApiError::bad_request("name is required").with_detail("field", "name"));
+        }
+        let req = pd::PutCourierRequest {
+            courier_id: courier_id.to_owned(),
+            name: name.to_owned(),
+        };
+        Ok(self
+            .downstream
+            .delivery
+            .clone()
+            .put_courier(req)
+            .await?
+            .into_inner()
+            .into())
+    }
+
+    // ---- deliveries: couriers and ops; customers and restaurants read theirs ----
+
+    /// Customers read their own orders' deliveries, a restaurant key its
+    /// restaurant's, a courier its own and the unassigned ones; anything
+    /// else does not exist for them.
     pub async fn get_delivery(&self, caller: &Caller, order_id: &str) -> Result<Delivery> {
-        let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
+        let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Courier, Role::Ops])?;
         let req = pd::GetStatusRequest {
             order_id: order_id.to_owned(),
         };
@@ -520,9 +713,10 @@ impl Gateway {
             .await?
             .into_inner()
             .try_into()?;
-        match p.own_customer() {
-            Some(own) if own != delivery.customer_id => Err(delivery_not_found(order_id)),
-            _ => Ok(delivery),
+        if may_see_delivery(p, &delivery) {
+            Ok(delivery)
+        } else {
+            Err(delivery_not_found(order_id))
         }
     }
 
@@ -535,7 +729,7 @@ impl Gateway {
         update: UpdateDelivery,
         if_match: Option<u64>,
     ) -> Result<Delivery> {
-        caller.require(&[Role::Courier, Role::Ops])?;
+        let p = caller.require(&[Role::Courier, Role::Ops])?;
         let status = update.status.ok_or_else(|| {
             ApiError::bad_request("status is required").with_detail("field", "status")
         })?;
@@ -547,14 +741,20 @@ impl Gateway {
             }
             (h, b) => h.or(b),
         };
+        let as_courier = p.own_courier().map(str::to_owned);
+        let mut courier = non_empty(update.courier);
+        // A courier's `{"status": "ASSIGNED"}` claims the delivery for itself.
+        if status == DeliveryStatus::Assigned && courier.is_none() {
+            courier.clone_from(&as_courier);
+        }
         let req = pd::UpdateStatusRequest {
             order_id: order_id.to_owned(),
             status: pd::DeliveryStatus::from(status) as i32,
-            courier: non_empty(update.courier),
+            courier,
             eta: update.eta.map(convert::to_timestamp),
             note: non_empty(update.note),
             expected_version,
-            as_courier: None,
+            as_courier,
         };
         Ok(self
             .downstream
@@ -571,14 +771,24 @@ impl Gateway {
         caller: &Caller,
         f: DeliveryFilter,
     ) -> Result<DeliveryList> {
-        let p = caller.require(&[Role::Customer, Role::Courier, Role::Ops])?;
+        let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Courier, Role::Ops])?;
+        let restaurant_id = match (p.own_restaurant(), non_empty(f.restaurant_id)) {
+            (Some(own), Some(asked)) if asked != own => {
+                return Ok(DeliveryList {
+                    deliveries: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            (Some(own), _) => Some(own.to_owned()),
+            (None, asked) => asked,
+        };
         let req = pd::ListDeliveriesRequest {
-            restaurant_id: non_empty(f.restaurant_id),
+            restaurant_id,
             status: f.status.map(|s| pd::DeliveryStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
             customer_id: p.own_customer().map(str::to_owned),
-            courier_id: None,
-            visible_to_courier: None,
+            courier_id: non_empty(f.courier_id),
+            visible_to_courier: p.own_courier().map(str::to_owned),
         };
         let res = self
             .downstream
@@ -598,14 +808,49 @@ impl Gateway {
     }
 }
 
+/// Whether `p` may see `order` (customers their own, a restaurant key its
+/// restaurant's, ops all; couriers are refused before this).
+pub fn may_see_order(p: &Principal, order: &Order) -> bool {
+    if let Some(own) = p.own_customer() {
+        return own == order.customer_id;
+    }
+    if let Some(own) = p.own_restaurant() {
+        return order.restaurant_id.as_deref() == Some(own);
+    }
+    true
+}
+
+/// Whether `p` may see `delivery`: customers their own orders', a
+/// restaurant key its restaurant's, a courier its own and unassigned ones.
+pub fn may_see_delivery(p: &Principal, delivery: &Delivery) -> bool {
+    if let Some(own) = p.own_customer() {
+        return own == delivery.customer_id;
+    }
+    if let Some(own) = p.own_restaurant() {
+        return delivery.restaurant_id.as_deref() == Some(own);
+    }
+    if let Some(own) = p.own_courier() {
+        return delivery.courier.as_deref().is_none_or(|c| c == own);
+    }
+    true
+}
+
+/// What an unknown restaurant answers (menu-service's words), also for
+/// another restaurant's id under a restaurant key.
+fn restaurant_not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("no restaurant with id {id:?}"))
+        .with_detail("id", id)
+}
+
 fn order_not_found(id: &str) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, format!("order {id} not found")).with_detail("order_id", id)
+    // order-service's words, so that "not yours" reads as "no such order".
+    ApiError::new(ErrorCode::NotFound, format!("no order `{id}`")).with_detail("order_id", id)
 }
 
 fn delivery_not_found(order_id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::NotFound,
-        format!("no delivery for order {order_id}"),
+        format!("no delivery for order `{order_id}`"),
     )
     .with_detail("order_id", order_id)
 }

@@ -71,6 +71,7 @@ impl Settings {
             kafka_brokers = %self.kafka.brokers,
             topic_prefix = %self.kafka.topic_prefix,
             customer_keys = count(Role::Customer),
+            restaurant_keys = count(Role::Restaurant),
             courier_keys = count(Role::Courier),
             ops_keys = count(Role::Ops),
             rate_limit_per_sec = self.rate_limit_per_sec,
@@ -91,18 +92,37 @@ pub struct ApiKey {
     pub sha256: String,
     pub role: Role,
     /// The customer a `customer` key acts as; required for that role.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
+    /// The restaurant a `restaurant` key acts for; required for that role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restaurant_id: Option<String>,
+    /// The courier a `courier` key is; required for that role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier_id: Option<String>,
 }
 
 impl ApiKey {
-    /// A key entry for the raw `key` (tests, `food-stack`).
-    pub fn new(key: &str, role: Role, customer_id: Option<&str>) -> Self {
-        Self {
+    /// A key entry for the raw `key` (tests, `food-stack`); `scope` is the
+    /// id the role is bound to: the customer of a customer key, the
+    /// restaurant of a restaurant key, the courier of a courier key
+    /// (ignored for ops).
+    pub fn new(key: &str, role: Role, scope: Option<&str>) -> Self {
+        let scope = scope.map(str::to_owned);
+        let mut k = Self {
             sha256: hash_key(key),
             role,
-            customer_id: customer_id.map(str::to_owned),
+            customer_id: None,
+            restaurant_id: None,
+            courier_id: None,
+        };
+        match role {
+            Role::Customer => k.customer_id = scope,
+            Role::Restaurant => k.restaurant_id = scope,
+            Role::Courier => k.courier_id = scope,
+            Role::Ops => {}
         }
+        k
     }
 }
 
@@ -111,6 +131,8 @@ impl ApiKey {
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Customer,
+    /// A kitchen: its restaurant's orders (accept, reject, ready) and pausing it.
+    Restaurant,
     Courier,
     Ops,
 }
@@ -119,6 +141,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Customer => "customer",
+            Self::Restaurant => "restaurant",
             Self::Courier => "courier",
             Self::Ops => "ops",
         }
@@ -157,6 +180,30 @@ mod tests {
         assert_eq!(s.api_keys[0].role, Role::Customer);
         assert_eq!(s.api_keys[0].customer_id.as_deref(), Some("c1"));
         assert_eq!(s.listen.port(), 8080, "missing fields take defaults");
+    }
+
+    #[test]
+    fn restaurant_and_courier_keys_read_with_their_ids() {
+        let s: Settings = toml_like(
+            r#"{"api_keys":[{"sha256":"ab","role":"restaurant","restaurant_id":"maison-tandoor"},
+                            {"sha256":"cd","role":"courier","courier_id":"courier-1"}]}"#,
+        );
+        assert_eq!(s.api_keys[0].role, Role::Restaurant);
+        assert_eq!(
+            s.api_keys[0].restaurant_id.as_deref(),
+            Some("maison-tandoor")
+        );
+        assert_eq!(s.api_keys[1].role, Role::Courier);
+        assert_eq!(s.api_keys[1].courier_id.as_deref(), Some("courier-1"));
+    }
+
+    #[test]
+    fn a_new_key_binds_its_scope_to_its_role() {
+        let k = ApiKey::new("k", Role::Courier, Some("courier-2"));
+        assert_eq!(k.courier_id.as_deref(), Some("courier-2"));
+        assert_eq!((k.customer_id, k.restaurant_id), (None, None));
+        let k = ApiKey::new("k", Role::Restaurant, Some("sakura-sushi"));
+        assert_eq!(k.restaurant_id.as_deref(), Some("sakura-sushi"));
     }
 
     fn toml_like(json: &str) -> Settings {

@@ -15,6 +15,7 @@ use crate::{
     graphql::{self, GatewaySchema},
     live::{self, Hub},
     middleware, openapi,
+    order_feed::{self, OrderHub},
     ratelimit::RateLimiter,
     rest,
     service::Gateway,
@@ -35,8 +36,9 @@ pub struct Application {
     router: Router,
     local_addr: SocketAddr,
     shutdown: Shutdown,
-    /// The live feed's consumer, closed before the gateway counts as stopped.
-    live: tokio::task::JoinHandle<()>,
+    /// The live feeds' consumers (deliveries, orders), closed before the
+    /// gateway counts as stopped.
+    live: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -48,24 +50,36 @@ impl Application {
         let downstream = Downstream::connect_lazy(&settings)?;
         let gateway = Gateway::new(downstream, Duration::from_millis(settings.menu_cache_ms));
         let hub = Arc::new(Hub::new(BROADCAST_CAPACITY));
+        let orders = Arc::new(OrderHub::new(BROADCAST_CAPACITY));
 
         let (ready_tx, ready_rx) = oneshot::channel();
-        let live = tokio::spawn(live::run_consumer(
-            settings.kafka.clone(),
-            hub.clone(),
-            shutdown.clone(),
-            ready_tx,
-        ));
-        if tokio::time::timeout(LIVE_READY_PATIENCE, ready_rx)
+        let (orders_ready_tx, orders_ready_rx) = oneshot::channel();
+        let live = vec![
+            tokio::spawn(live::run_consumer(
+                settings.kafka.clone(),
+                hub.clone(),
+                shutdown.clone(),
+                ready_tx,
+            )),
+            tokio::spawn(order_feed::run_consumer(
+                settings.kafka.clone(),
+                orders.clone(),
+                shutdown.clone(),
+                orders_ready_tx,
+            )),
+        ];
+        let both = futures::future::join(ready_rx, orders_ready_rx);
+        if tokio::time::timeout(LIVE_READY_PATIENCE, both)
             .await
             .is_err()
         {
-            tracing::warn!(brokers = %settings.kafka.brokers, "live delivery feed not attached yet; serving anyway");
+            tracing::warn!(brokers = %settings.kafka.brokers, "live feeds not attached yet; serving anyway");
         }
 
         let schema = graphql::schema(
             gateway.clone(),
             hub.clone(),
+            orders.clone(),
             shutdown.clone(),
             settings.graphiql,
         );
@@ -74,6 +88,7 @@ impl Application {
             keys,
             limiter: RateLimiter::new(settings.rate_limit_per_sec),
             hub,
+            orders,
             graphiql: settings.graphiql,
             body_limit: settings.body_limit_bytes,
             shutdown: shutdown.clone(),
@@ -117,8 +132,9 @@ impl Application {
         }
         // The feed stops on the same shutdown; its consumer must be gone
         // before whatever stops next (food-stack's embedded broker).
-        if tokio::time::timeout(DRAIN, self.live).await.is_err() {
-            tracing::warn!("the live delivery feed did not stop within the drain period");
+        let feeds = futures::future::join_all(self.live);
+        if tokio::time::timeout(DRAIN, feeds).await.is_err() {
+            tracing::warn!("a live feed did not stop within the drain period");
         }
         Ok(())
     }

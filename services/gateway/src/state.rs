@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use food_kit::Shutdown;
 
-use crate::{auth::KeyStore, live::Hub, ratelimit::RateLimiter, service::Gateway};
+use crate::{
+    auth::KeyStore, live::Hub, order_feed::OrderHub, ratelimit::RateLimiter, service::Gateway,
+};
 
 /// Everything a handler may need.
 pub struct AppState {
@@ -14,6 +16,8 @@ pub struct AppState {
     pub keys: KeyStore,
     pub limiter: Option<RateLimiter>,
     pub hub: Arc<Hub>,
+    /// Order changes, for kitchens' subscriptions.
+    pub orders: Arc<OrderHub>,
     pub graphiql: bool,
     pub body_limit: usize,
     pub shutdown: Shutdown,

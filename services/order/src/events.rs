@@ -1,17 +1,17 @@
 //! Follows deliveries: each DeliveryStatusChanged moves its order's status
-//! (docs/design.md, "Statuses"), applied once and never backwards.
+//! as [`OrderStatus::after_delivery`] says (docs/design.md, "Statuses"),
+//! applied once and never backwards.
 
 use std::collections::HashMap;
 
-use food_api::{DeliveryStatus, convert::delivery_status};
-use food_events::{Envelope, Payload, new_envelope, topics::Topics};
+use food_api::{DeliveryStatus, OrderStatus, convert::delivery_status};
+use food_events::{Envelope, Payload, topics::Topics};
 use food_kit::{
     Handler, Outcome, Tx,
     outbox::{OutboxMessage, Waker, enqueue_all},
 };
-use food_proto::{events::v1::OrderStatusChanged, order::v1 as pb};
 
-use crate::store;
+use crate::store::{self, Move};
 
 /// The DeliveryStatusChanged consumer.
 pub struct DeliveryEvents {
@@ -37,8 +37,11 @@ impl Handler for DeliveryEvents {
 
     /// One SELECT for the batch's orders, the moves worked out in memory in
     /// event order, then the writes: one UPDATE for the orders whose status
-    /// stays (only the delivery version moves), one per order whose status
-    /// changes, and their OrderStatusChanged events in one INSERT.
+    /// stays (only the delivery version moves), one conditional UPDATE per
+    /// order whose status changes, one read of those orders (lines
+    /// included) for their events, and the events in one INSERT. An order
+    /// a kitchen call moved between the SELECT and its UPDATE fails the
+    /// batch, which is then retried on what is stored.
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
         let changes: Vec<Option<(&str, DeliveryStatus, i64)>> = envs
             .iter()
@@ -58,9 +61,10 @@ impl Handler for DeliveryEvents {
         ids.sort_unstable();
         ids.dedup();
         let mut orders = store::current_many(tx, &ids).await?;
-        // order id -> whether its status changed in this batch
-        let mut touched: HashMap<&str, bool> = HashMap::new();
-        let mut events = Vec::new();
+        // order id -> its status before this batch, if the batch changes it
+        let mut touched: HashMap<&str, Option<OrderStatus>> = HashMap::new();
+        // (order id, previous, next, trace id), in event order
+        let mut moves = Vec::new();
         let mut out = Vec::with_capacity(envs.len());
         for (env, change) in envs.iter().zip(&changes) {
             let Some((order_id, status, version)) = *change else {
@@ -78,42 +82,48 @@ impl Handler for DeliveryEvents {
             }
             current.delivery_version = version;
             let Some(next) = current.status.after_delivery(status) else {
-                touched.entry(order_id).or_insert(false);
+                touched.entry(order_id).or_insert(None);
                 out.push(Outcome::Ignored);
                 continue;
             };
             let previous = current.status;
             current.status = next;
-            touched.insert(order_id, true);
-            let changed = new_envelope(
-                &env.trace_id,
-                Payload::OrderStatusChanged(OrderStatusChanged {
-                    order_id: order_id.to_owned(),
-                    previous: pb::OrderStatus::from(previous) as i32,
-                    status: pb::OrderStatus::from(next) as i32,
-                    // TODO(kitchen): the whole order.
-                    order: None,
-                }),
-            );
-            events.push(OutboxMessage::event(
-                &self.topics.orders,
-                order_id,
-                &changed,
-            ));
+            let first = touched.entry(order_id).or_insert(None);
+            first.get_or_insert(previous);
+            moves.push((order_id, previous, next, env.trace_id.as_str()));
             tracing::info!(order_id, from = %previous, to = %next, trace_id = %env.trace_id, "order status changed");
             out.push(Outcome::Applied);
         }
         let mut versions_only = Vec::new();
-        for (order_id, status_changed) in touched {
+        let mut changed = Vec::new();
+        for (order_id, before) in touched {
             let current = &orders[order_id];
-            if status_changed {
-                store::set_status(tx, order_id, current.status, Some(current.delivery_version))
-                    .await?;
-            } else {
-                versions_only.push((order_id, current.delivery_version));
+            match before {
+                Some(from) => {
+                    let m = Move {
+                        delivery_version: Some(current.delivery_version),
+                        ..Move::new(from, current.status)
+                    };
+                    if !store::apply_move(tx, order_id, &m).await? {
+                        anyhow::bail!("order {order_id} moved while its delivery events applied");
+                    }
+                    changed.push(order_id);
+                }
+                None => versions_only.push((order_id, current.delivery_version)),
             }
         }
         store::set_delivery_versions(tx, &versions_only).await?;
+        // Each event carries the whole order as that event left it.
+        let whole = store::orders_in_tx(tx, &changed).await?;
+        let events: Vec<OutboxMessage> = moves
+            .into_iter()
+            .map(|(order_id, previous, next, trace_id)| {
+                let mut order = whole[order_id].clone();
+                order.status = next;
+                let env = store::status_changed(trace_id, previous, order);
+                OutboxMessage::event(&self.topics.orders, order_id, &env)
+            })
+            .collect();
         enqueue_all(tx, &events).await?;
         Ok(out)
     }

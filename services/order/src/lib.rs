@@ -1,17 +1,23 @@
 //! order-service: prices orders from the menu, stores them with their
-//! OrderPlaced event in one transaction, and follows deliveries to move each
-//! order's status.
+//! OrderPlaced event in one transaction, is the kitchen's side (accept,
+//! reject, ready, the acceptance deadline), and follows deliveries to move
+//! each order's status.
 //!
 //! # Layout
-//! - [`Settings`], [`Application`]: wiring (gRPC server, outbox relay, consumer).
+//! - [`Settings`], [`Application`]: wiring (gRPC server, outbox relay,
+//!   consumer, deadline sweep).
 //! - `validate`: request checks, each naming its field.
 //! - `menu`: the items and restaurants an order needs, cached briefly.
 //! - `pricing`: one restaurant per order, open, its items available; the
-//!   checks in the order a customer should hear of them.
-//! - `store`: SQL for orders and lines; the batching committer.
+//!   checks in the order a customer should hear of them; how its kitchen
+//!   takes it.
+//! - `store`: SQL for orders and lines; the batching committer; conditional
+//!   status moves.
 //! - `service`: the `OrderService` gRPC implementation.
 //! - `events`: the DeliveryStatusChanged consumer.
+//! - `deadline`: rejects orders whose kitchen did not answer in time.
 
+mod deadline;
 mod events;
 mod menu;
 mod pricing;
@@ -63,6 +69,10 @@ pub struct Settings {
     /// waits this long. Order events feed no live watcher (delivery events
     /// do, and delivery-service sends at once). 0: send at once.
     pub relay_linger_ms: u64,
+    /// How often overdue acceptance deadlines are looked for: an order of a
+    /// kitchen that accepts by hand is rejected (`timeout`) at most this
+    /// long after its deadline.
+    pub acceptance_sweep_ms: u64,
 }
 
 impl Default for Settings {
@@ -73,6 +83,7 @@ impl Default for Settings {
             menu_timeout_ms: 2000,
             menu_cache_ms: 1000,
             relay_linger_ms: 2,
+            acceptance_sweep_ms: 1000,
         }
     }
 }
@@ -89,6 +100,11 @@ pub const MIGRATIONS: Migrations = Migrations::portable(&[
         description: "order restaurants",
         sql: include_str!("../migrations/0101_order_restaurants.sql"),
     },
+    Step {
+        version: 102,
+        description: "order kitchen",
+        sql: include_str!("../migrations/0102_order_kitchen.sql"),
+    },
 ]);
 
 /// A built order-service, listening, not yet serving.
@@ -96,6 +112,9 @@ pub struct Application {
     service: EventService<DeliveryEvents>,
     /// Writes orders in batches; ends when the server's senders are gone.
     committer: JoinHandle<()>,
+    /// Rejects orders whose kitchen did not answer in time; started with
+    /// the server.
+    sweeper: deadline::Sweeper,
 }
 
 impl Application {
@@ -130,6 +149,12 @@ impl Application {
         let consumer = group_consumer(&s.kafka, "order-service", &topics.deliveries)?;
         let handler = DeliveryEvents::new(topics.clone(), waker.clone());
 
+        let sweeper = deadline::Sweeper::new(
+            db.clone(),
+            topics.clone(),
+            waker.clone(),
+            Duration::from_millis(settings.acceptance_sweep_ms.max(1)),
+        );
         let api = service::OrderApi::new(db.clone(), menu, committer, topics, waker);
         let host = GrpcHost::bind("order-service", s.listen)
             .await?
@@ -147,6 +172,7 @@ impl Application {
                 metrics_listen: s.metrics_listen,
             },
             committer: committer_task,
+            sweeper,
         })
     }
 
@@ -154,12 +180,15 @@ impl Application {
         self.service.host.local_addr()
     }
 
-    /// Serves until shutdown: drains in-flight calls, stops consuming, waits
-    /// for the committer's last batch, then flushes the outbox relay.
+    /// Serves until shutdown: drains in-flight calls, stops consuming and
+    /// sweeping, waits for the committer's last batch, then flushes the
+    /// outbox relay.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let committer = self.committer;
+        let sweeper = tokio::spawn(self.sweeper.run(self.service.shutdown.clone()));
         self.service
             .run(async {
+                let _ = sweeper.await;
                 let _ = committer.await;
             })
             .await

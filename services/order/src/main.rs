@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
                 menu_timeout_ms = settings.menu_timeout_ms,
                 menu_cache_ms = settings.menu_cache_ms,
                 relay_linger_ms = settings.relay_linger_ms,
+                acceptance_sweep_ms = settings.acceptance_sweep_ms,
                 "order-service settings"
             );
             Application::build(settings, shutdown)

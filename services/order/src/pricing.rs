@@ -14,20 +14,41 @@
 //! 4. unavailable items (`item_unavailable`, FAILED_PRECONDITION), the first
 //!    in request order;
 //! 5. mixed currencies, which one restaurant's menu should never have.
+//!
+//! It also says how the kitchen takes the order ([`Kitchen`]): at once for
+//! a restaurant that accepts automatically, else by hand before a deadline.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use food_api::{ErrorCode, Order, OrderLine, OrderStatus};
+use chrono::{DateTime, Duration, Utc};
+use food_api::{DEFAULT_ACCEPTANCE_TIMEOUT_S, ErrorCode, Order, OrderLine, OrderStatus};
 use food_kit::grpc::error;
 use food_proto::menu::v1::{Item, Restaurant};
 use tonic::Status;
 
 use crate::{menu::Found, validate::Valid};
 
+/// How the restaurant's kitchen takes a new order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kitchen {
+    /// Accepted at once: stored PREPARING, ready by now + the order's
+    /// longest prep time.
+    AutoAccept { ready_by: DateTime<Utc> },
+    /// Someone accepts or rejects it by hand; still PLACED at `deadline`,
+    /// it is rejected with reason `timeout`.
+    ByHand { deadline: DateTime<Utc> },
+}
+
+/// A priced order (PLACED) and how its kitchen takes it.
+#[derive(Debug)]
+pub struct Priced {
+    pub order: Order,
+    pub kitchen: Kitchen,
+}
+
 /// The order `v` makes with the menu's `found` items, placed now as `id`;
 /// client prices are never trusted.
-pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result<Order, Status> {
+pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result<Priced, Status> {
     let items = known_items(v, found)?;
     let restaurant = one_restaurant(&items, found)?;
     if !restaurant.open {
@@ -72,7 +93,8 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
             line_total_cents: item.price_cents * i64::from(*qty),
         });
     }
-    Ok(Order {
+    let kitchen = kitchen(restaurant, &items, now);
+    let order = Order {
         id,
         customer_id: v.customer_id.clone(),
         restaurant_id: Some(restaurant.id.clone()),
@@ -88,7 +110,34 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
         note: v.note.clone(),
         created_at: now,
         updated_at: now,
-    })
+    };
+    Ok(Priced { order, kitchen })
+}
+
+/// How `restaurant` takes an order of `items` placed `now`. An auto-accept
+/// kitchen is ready by the longest item's prep time (at least a minute, so
+/// that items saying 0 still give the kitchen a moment).
+fn kitchen(restaurant: &Restaurant, items: &[(&Item, u32)], now: DateTime<Utc>) -> Kitchen {
+    if restaurant.auto_accept {
+        let minutes = items
+            .iter()
+            .map(|(item, _)| item.prep_minutes)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        Kitchen::AutoAccept {
+            ready_by: now + Duration::minutes(i64::from(minutes)),
+        }
+    } else {
+        // menu-service stores 0 as the default; an older one may send 0.
+        let timeout = match restaurant.acceptance_timeout_s {
+            0 => DEFAULT_ACCEPTANCE_TIMEOUT_S,
+            s => s,
+        };
+        Kitchen::ByHand {
+            deadline: now + Duration::seconds(i64::from(timeout)),
+        }
+    }
 }
 
 /// Each line's menu item, in request order; the first unknown one refuses.
@@ -292,7 +341,8 @@ mod tests {
             "o1".into(),
             Utc::now(),
         )
-        .unwrap();
+        .unwrap()
+        .order;
 
         assert_eq!(order.restaurant_id.as_deref(), Some("luca"));
         assert_eq!(order.restaurant_name.as_deref(), Some("Da Luca"));
@@ -359,6 +409,75 @@ mod tests {
         let (grpc, code, _, _) = refusal(&[("cola", 1)], &found);
 
         assert_eq!((grpc, code), (Code::Internal, ErrorCode::Internal));
+    }
+
+    #[test]
+    fn an_auto_accept_kitchen_is_ready_by_the_longest_prep_time() {
+        let mut found = menu(true);
+        let mut slow = item("lasagne", "luca", 1400, true);
+        slow.prep_minutes = 25;
+        found.items.insert(slow.id.clone(), Arc::new(slow));
+        let now = Utc::now();
+
+        let priced = price(
+            &valid(&[("margherita", 1), ("lasagne", 1)]),
+            &found,
+            "o1".into(),
+            now,
+        )
+        .unwrap();
+
+        assert_eq!(priced.order.status, OrderStatus::Placed);
+        assert_eq!(
+            priced.kitchen,
+            Kitchen::AutoAccept {
+                ready_by: now + Duration::minutes(25)
+            }
+        );
+    }
+
+    #[test]
+    fn items_with_no_prep_time_still_give_the_kitchen_a_minute() {
+        let now = Utc::now();
+
+        let priced = price(&valid(&[("cola", 1)]), &menu(true), "o1".into(), now).unwrap();
+
+        assert_eq!(
+            priced.kitchen,
+            Kitchen::AutoAccept {
+                ready_by: now + Duration::minutes(1)
+            }
+        );
+    }
+
+    #[test]
+    fn a_kitchen_that_accepts_by_hand_has_its_timeout_as_a_deadline() {
+        let mut found = menu(true);
+        let mut luca = restaurant("luca", "Da Luca", true);
+        luca.auto_accept = false;
+        luca.acceptance_timeout_s = 90;
+        found
+            .restaurants
+            .insert("luca".into(), Arc::new(luca.clone()));
+        let now = Utc::now();
+
+        let priced = price(&valid(&[("margherita", 1)]), &found, "o1".into(), now).unwrap();
+        luca.acceptance_timeout_s = 0;
+        found.restaurants.insert("luca".into(), Arc::new(luca));
+        let defaulted = price(&valid(&[("margherita", 1)]), &found, "o2".into(), now).unwrap();
+
+        assert_eq!(
+            priced.kitchen,
+            Kitchen::ByHand {
+                deadline: now + Duration::seconds(90)
+            }
+        );
+        assert_eq!(
+            defaulted.kitchen,
+            Kitchen::ByHand {
+                deadline: now + Duration::seconds(300)
+            }
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The `OrderService` gRPC implementation.
+//! The `OrderService` gRPC implementation: placing orders, the kitchen's
+//! calls (accept, reject, ready) and cancelling.
 
 use chrono::Utc;
 use food_api::{ErrorCode, Order, OrderStatus};
-use food_events::{Payload, new_envelope, topics::Topics};
+use food_events::{Envelope, Payload, new_envelope, topics::Topics};
 use food_kit::{
     Db,
     grpc::{db_error, error, page_error, status_filter, trace_id},
@@ -10,7 +11,7 @@ use food_kit::{
     page::Keyset,
 };
 use food_proto::{
-    events::v1::{OrderCancelled, OrderStatusChanged},
+    events::v1::OrderCancelled,
     order::v1::{
         self as pb, CancelOrderRequest, CreateOrderRequest, GetOrderRequest, ListOrdersRequest,
         ListOrdersResponse, order_service_server::OrderService,
@@ -21,9 +22,17 @@ use tonic::{Request, Response, Status};
 use crate::{
     menu::MenuItems,
     pricing,
-    store::{self, Committer, NewOrder, Stored},
+    store::{self, Committer, Current, Move, NewOrder, Stored},
     validate,
 };
+
+/// What a kitchen call decides once it has read the order.
+enum Decision<'a> {
+    /// Apply this move and emit its OrderStatusChanged.
+    Move(Move<'a>),
+    /// Nothing to change (the same `ready_by` again): answer the order as it is.
+    Unchanged,
+}
 
 pub struct OrderApi {
     db: Db,
@@ -59,11 +68,12 @@ impl OrderApi {
         {
             return Ok(existing.into());
         }
-        let order = self.price(&valid).await?;
+        let priced = self.price(&valid).await?;
         let stored = self
             .committer
             .store(NewOrder {
-                order,
+                order: priced.order,
+                kitchen: priced.kitchen,
                 idempotency_key: valid.idempotency_key.clone(),
                 request_hash: hash.clone(),
                 trace_id: trace,
@@ -119,7 +129,7 @@ impl OrderApi {
 
     /// Prices the lines from the menu (see `pricing` for the checks and
     /// their order); client prices are never trusted.
-    async fn price(&self, v: &validate::Valid) -> Result<Order, Status> {
+    async fn price(&self, v: &validate::Valid) -> Result<pricing::Priced, Status> {
         let mut ids: Vec<String> = v.lines.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
         ids.dedup();
@@ -140,7 +150,7 @@ impl OrderApi {
         let trace = trace_id(req.metadata());
         let req = req.into_inner();
         let mut tx = self.db.begin().await.map_err(db_error)?;
-        let Some(store::Current {
+        let Some(Current {
             status,
             customer_id,
             ..
@@ -156,15 +166,17 @@ impl OrderApi {
             return self.get(&req.id).await;
         }
         if !status.is_cancellable() {
-            return Err(error(
-                ErrorCode::NotCancellable,
-                format!("the order is {status}; it can be cancelled only before pick-up"),
-                &[("status", status.as_str().into())],
-            ));
+            return Err(not_cancellable(status));
         }
-        store::set_status(&mut tx, &req.id, OrderStatus::Cancelled, None)
+        let moved = store::apply_move(&mut tx, &req.id, &Move::new(status, OrderStatus::Cancelled))
             .await
             .map_err(db_error)?;
+        if !moved {
+            // Moved meanwhile (a kitchen call, a delivery event, a replica).
+            let now = self.status_in(&mut tx, &req.id).await?;
+            return Err(not_cancellable(now));
+        }
+        let order = self.load_in(&mut tx, &req.id).await?;
         let cancelled = new_envelope(
             &trace,
             Payload::OrderCancelled(OrderCancelled {
@@ -173,28 +185,136 @@ impl OrderApi {
                 reason: req.reason.clone(),
             }),
         );
-        let changed = new_envelope(
-            &trace,
-            Payload::OrderStatusChanged(OrderStatusChanged {
-                order_id: req.id.clone(),
-                previous: pb::OrderStatus::from(status) as i32,
-                status: pb::OrderStatus::Cancelled as i32,
-                // TODO(kitchen): the whole order.
-                order: None,
-            }),
-        );
-        for env in [&cancelled, &changed] {
-            enqueue(
-                &mut tx,
-                &OutboxMessage::event(&self.topics.orders, &req.id, env),
-            )
+        let changed = store::status_changed(&trace, status, order.clone());
+        self.commit_with(tx, &req.id, &[&cancelled, &changed])
+            .await?;
+        tracing::info!(order_id = %req.id, "order cancelled");
+        Ok(order.into())
+    }
+
+    /// A kitchen call on order `id`: reads it in a transaction, lets
+    /// `decide` refuse or choose the move, applies the move only if the
+    /// order is still where it was read (else refuses with the status it
+    /// has now), and stores the OrderStatusChanged with it. With `scope` (a
+    /// restaurant key's restaurant), another restaurant's order is NOT_FOUND
+    /// like an unknown id.
+    async fn kitchen<'a>(
+        &self,
+        trace: &str,
+        id: &str,
+        scope: Option<&str>,
+        action: &'static str,
+        decide: impl FnOnce(&Current) -> Result<Decision<'a>, Status>,
+    ) -> Result<pb::Order, Status> {
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        let current = store::current_in_tx(&mut tx, id)
             .await
-            .map_err(db_error)?;
+            .map_err(db_error)?
+            .filter(|c| scope.is_none_or(|r| c.restaurant_id.as_deref() == Some(r)))
+            .ok_or_else(|| not_found(id))?;
+        let m = match decide(&current)? {
+            Decision::Unchanged => {
+                drop(tx);
+                return self.get(id).await;
+            }
+            Decision::Move(m) => m,
+        };
+        if !store::apply_move(&mut tx, id, &m).await.map_err(db_error)? {
+            let now = self.status_in(&mut tx, id).await?;
+            return Err(refused(now, action));
+        }
+        let order = self.load_in(&mut tx, id).await?;
+        let changed = store::status_changed(trace, m.from, order.clone());
+        self.commit_with(tx, id, &[&changed]).await?;
+        tracing::info!(order_id = %id, from = %m.from, to = %m.to, ready_by = ?order.ready_by, "kitchen {action}");
+        Ok(order.into())
+    }
+
+    async fn accept(&self, req: Request<pb::AcceptOrderRequest>) -> Result<pb::Order, Status> {
+        let trace = trace_id(req.metadata());
+        let req = req.into_inner();
+        let ready_by = validate::ready_by(&req, Utc::now())?;
+        let micros = ready_by.timestamp_micros();
+        self.kitchen(&trace, &req.id, scope(&req.restaurant_id), "accept", |c| {
+            if c.status.transition(OrderStatus::Preparing).is_err() {
+                return Err(refused(c.status, "accept"));
+            }
+            if c.status == OrderStatus::Preparing && c.ready_by == Some(micros) {
+                return Ok(Decision::Unchanged);
+            }
+            Ok(Decision::Move(Move {
+                ready_by: Some(micros),
+                ..Move::new(c.status, OrderStatus::Preparing)
+            }))
+        })
+        .await
+    }
+
+    async fn reject(&self, req: Request<pb::RejectOrderRequest>) -> Result<pb::Order, Status> {
+        let trace = trace_id(req.metadata());
+        let req = req.into_inner();
+        let reason = validate::reason(&req.reason)?;
+        self.kitchen(&trace, &req.id, scope(&req.restaurant_id), "reject", |c| {
+            c.status
+                .transition(OrderStatus::Rejected)
+                .map_err(|_| refused(c.status, "reject"))?;
+            Ok(Decision::Move(Move {
+                rejection_reason: Some(&reason),
+                ..Move::new(c.status, OrderStatus::Rejected)
+            }))
+        })
+        .await
+    }
+
+    async fn ready(&self, req: Request<pb::MarkReadyRequest>) -> Result<pb::Order, Status> {
+        let trace = trace_id(req.metadata());
+        let req = req.into_inner();
+        self.kitchen(&trace, &req.id, scope(&req.restaurant_id), "ready", |c| {
+            c.status
+                .transition(OrderStatus::ReadyForPickup)
+                .map_err(|_| refused(c.status, "ready"))?;
+            Ok(Decision::Move(Move::new(
+                c.status,
+                OrderStatus::ReadyForPickup,
+            )))
+        })
+        .await
+    }
+
+    /// The order's status as `tx` sees it now (after a conditional update
+    /// found it moved).
+    async fn status_in(&self, tx: &mut food_kit::Tx, id: &str) -> Result<OrderStatus, Status> {
+        store::current_in_tx(tx, id)
+            .await
+            .map_err(db_error)?
+            .map(|c| c.status)
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// The whole order as `tx` sees it, for the event and the answer.
+    async fn load_in(&self, tx: &mut food_kit::Tx, id: &str) -> Result<Order, Status> {
+        store::orders_in_tx(tx, &[id])
+            .await
+            .map_err(db_error)?
+            .remove(id)
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Enqueues `events` (keyed by order `id`) in `tx`, commits, wakes the relay.
+    async fn commit_with(
+        &self,
+        mut tx: food_kit::Tx,
+        id: &str,
+        events: &[&Envelope],
+    ) -> Result<(), Status> {
+        for env in events {
+            enqueue(&mut tx, &OutboxMessage::event(&self.topics.orders, id, env))
+                .await
+                .map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)?;
         self.waker.wake();
-        tracing::info!(order_id = %req.id, "order cancelled");
-        self.get(&req.id).await
+        Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<pb::Order, Status> {
@@ -204,6 +324,28 @@ impl OrderApi {
             .map(Into::into)
             .ok_or_else(|| not_found(id))
     }
+}
+
+/// A restaurant key's scope: an empty id is no scope.
+fn scope(restaurant_id: &Option<String>) -> Option<&str> {
+    restaurant_id.as_deref().filter(|r| !r.is_empty())
+}
+
+/// A kitchen call the state machine refuses: 409, naming the status.
+fn refused(status: OrderStatus, action: &str) -> Status {
+    error(
+        ErrorCode::InvalidTransition,
+        format!("the order is {status}; the kitchen cannot {action} it"),
+        &[("status", status.as_str().into())],
+    )
+}
+
+fn not_cancellable(status: OrderStatus) -> Status {
+    error(
+        ErrorCode::NotCancellable,
+        format!("the order is {status}; it can be cancelled only before pick-up"),
+        &[("status", status.as_str().into())],
+    )
 }
 
 fn not_found(id: &str) -> Status {
@@ -263,24 +405,27 @@ impl OrderService for OrderApi {
         self.cancel(req).await.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
     async fn accept_order(
         &self,
-        _req: Request<pb::AcceptOrderRequest>,
+        req: Request<pb::AcceptOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        Err(Status::unimplemented("TODO(kitchen)"))
+        self.accept(req).await.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
     async fn reject_order(
         &self,
-        _req: Request<pb::RejectOrderRequest>,
+        req: Request<pb::RejectOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        Err(Status::unimplemented("TODO(kitchen)"))
+        self.reject(req).await.map(Response::new)
     }
 
+    #[tracing::instrument(skip_all, fields(order_id = %req.get_ref().id))]
     async fn mark_ready(
         &self,
-        _req: Request<pb::MarkReadyRequest>,
+        req: Request<pb::MarkReadyRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        Err(Status::unimplemented("TODO(kitchen)"))
+        self.ready(req).await.map(Response::new)
     }
 }

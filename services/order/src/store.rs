@@ -17,14 +17,22 @@ use food_kit::{
     outbox::{OutboxMessage, Waker, enqueue_all},
     page::{Keyset, Page},
 };
-use food_proto::events::v1::OrderPlaced;
+use food_proto::{
+    events::v1::{OrderPlaced, OrderStatusChanged},
+    order::v1 as pb,
+};
 use sqlx::{Row, any::AnyRow};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::pricing::Kitchen;
 
 /// A priced order ready to store.
 #[derive(Debug)]
 pub struct NewOrder {
+    /// As placed (PLACED): what the reply and OrderPlaced show.
     pub order: Order,
+    /// How its kitchen takes it: an auto-accept one is stored PREPARING.
+    pub kitchen: Kitchen,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
     pub trace_id: String,
@@ -131,18 +139,24 @@ async fn write_batch<'a>(
     for chunk in statement_runs(&lines, ROWS_PER_INSERT) {
         insert_lines(&mut tx, chunk).await?;
     }
-    let events: Vec<_> = created
-        .iter()
-        .map(|n| {
-            let env = new_envelope(
-                &n.trace_id,
-                Payload::OrderPlaced(OrderPlaced {
-                    order: Some(n.order.clone().into()),
-                }),
-            );
-            OutboxMessage::event(&topics.orders, &n.order.id, &env)
-        })
-        .collect();
+    let mut events = Vec::with_capacity(created.len());
+    for n in &created {
+        let placed = new_envelope(
+            &n.trace_id,
+            Payload::OrderPlaced(OrderPlaced {
+                order: Some(n.order.clone().into()),
+            }),
+        );
+        events.push(OutboxMessage::event(&topics.orders, &n.order.id, &placed));
+        // Accepted in the same transaction: the PLACED -> PREPARING event
+        // follows OrderPlaced on the order's partition.
+        if let Some(accepted) = n.as_stored()
+            && accepted.status != OrderStatus::Placed
+        {
+            let changed = status_changed(&n.trace_id, OrderStatus::Placed, accepted);
+            events.push(OutboxMessage::event(&topics.orders, &n.order.id, &changed));
+        }
+    }
     enqueue_all(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(orders
@@ -157,23 +171,69 @@ async fn write_batch<'a>(
         .collect())
 }
 
+impl NewOrder {
+    /// The order as stored, when that differs from the order as placed (an
+    /// auto-accept kitchen's, PREPARING with its `ready_by`).
+    fn as_stored(&self) -> Option<Order> {
+        match self.kitchen {
+            Kitchen::AutoAccept { ready_by } => Some(Order {
+                status: OrderStatus::Preparing,
+                ready_by: Some(ready_by),
+                ..self.order.clone()
+            }),
+            Kitchen::ByHand { .. } => None,
+        }
+    }
+
+    fn accept_deadline(&self) -> Option<i64> {
+        match self.kitchen {
+            Kitchen::ByHand { deadline } => Some(deadline.timestamp_micros()),
+            Kitchen::AutoAccept { .. } => None,
+        }
+    }
+}
+
+/// OrderStatusChanged from `previous` to `order`'s status, with the whole
+/// order after the change.
+pub fn status_changed(
+    trace_id: &str,
+    previous: OrderStatus,
+    order: Order,
+) -> food_events::Envelope {
+    new_envelope(
+        trace_id,
+        Payload::OrderStatusChanged(OrderStatusChanged {
+            order_id: order.id.clone(),
+            previous: pb::OrderStatus::from(previous) as i32,
+            status: pb::OrderStatus::from(order.status) as i32,
+            order: Some(order.into()),
+        }),
+    )
+}
+
 /// Inserts the orders whose idempotency key is free; returns their ids.
 async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<String>> {
     let sql = format!(
         "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, note, \
          idempotency_key, request_hash, delivery_version, created_at, updated_at, \
-         restaurant_id, restaurant_name, pickup_address) VALUES {} \
+         restaurant_id, restaurant_name, pickup_address, ready_by, accept_deadline) VALUES {} \
          ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING id",
-        Params::on(tx).rows(orders.len(), 15)
+        Params::on(tx).rows(orders.len(), 17)
     );
     let mut q = sqlx::query(&sql);
     for new in orders {
         let o = &new.order;
+        let (status, ready_by) = match new.kitchen {
+            Kitchen::AutoAccept { ready_by } => {
+                (OrderStatus::Preparing, Some(ready_by.timestamp_micros()))
+            }
+            Kitchen::ByHand { .. } => (o.status, None),
+        };
         q = q
             .bind(&o.id)
             .bind(&o.customer_id)
-            .bind(o.status.as_str())
+            .bind(status.as_str())
             .bind(o.total_cents)
             .bind(&o.currency)
             .bind(&o.delivery_address)
@@ -185,7 +245,9 @@ async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<St
             .bind(o.created_at.timestamp_micros())
             .bind(o.restaurant_id.as_deref())
             .bind(o.restaurant_name.as_deref())
-            .bind(o.pickup_address.as_deref());
+            .bind(o.pickup_address.as_deref())
+            .bind(ready_by)
+            .bind(new.accept_deadline());
     }
     q.fetch_all(&mut **tx)
         .await?
@@ -216,7 +278,8 @@ async fn insert_lines(tx: &mut Tx, lines: &[(&str, usize, &OrderLine)]) -> sqlx:
 }
 
 const ORDER_COLUMNS: &str = "id, customer_id, restaurant_id, restaurant_name, pickup_address, \
-                             status, total_cents, currency, delivery_address, note, created_at, updated_at";
+                             status, total_cents, currency, delivery_address, note, created_at, updated_at, \
+                             ready_by, rejection_reason";
 
 /// An order row; the restaurant columns are NULL on orders placed before
 /// restaurants existed, read as `None`.
@@ -228,9 +291,10 @@ fn order_from_row(row: &AnyRow) -> sqlx::Result<Order> {
         restaurant_name: row.try_get("restaurant_name")?,
         pickup_address: row.try_get("pickup_address")?,
         status: parse_column(row, "status")?,
-        // TODO(kitchen): stored with the order.
-        ready_by: None,
-        rejection_reason: None,
+        ready_by: row
+            .try_get::<Option<i64>, _>("ready_by")?
+            .map(micros_to_datetime),
+        rejection_reason: row.try_get("rejection_reason")?,
         items: Vec::new(),
         total_cents: row.try_get("total_cents")?,
         currency: row.try_get("currency")?,
@@ -341,50 +405,137 @@ pub struct Current {
     /// The newest delivery version applied.
     pub delivery_version: i64,
     pub customer_id: String,
+    /// `None` on orders placed before restaurants existed.
+    pub restaurant_id: Option<String>,
+    /// Micros; set once the kitchen accepted.
+    pub ready_by: Option<i64>,
 }
 
-/// Reads the order's status, applied delivery version and customer inside `tx`.
-pub async fn current_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<Current>> {
-    let row = sqlx::query("SELECT status, delivery_version, customer_id FROM orders WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| {
-        Ok(Current {
-            status: parse_column(&r, "status")?,
-            delivery_version: r.try_get("delivery_version")?,
-            customer_id: r.try_get("customer_id")?,
-        })
+const CURRENT_COLUMNS: &str = "id, status, delivery_version, customer_id, restaurant_id, ready_by";
+
+fn current_from_row(r: &AnyRow) -> sqlx::Result<Current> {
+    Ok(Current {
+        status: parse_column(r, "status")?,
+        delivery_version: r.try_get("delivery_version")?,
+        customer_id: r.try_get("customer_id")?,
+        restaurant_id: r.try_get("restaurant_id")?,
+        ready_by: r.try_get("ready_by")?,
     })
-    .transpose()
 }
 
-pub async fn set_status(
-    tx: &mut Tx,
-    id: &str,
-    status: OrderStatus,
-    delivery_version: Option<i64>,
-) -> sqlx::Result<()> {
-    match delivery_version {
-        Some(v) => {
-            sqlx::query("UPDATE orders SET status = $1, delivery_version = $2, updated_at = $3 WHERE id = $4")
-                .bind(status.as_str())
-                .bind(v)
-                .bind(now_micros())
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        None => {
-            sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(now_micros())
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
+/// Reads what a state change needs of the order inside `tx`.
+pub async fn current_in_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<Current>> {
+    let sql = format!("SELECT {CURRENT_COLUMNS} FROM orders WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(current_from_row).transpose()
+}
+
+/// A status change, applied only if the order is still at `from`.
+#[derive(Debug)]
+pub struct Move<'a> {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    /// A new `ready_by` (micros); `None` keeps the stored one.
+    pub ready_by: Option<i64>,
+    /// Set on a rejection; `None` keeps the stored one.
+    pub rejection_reason: Option<&'a str>,
+    /// The delivery version that made the move; `None` keeps the stored one.
+    pub delivery_version: Option<i64>,
+}
+
+impl<'a> Move<'a> {
+    pub fn new(from: OrderStatus, to: OrderStatus) -> Self {
+        Self {
+            from,
+            to,
+            ready_by: None,
+            rejection_reason: None,
+            delivery_version: None,
         }
     }
-    Ok(())
+}
+
+/// Applies `m` to order `id` with a conditional update (`... AND status =
+/// from`): a racing kitchen call, delivery event or replica that moved the
+/// order first makes this one change nothing. Whether it applied. Any move
+/// takes the order out of the acceptance sweep.
+pub async fn apply_move(tx: &mut Tx, id: &str, m: &Move<'_>) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = $1, updated_at = $2, accept_deadline = NULL, \
+         ready_by = COALESCE($3, ready_by), rejection_reason = COALESCE($4, rejection_reason), \
+         delivery_version = COALESCE($5, delivery_version) \
+         WHERE id = $6 AND status = $7",
+    )
+    .bind(m.to.as_str())
+    .bind(now_micros())
+    .bind(m.ready_by)
+    .bind(m.rejection_reason)
+    .bind(m.delivery_version)
+    .bind(id)
+    .bind(m.from.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The reason an order gets when its kitchen did not answer in time.
+pub const TIMEOUT_REASON: &str = "timeout";
+
+/// Most orders one sweep rejects; the next sweep takes the rest.
+pub const SWEEP_BATCH: i64 = 256;
+
+/// Rejects (reason `timeout`) the orders still PLACED whose acceptance
+/// deadline is at or before `now`, in one statement; returns their ids.
+/// The outer `status = 'PLACED'` is checked again on each row a concurrent
+/// sweep (another replica) holds, so each order is rejected once.
+pub async fn reject_overdue(tx: &mut Tx, now: i64) -> sqlx::Result<Vec<String>> {
+    // The literal status lets the planner use the partial index.
+    let sql = format!(
+        "UPDATE orders SET status = 'REJECTED', rejection_reason = $1, accept_deadline = NULL, \
+         updated_at = $2 \
+         WHERE status = 'PLACED' AND accept_deadline <= $3 AND id IN ( \
+           SELECT id FROM orders WHERE status = 'PLACED' AND accept_deadline IS NOT NULL \
+           AND accept_deadline <= $4 ORDER BY accept_deadline LIMIT {SWEEP_BATCH}) \
+         RETURNING id"
+    );
+    sqlx::query(&sql)
+        .bind(TIMEOUT_REASON)
+        .bind(now_micros())
+        .bind(now)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect()
+}
+
+/// The whole orders of `ids` (lines included) as `tx` sees them, by id.
+pub async fn orders_in_tx(
+    tx: &mut Tx,
+    ids: &[&str],
+) -> sqlx::Result<std::collections::HashMap<String, Order>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in statement_runs(ids, ROWS_PER_INSERT) {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({})",
+            Params::on(tx).list(chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let mut orders = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(order_from_row)
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        let backend = Backend::of(tx);
+        attach_lines(&mut **tx, backend, &mut orders).await?;
+        out.extend(orders.into_iter().map(|o| (o.id.clone(), o)));
+    }
+    Ok(out)
 }
 
 /// Moves the applied delivery version of many orders, a statement per run
@@ -420,7 +571,7 @@ pub async fn current_many(
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in statement_runs(ids, ROWS_PER_INSERT) {
         let sql = format!(
-            "SELECT id, status, delivery_version, customer_id FROM orders WHERE id IN ({})",
+            "SELECT {CURRENT_COLUMNS} FROM orders WHERE id IN ({})",
             Params::on(tx).list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -428,14 +579,7 @@ pub async fn current_many(
             q = q.bind(*id);
         }
         for r in q.fetch_all(&mut **tx).await? {
-            out.insert(
-                r.try_get("id")?,
-                Current {
-                    status: parse_column(&r, "status")?,
-                    delivery_version: r.try_get("delivery_version")?,
-                    customer_id: r.try_get("customer_id")?,
-                },
-            );
+            out.insert(r.try_get("id")?, current_from_row(&r)?);
         }
     }
     Ok(out)

@@ -1,8 +1,10 @@
-//! Checks on a CreateOrder request, before anything is priced or stored.
-//! Each failure names its field so that clients can point at it.
+//! Checks on a CreateOrder request, before anything is priced or stored,
+//! and on the kitchen's calls. Each failure names its field so that clients
+//! can point at it.
 
+use chrono::{DateTime, Duration, Utc};
 use food_api::ErrorCode;
-use food_proto::order::v1::CreateOrderRequest;
+use food_proto::order::v1::{AcceptOrderRequest, CreateOrderRequest};
 use sha2::{Digest, Sha256};
 use tonic::Status;
 
@@ -11,6 +13,11 @@ pub const MAX_QUANTITY: u32 = 50;
 pub const MAX_ADDRESS: usize = 500;
 pub const MAX_NOTE: usize = 500;
 pub const MAX_KEY: usize = 200;
+/// The longest prep time a kitchen may announce, in minutes.
+pub const MAX_PREP_MINUTES: u32 = 240;
+/// How far ahead a kitchen may set `ready_by`.
+pub const MAX_READY_AHEAD: Duration = Duration::hours(24);
+pub const MAX_REASON: usize = 200;
 
 fn invalid(field: &str, message: String) -> Status {
     food_kit::grpc::error(
@@ -110,6 +117,72 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
     })
 }
 
+/// The `ready_by` an AcceptOrder asks for, from exactly one of `ready_by`
+/// (in the future, within a day) and `prep_minutes` (1 to 240) counted from
+/// `now`; to the microsecond, as stored.
+pub fn ready_by(req: &AcceptOrderRequest, now: DateTime<Utc>) -> Result<DateTime<Utc>, Status> {
+    let at = match (&req.ready_by, req.prep_minutes) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "prep_minutes",
+                "give either ready_by or prep_minutes, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                "ready_by",
+                "accepting an order needs ready_by or prep_minutes".into(),
+            ));
+        }
+        (None, Some(minutes)) => {
+            if !(1..=MAX_PREP_MINUTES).contains(&minutes) {
+                return Err(invalid(
+                    "prep_minutes",
+                    format!("prep_minutes must be between 1 and {MAX_PREP_MINUTES}, got {minutes}"),
+                ));
+            }
+            now + Duration::minutes(i64::from(minutes))
+        }
+        (Some(t), None) => {
+            let Some(at) = food_api::convert::opt_from_timestamp(Some(t)) else {
+                return Err(invalid("ready_by", "ready_by is not a valid time".into()));
+            };
+            if at <= now {
+                return Err(invalid(
+                    "ready_by",
+                    format!("ready_by must be in the future, got {}", at.to_rfc3339()),
+                ));
+            }
+            if at > now + MAX_READY_AHEAD {
+                return Err(invalid(
+                    "ready_by",
+                    format!("ready_by must be within 24 hours, got {}", at.to_rfc3339()),
+                ));
+            }
+            at
+        }
+    };
+    Ok(food_kit::db::micros_to_datetime(at.timestamp_micros()))
+}
+
+/// A rejection's reason: required, trimmed, at most 200 characters.
+pub fn reason(reason: &str) -> Result<String, Status> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(invalid(
+            "reason",
+            "rejecting an order needs a reason".into(),
+        ));
+    }
+    if reason.chars().count() > MAX_REASON {
+        return Err(invalid(
+            "reason",
+            format!("reason is longer than {MAX_REASON} characters"),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
 impl Valid {
     /// Identifies the request's content, to tell a retry (same hash) from a
     /// different request reusing an idempotency key.
@@ -187,6 +260,72 @@ mod tests {
         let mut r = req();
         r.delivery_address = "x".repeat(501);
         assert_eq!(field_of(&create_order(&r).unwrap_err()), "delivery_address");
+    }
+
+    fn accept(ready_by: Option<DateTime<Utc>>, prep_minutes: Option<u32>) -> AcceptOrderRequest {
+        AcceptOrderRequest {
+            id: "o1".into(),
+            ready_by: ready_by.map(food_api::convert::to_timestamp),
+            prep_minutes,
+            restaurant_id: None,
+        }
+    }
+
+    #[test]
+    fn accepting_takes_exactly_one_of_ready_by_and_prep_minutes() {
+        let now = Utc::now();
+        let later = now + Duration::minutes(20);
+
+        let by_prep = ready_by(&accept(None, Some(15)), now).unwrap();
+        let by_time = ready_by(&accept(Some(later), None), now).unwrap();
+        let both = ready_by(&accept(Some(later), Some(15)), now).unwrap_err();
+        let neither = ready_by(&accept(None, None), now).unwrap_err();
+
+        assert_eq!(
+            by_prep.timestamp_micros(),
+            (now + Duration::minutes(15)).timestamp_micros()
+        );
+        assert_eq!(by_time.timestamp_micros(), later.timestamp_micros());
+        assert_eq!(both.code(), tonic::Code::InvalidArgument);
+        assert_eq!(field_of(&both), "prep_minutes");
+        assert_eq!(field_of(&neither), "ready_by");
+    }
+
+    #[test]
+    fn prep_minutes_outside_one_to_240_and_ready_by_outside_the_next_day_are_refused() {
+        let now = Utc::now();
+        for minutes in [0, 241] {
+            let e = ready_by(&accept(None, Some(minutes)), now).unwrap_err();
+            assert_eq!(field_of(&e), "prep_minutes", "{minutes}");
+        }
+        for at in [
+            now - Duration::minutes(1),
+            now,
+            now + Duration::hours(24) + Duration::seconds(1),
+        ] {
+            let e = ready_by(&accept(Some(at), None), now).unwrap_err();
+            assert_eq!(field_of(&e), "ready_by", "{at}");
+        }
+        let mut bad = accept(None, None);
+        bad.ready_by = Some(prost_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        });
+        assert_eq!(field_of(&ready_by(&bad, now).unwrap_err()), "ready_by");
+    }
+
+    #[test]
+    fn a_reason_is_required_trimmed_and_at_most_200_characters() {
+        assert_eq!(reason("  out of naan ").unwrap(), "out of naan");
+        assert_eq!(
+            reason("é".repeat(200).as_str()).unwrap().chars().count(),
+            200
+        );
+        for bad in ["", "   ", "x".repeat(201).as_str()] {
+            let e = reason(bad).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            assert_eq!(field_of(&e), "reason");
+        }
     }
 
     #[test]

@@ -552,11 +552,23 @@ impl Stack {
                 None => writeln!(out, "{:<16} ready  {}", p.name, p.addr)?,
             }
         }
-        writeln!(out, "api keys         {}", self.keys_file.display())?;
+        writeln!(
+            out,
+            "api keys         {} (ops, couriers, kitchens, customers)",
+            self.keys_file.display()
+        )?;
         writeln!(
             out,
             "try: foodctl restaurant list    (or: curl http://{}/restaurants)",
             self.gateway
+        )?;
+        writeln!(
+            out,
+            "     foodctl --context local-kitchen order list    (maison-tandoor's kitchen accepts by hand)"
+        )?;
+        writeln!(
+            out,
+            "     foodctl --context local-courier courier on courier-1    (couriers start off shift)"
         )?;
         out.flush()
     }

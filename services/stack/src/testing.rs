@@ -62,10 +62,24 @@ impl Builder {
         self
     }
 
-    pub fn courier_key(mut self, token: &str) -> Self {
+    /// A key the gateway accepts as `courier-1`'s.
+    pub fn courier_key(self, token: &str) -> Self {
+        self.courier_key_for(token, "courier-1")
+    }
+
+    /// A key the gateway accepts as courier `courier`'s.
+    pub fn courier_key_for(mut self, token: &str, courier: &str) -> Self {
         self.config_gateway
             .api_keys
-            .push(ApiKey::new(token, Role::Courier, None));
+            .push(ApiKey::new(token, Role::Courier, Some(courier)));
+        self
+    }
+
+    /// A key the gateway accepts as restaurant `restaurant`'s (its kitchen).
+    pub fn restaurant_key(mut self, token: &str, restaurant: &str) -> Self {
+        self.config_gateway
+            .api_keys
+            .push(ApiKey::new(token, Role::Restaurant, Some(restaurant)));
         self
     }
 

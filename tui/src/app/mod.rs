@@ -28,7 +28,7 @@ use std::cell::OnceCell;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
-use food_api::{Delivery, DeliveryStatus, Order, UpdateDelivery, short_id};
+use food_api::{Courier, Delivery, DeliveryStatus, Order, UpdateDelivery, short_id};
 
 pub use self::{
     keys::{Action, Edit},
@@ -54,6 +54,9 @@ pub struct App {
     status: Option<StatusLine>,
     /// The order behind the open detail pane, once loaded.
     detail_order: Option<Order>,
+    /// The couriers panel, once `GET /couriers` answered (ops keys only):
+    /// shift and load, kept current by delivery events in between.
+    couriers: Option<Vec<Courier>>,
     quit: bool,
     /// Built on first use after a change, so a burst of events costs one rebuild.
     view: OnceCell<View>,
@@ -71,6 +74,7 @@ impl App {
             cursor: Cursor::default(),
             status: None,
             detail_order: None,
+            couriers: None,
             quit: false,
             view: OnceCell::new(),
         }
@@ -112,6 +116,29 @@ impl App {
 
     pub fn detail_order(&self) -> Option<&Order> {
         self.detail_order.as_ref()
+    }
+
+    /// The couriers for the side panel: on shift first, then by name.
+    pub fn couriers(&self) -> Option<&[Courier]> {
+        self.couriers.as_deref()
+    }
+
+    /// A courier's name, for cards that carry only its id.
+    pub fn courier_name(&self, id: &str) -> Option<&str> {
+        self.couriers
+            .as_deref()?
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name.as_str())
+    }
+
+    pub fn set_couriers(&mut self, mut couriers: Vec<Courier>) {
+        couriers.sort_by(|a, b| {
+            b.on_shift
+                .cmp(&a.on_shift)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        self.couriers = Some(couriers);
     }
 
     pub fn should_quit(&self) -> bool {
@@ -185,8 +212,39 @@ impl App {
     }
 
     pub fn on_data(&mut self, ev: DataEvent) {
+        // A live change moves a courier's load at once; the next
+        // `GET /couriers` confirms it.
+        let load = match &ev {
+            DataEvent::Changed(d) => Some(self.load_change(d)),
+            _ => None,
+        };
         if self.deliveries.on_data(ev, self.now) {
             self.view.take();
+            if let Some((from, to)) = load {
+                self.move_load(from, to);
+            }
+        }
+    }
+
+    /// The courier whose load a change takes away, and the one it adds to.
+    fn load_change(&self, d: &Delivery) -> (Option<String>, Option<String>) {
+        (self.delivery(&d.order_id).and_then(load_of), load_of(d))
+    }
+
+    fn move_load(&mut self, from: Option<String>, to: Option<String>) {
+        if from == to {
+            return;
+        }
+        let Some(couriers) = self.couriers.as_mut() else {
+            return;
+        };
+        for c in couriers.iter_mut() {
+            if from.as_deref() == Some(c.id.as_str()) {
+                c.active_deliveries = c.active_deliveries.saturating_sub(1);
+            }
+            if to.as_deref() == Some(c.id.as_str()) {
+                c.active_deliveries += 1;
+            }
         }
     }
 
@@ -201,15 +259,19 @@ impl App {
                             format!(
                                 "{short} is {}{} (v{})",
                                 d.status,
-                                d.courier
+                                d.courier_name
                                     .as_deref()
+                                    .or(d.courier.as_deref())
                                     .map(|c| format!(", courier {c}"))
                                     .unwrap_or_default(),
                                 d.version
                             ),
                             false,
                         );
-                        self.apply(d);
+                        let (from, to) = self.load_change(&d);
+                        if self.apply(d).changed() {
+                            self.move_load(from, to);
+                        }
                     }
                     Err(e) => self.set_status(format!("{short}: {e}"), true),
                 }
@@ -220,6 +282,7 @@ impl App {
                 }
             }
             Msg::OrderLoaded(Err(e)) => self.set_status(format!("loading the order: {e}"), true),
+            Msg::Couriers(cs) => self.set_couriers(cs),
         }
     }
 
@@ -478,4 +541,9 @@ impl App {
             None => false,
         }
     }
+}
+
+/// The courier a delivery keeps busy, if it is active.
+fn load_of(d: &Delivery) -> Option<String> {
+    d.courier.clone().filter(|_| d.status.is_active())
 }

@@ -3,7 +3,7 @@
 //! ([`Msg`]) and the work that goes out ([`Command`]).
 
 use chrono::{FixedOffset, TimeDelta};
-use food_api::{Delivery, DeliveryStatus, Order, UpdateDelivery};
+use food_api::{Courier, Delivery, DeliveryStatus, Order, UpdateDelivery};
 
 use super::merge::DataEvent;
 
@@ -18,6 +18,8 @@ pub enum Msg {
     },
     /// The order behind the detail pane, for its items.
     OrderLoaded(Result<Order, String>),
+    /// `GET /couriers`, for the side panel.
+    Couriers(Vec<Courier>),
 }
 
 /// Work the event loop does on the board's behalf.

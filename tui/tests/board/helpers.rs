@@ -1,19 +1,24 @@
 //! A whole platform per test, and a board (its `App` fed by its real data
 //! side) that a test can wait on.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use food_board::{
     app::{App, Msg, Options},
     config::{Feed, Scope},
     data::{self, FeedHandle, Gateway},
+    kitchen::{self, Kitchen, KitchenMsg},
 };
 use food_stack::testing::Broker;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 pub const ALICE: &str = "alice-key";
 pub const OPS: &str = "ops-key";
+/// The kitchen key of [`KITCHEN`].
+pub const KITCHEN_KEY: &str = "kitchen-key";
+/// A seed restaurant that accepts orders by hand.
+pub const KITCHEN: &str = "maison-tandoor";
 
 /// The platform (`food_stack::testing`, torn down in order when dropped).
 pub struct TestStack {
@@ -37,6 +42,7 @@ async fn spawn_stack_with(broker: Broker) -> TestStack {
     let platform = food_stack::testing::TestStack::builder()
         .customer_key(ALICE, "alice")
         .ops_key(OPS)
+        .restaurant_key(KITCHEN_KEY, KITCHEN)
         .broker(broker)
         .start()
         .await;
@@ -55,6 +61,19 @@ impl TestStack {
     /// The board's gateway client, as ops.
     pub fn gateway(&self) -> Gateway {
         Gateway::new(&self.url(""), Some(OPS.to_owned())).unwrap()
+    }
+
+    /// The kitchen screen's gateway client, with [`KITCHEN`]'s key.
+    pub fn kitchen_gateway(&self) -> Gateway {
+        Gateway::new(&self.url(""), Some(KITCHEN_KEY.to_owned())).unwrap()
+    }
+
+    /// The kitchen's feed: `food.orders.v1`.
+    pub fn kitchen_feed(&self) -> Feed {
+        Feed::Kafka {
+            brokers: self.platform.brokers.clone(),
+            topic: food_events::topics::Topics::with_prefix(&self.platform.prefix).orders,
+        }
     }
 
     pub fn kafka_feed(&self) -> Feed {
@@ -115,7 +134,7 @@ impl TestStack {
             .client
             .put(self.url(&format!("/delivery/status/{order_id}")))
             .bearer_auth(OPS)
-            .json(&json!({ "status": status, "courier": "Carla" }))
+            .json(&json!({ "status": status, "courier": "courier-1" }))
             .send()
             .await
             .unwrap();
@@ -191,6 +210,70 @@ impl Board {
                 Ok(Some(msg)) => {
                     self.app.set_now(chrono::Utc::now());
                     self.app.on_msg(msg);
+                }
+                Ok(None) | Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// The kitchen screen: its real data side feeding a `Kitchen`, pumped by
+/// the test.
+pub struct KitchenScreen {
+    pub kitchen: Kitchen,
+    rx: mpsc::Receiver<KitchenMsg>,
+    tx: mpsc::Sender<KitchenMsg>,
+    gateway: Gateway,
+    resync: Arc<Notify>,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for KitchenScreen {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(300)));
+    }
+}
+
+impl KitchenScreen {
+    pub fn start(feed: Feed, restaurant: &str, gateway: Gateway) -> Self {
+        let (tx, rx) = mpsc::channel(8192);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let resync = Arc::new(Notify::new());
+        tokio::spawn(kitchen::data::run_feed(
+            feed,
+            restaurant.to_owned(),
+            gateway.clone(),
+            tx.clone(),
+            resync.clone(),
+            shutdown.clone(),
+        ));
+        Self {
+            kitchen: Kitchen::new(Options::default(), restaurant, chrono::Utc::now()),
+            rx,
+            tx,
+            gateway,
+            resync,
+            shutdown,
+        }
+    }
+
+    /// Presses a key; the command it gives is carried out as the screen would.
+    pub fn press(&mut self, key: crossterm::event::KeyEvent) {
+        if let Some(cmd) = self.kitchen.on_key(key) {
+            kitchen::data::execute(cmd, &self.tx, &self.gateway, &self.resync);
+        }
+    }
+
+    /// Applies what comes in until `done` holds, or `patience` runs out.
+    pub async fn until(&mut self, patience: Duration, done: impl Fn(&Kitchen) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + patience;
+        while !done(&self.kitchen) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => {
+                    self.kitchen.set_now(chrono::Utc::now());
+                    self.kitchen.on_msg(msg);
                 }
                 Ok(None) | Err(_) => return false,
             }

@@ -9,7 +9,7 @@ use food_board::{
     ui,
 };
 
-use crate::helpers::{Board, spawn_stack, spawn_stack_with_durable_broker};
+use crate::helpers::{Board, KITCHEN, KitchenScreen, spawn_stack, spawn_stack_with_durable_broker};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 /// How long a change may take to reach the board once it happened.
@@ -58,7 +58,9 @@ async fn a_put_through_the_gateway_reaches_the_board_via_kafka() {
     let moved = board
         .until(LIVE, |app| {
             app.delivery(&order_id).is_some_and(|d| {
-                d.status == DeliveryStatus::Assigned && d.courier.as_deref() == Some("Carla")
+                d.status == DeliveryStatus::Assigned
+                    && d.courier.as_deref() == Some("courier-1")
+                    && d.courier_name.as_deref() == Some("Camille Martin")
             })
         })
         .await;
@@ -267,4 +269,89 @@ async fn a_restaurant_board_shows_that_restaurants_deliveries_only() {
     assert!(text.contains("Trattoria da Luca"), "{text}");
     assert!(!text.contains("Sakura Sushi"), "{text}");
     assert!(text.contains(&luca[luca.len() - 8..]), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kitchen_sees_its_orders_live_and_moves_them_with_its_keys() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use food_api::OrderStatus;
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+
+    // Arrange: an order of the kitchen before the screen starts (the
+    // snapshot), and the screen with the restaurant's own key.
+    let stack = spawn_stack().await;
+    let early = stack.create_order_at(KITCHEN).await;
+    let mut screen = KitchenScreen::start(stack.kitchen_feed(), KITCHEN, stack.kitchen_gateway());
+    assert!(
+        screen
+            .until(PATIENCE, |k| k.conn() == &Conn::Live
+                && k.order(&early).is_some())
+            .await,
+        "the snapshot never showed {early}: {:?}",
+        screen.kitchen.conn()
+    );
+
+    // Act: a new order of the kitchen and one of another restaurant.
+    let other = stack.create_order_at("trattoria-da-luca").await;
+    let fresh = stack.create_order_at(KITCHEN).await;
+    assert!(
+        screen.until(LIVE, |k| k.order(&fresh).is_some()).await,
+        "the new order never reached the kitchen"
+    );
+    assert_eq!(
+        screen.kitchen.order(&fresh).unwrap().status,
+        OrderStatus::Placed
+    );
+
+    // Accept it with a typed prep time.
+    assert!(screen.kitchen.select(&fresh));
+    screen.press(key('a'));
+    for _ in 0..3 {
+        screen.press(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    }
+    screen.press(key('2'));
+    screen.press(key('5'));
+    screen.press(enter);
+    let accepted = screen
+        .until(LIVE, |k| {
+            k.order(&fresh)
+                .is_some_and(|o| o.status == OrderStatus::Preparing && o.ready_by.is_some())
+        })
+        .await;
+    assert!(accepted, "{:?}", screen.kitchen.status_line());
+    let left = screen
+        .kitchen
+        .countdown(screen.kitchen.order(&fresh).unwrap())
+        .unwrap();
+    assert!(
+        (24..=25).contains(&left.num_minutes()),
+        "25 minutes to prepare, {left} left"
+    );
+
+    // Ready it; reject the early one.
+    assert!(screen.kitchen.select(&fresh));
+    screen.press(key('r'));
+    assert!(screen.kitchen.select(&early));
+    screen.press(key('x'));
+    for c in "no lamb".chars() {
+        screen.press(key(c));
+    }
+    screen.press(enter);
+
+    // Assert: ready in its lane; the rejected one gone; the other
+    // restaurant's never shown.
+    let done = screen
+        .until(LIVE, |k| {
+            k.order(&fresh)
+                .is_some_and(|o| o.status == OrderStatus::ReadyForPickup)
+                && k.order(&early).is_none()
+        })
+        .await;
+    assert!(done, "{:?}", screen.kitchen.status_line());
+    assert!(screen.kitchen.order(&other).is_none());
+    assert_eq!(screen.kitchen.len(), 1);
+    let text = food_board::kitchen::ui::render_to_text(&screen.kitchen, 120, 16);
+    assert!(text.contains("READY_FOR_PICKUP 1"), "{text}");
+    assert!(text.contains(&fresh[fresh.len() - 8..]), "{text}");
 }

@@ -32,6 +32,7 @@ use crate::{
     auth::{Authentication, Caller},
     error::ApiError,
     live::Hub,
+    order_feed::OrderHub,
     service::Gateway,
     state::SharedState,
 };
@@ -58,6 +59,7 @@ pub fn sdl() -> String {
 pub fn schema(
     gateway: Gateway,
     hub: Arc<Hub>,
+    orders: Arc<OrderHub>,
     shutdown: Shutdown,
     introspection: bool,
 ) -> GatewaySchema {
@@ -66,6 +68,7 @@ pub fn schema(
     let mut b = builder()
         .data(gateway)
         .data(hub)
+        .data(orders)
         .data(shutdown)
         .data(loader)
         .data(restaurants);
@@ -289,6 +292,18 @@ mod tests {
             "cancelOrder(orderId: ID!",
             "updateDeliveryStatus(orderId: ID!, status: DeliveryStatus!",
             "deliveryStatusChanged(orderId: ID!): Delivery!",
+            "orderStatusChanged(restaurantId: ID!): Order!",
+            "acceptOrder(orderId: ID!, readyBy: DateTime, prepMinutes: Int): Order!",
+            "rejectOrder(orderId: ID!, reason: String!): Order!",
+            "markOrderReady(orderId: ID!): Order!",
+            "setCourierShift(courierId: ID!, onShift: Boolean!): Courier!",
+            "couriers(onShift: Boolean): [Courier!]!",
+            "readyBy: DateTime",
+            "rejectionReason: String",
+            "courierName: String",
+            "autoAccept: Boolean!",
+            "acceptanceTimeoutS: Int!",
+            "READY_FOR_PICKUP",
             "PICKED_UP",
             "priceCents: Int!",
         ] {

@@ -4,20 +4,21 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
-use food_api::{UpdateDelivery, UpdateRestaurant};
+use food_api::{AcceptOrder, RejectOrder, UpdateDelivery, UpdateRestaurant};
 use food_kit::Shutdown;
 use futures::{Stream, StreamExt};
 
 use super::{
     caller, gateway, optional,
     types::{
-        CreateOrderInput, Delivery, DeliveryPage, DeliveryStatus, Item, Order, OrderPage,
+        Courier, CreateOrderInput, Delivery, DeliveryPage, DeliveryStatus, Item, Order, OrderPage,
         OrderStatus, Restaurant, RestaurantPage,
     },
 };
 use crate::{
     error::ApiError,
     live::{self, Hub},
+    order_feed::{self, OrderHub},
     service::{DeliveryFilter, ItemFilter, OrderFilter, RestaurantFilter},
 };
 
@@ -92,8 +93,8 @@ impl QueryRoot {
         Ok(optional(gateway(ctx).get_order(&caller(ctx), &id).await)?.map(Order))
     }
 
-    /// Customers see their own orders; ops all (or one customer's);
-    /// `restaurantId` keeps one restaurant's.
+    /// Customers see their own orders, a restaurant key its restaurant's;
+    /// ops all (or one customer's); `restaurantId` keeps one restaurant's.
     #[allow(clippy::too_many_arguments)]
     async fn orders(
         &self,
@@ -126,19 +127,23 @@ impl QueryRoot {
         Ok(optional(found)?.map(Delivery))
     }
 
-    /// Deliveries for boards; customers see their own; `restaurantId`
-    /// keeps one restaurant's.
+    /// Deliveries for boards; customers see their own, a restaurant key
+    /// its restaurant's, a courier its own and the unassigned ones;
+    /// `restaurantId` keeps one restaurant's, `courierId` one courier's.
+    #[allow(clippy::too_many_arguments)]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
         status: Option<DeliveryStatus>,
         restaurant_id: Option<ID>,
+        courier_id: Option<ID>,
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<DeliveryPage> {
         let filter = DeliveryFilter {
             status: status.map(Into::into),
             restaurant_id: restaurant_id.map(|r| r.0),
+            courier_id: courier_id.map(|c| c.0),
             limit,
             cursor,
         };
@@ -150,6 +155,16 @@ impl QueryRoot {
             next_cursor: list.next_cursor.clone(),
             list,
         })
+    }
+
+    /// Ops: the couriers by id, with shift and load; `onShift` keeps those
+    /// on (true) or off (false) shift.
+    async fn couriers(&self, ctx: &Context<'_>, on_shift: Option<bool>) -> Result<Vec<Courier>> {
+        let list = gateway(ctx)
+            .list_couriers(&caller(ctx), on_shift)
+            .await
+            .map_err(gql)?;
+        Ok(list.couriers.into_iter().map(Courier).collect())
     }
 }
 
@@ -171,6 +186,61 @@ impl MutationRoot {
             .await
             .map_err(gql)?;
         Ok(Restaurant(restaurant))
+    }
+
+    /// The kitchen (its restaurant's key, or ops): PLACED -> PREPARING with
+    /// exactly one of `readyBy` and `prepMinutes` (1..=240); on a PREPARING
+    /// order, a new ready-by time. Returns the order.
+    async fn accept_order(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        ready_by: Option<DateTime<Utc>>,
+        prep_minutes: Option<u32>,
+    ) -> Result<Order> {
+        let body = AcceptOrder {
+            ready_by,
+            prep_minutes,
+        };
+        let order = gateway(ctx)
+            .accept_order(&caller(ctx), &order_id, body)
+            .await
+            .map_err(gql)?;
+        Ok(Order(order))
+    }
+
+    /// The kitchen: PLACED -> REJECTED; its delivery is cancelled with the
+    /// note `rejected: <reason>`.
+    async fn reject_order(&self, ctx: &Context<'_>, order_id: ID, reason: String) -> Result<Order> {
+        let order = gateway(ctx)
+            .reject_order(&caller(ctx), &order_id, RejectOrder { reason })
+            .await
+            .map_err(gql)?;
+        Ok(Order(order))
+    }
+
+    /// The kitchen: PREPARING -> READY_FOR_PICKUP.
+    async fn mark_order_ready(&self, ctx: &Context<'_>, order_id: ID) -> Result<Order> {
+        let order = gateway(ctx)
+            .mark_ready(&caller(ctx), &order_id)
+            .await
+            .map_err(gql)?;
+        Ok(Order(order))
+    }
+
+    /// The courier itself or ops. A courier coming on shift may be
+    /// dispatched waiting deliveries at once.
+    async fn set_courier_shift(
+        &self,
+        ctx: &Context<'_>,
+        courier_id: ID,
+        on_shift: bool,
+    ) -> Result<Courier> {
+        let courier = gateway(ctx)
+            .set_courier_shift(&caller(ctx), &courier_id, on_shift)
+            .await
+            .map_err(gql)?;
+        Ok(Courier(courier))
     }
 
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
@@ -240,5 +310,29 @@ impl SubscriptionRoot {
                 .await
                 .map_err(gql)?;
         Ok(stream.map(|u| Delivery(u.delivery)))
+    }
+
+    /// A kitchen's orders as they change: each placed order and each change
+    /// (accepted, a new ready-by time, ready, rejected, cancelled, picked
+    /// up...), the whole order each time. No initial state: take the
+    /// `orders` query first. Ops may watch any restaurant, a restaurant key
+    /// only its own.
+    async fn order_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        restaurant_id: ID,
+    ) -> Result<impl Stream<Item = Order> + use<>> {
+        let hub = ctx.data_unchecked::<Arc<OrderHub>>().clone();
+        let shutdown = ctx.data_unchecked::<Shutdown>().clone();
+        let stream = order_feed::restaurant_orders(
+            gateway(ctx),
+            &hub,
+            &caller(ctx),
+            &restaurant_id,
+            &shutdown,
+        )
+        .await
+        .map_err(gql)?;
+        Ok(stream.map(|e| Order(e.order)))
     }
 }

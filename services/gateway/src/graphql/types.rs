@@ -72,6 +72,16 @@ impl Restaurant {
     async fn tags(&self) -> Vec<String> {
         self.0.tags.clone()
     }
+    /// The kitchen accepts each order at once (ready by now + its longest
+    /// prep time); false: someone accepts or rejects each order by hand.
+    async fn auto_accept(&self) -> bool {
+        self.0.auto_accept
+    }
+    /// Seconds a kitchen that accepts by hand has to answer before the
+    /// order is rejected with reason `timeout`.
+    async fn acceptance_timeout_s(&self) -> u32 {
+        self.0.acceptance_timeout_s
+    }
     /// This restaurant's items (as `menuItems(restaurantId: ...)`).
     async fn menu(
         &self,
@@ -218,6 +228,14 @@ impl Order {
     async fn status(&self) -> OrderStatus {
         self.0.status.into()
     }
+    /// When the kitchen expects the food ready; set when it accepts.
+    async fn ready_by(&self) -> Option<DateTime<Utc>> {
+        self.0.ready_by
+    }
+    /// Why the kitchen refused the order (`timeout` when nobody answered in time).
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.0.rejection_reason.as_deref()
+    }
     async fn items(&self) -> Vec<OrderLine> {
         self.0.items.iter().cloned().map(OrderLine).collect()
     }
@@ -295,8 +313,13 @@ impl Delivery {
     async fn status(&self) -> DeliveryStatus {
         self.0.status.into()
     }
+    /// The courier's id.
     async fn courier(&self) -> Option<&str> {
         self.0.courier.as_deref()
+    }
+    /// The courier's name.
+    async fn courier_name(&self) -> Option<&str> {
+        self.0.courier_name.as_deref()
     }
     async fn eta(&self) -> Option<DateTime<Utc>> {
         self.0.eta
@@ -322,6 +345,28 @@ impl Delivery {
                 courier: h.courier.clone(),
             })
             .collect()
+    }
+}
+
+/// A courier, with its shift and load.
+pub struct Courier(pub food_api::Courier);
+
+#[Object(name = "Courier")]
+impl Courier {
+    /// `courier-1`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Only couriers on shift are dispatched new deliveries.
+    async fn on_shift(&self) -> bool {
+        self.0.on_shift
+    }
+    /// Its ASSIGNED, PICKED_UP and IN_TRANSIT deliveries.
+    async fn active_deliveries(&self) -> u32 {
+        self.0.active_deliveries
     }
 }
 

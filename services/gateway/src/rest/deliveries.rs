@@ -34,8 +34,12 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub struct DeliveriesQuery {
     /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `DELIVERED`, `CANCELLED` or `FAILED`.
     pub status: Option<String>,
-    /// Only deliveries of this restaurant's orders (a restaurant id).
+    /// Only deliveries of this restaurant's orders (a restaurant id); a
+    /// restaurant key always sees its own restaurant's.
     pub restaurant: Option<String>,
+    /// Only this courier's deliveries (a courier id); a courier key sees
+    /// its own and the unassigned ones.
+    pub courier: Option<String>,
     /// Page size, 1..=1000 (default 50).
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -81,9 +85,10 @@ pub async fn get_status(
     responses(
         (status = 200, description = "the updated `Delivery`", body = Object),
         (status = 400, description = "bad body or If-Match", body = Object),
-        (status = 403, description = "a customer key", body = Object),
-        (status = 404, description = "no delivery for this order", body = Object),
-        (status = 409, description = "`invalid_transition`, or `version_conflict` with `details.current_version`", body = Object),
+        (status = 403, description = "a customer or restaurant key; a courier claiming for another courier", body = Object),
+        (status = 404, description = "no delivery for this order (or, for a courier, another courier's)", body = Object),
+        (status = 409, description = "`invalid_transition`; `version_conflict` with `details.current_version`; `not_accepted` (a pick-up before the kitchen accepted)", body = Object),
+        (status = 422, description = "`unknown_courier`: `courier` names no courier", body = Object),
     ),
     security(("bearer" = []))
 )]
@@ -108,8 +113,9 @@ pub async fn update_status(
     get, path = "/deliveries", tag = "deliveries",
     params(DeliveriesQuery),
     responses(
-        (status = 200, description = "`DeliveryList`: `{\"deliveries\": [Delivery], \"next_cursor\"}`; customers see their own", body = Object),
+        (status = 200, description = "`DeliveryList`: `{\"deliveries\": [Delivery], \"next_cursor\"}`; customers see their own, a restaurant key its restaurant's, a courier its own and the unassigned ones", body = Object),
         (status = 400, description = "bad filter", body = Object),
+        (status = 401, description = "no key", body = Object),
     ),
     security(("bearer" = []))
 )]
@@ -123,6 +129,7 @@ pub async fn list_deliveries(
     let filter = DeliveryFilter {
         status: parse_status(q.status, &names)?,
         restaurant_id: q.restaurant,
+        courier_id: q.courier,
         limit: q.limit,
         cursor: q.cursor,
     };
@@ -184,7 +191,8 @@ pub async fn stream_status(
     get, path = "/events/deliveries", tag = "deliveries",
     params(("Last-Event-ID" = Option<String>, Header, description = "resume after this event when this replica still holds it")),
     responses(
-        (status = 200, description = "`text/event-stream` of every delivery change (ops and couriers)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream` of delivery changes: ops all, a courier its own and the unassigned ones, a restaurant key its restaurant's", content_type = "text/event-stream", body = String),
+        (status = 401, description = "no key", body = Object),
         (status = 403, description = "a customer key", body = Object),
     ),
     security(("bearer" = []))

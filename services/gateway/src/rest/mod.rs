@@ -2,6 +2,7 @@
 //! included (for `foodctl menu import`). Handlers parse, call
 //! [`crate::service::Gateway`] and render; nothing else.
 
+pub mod couriers;
 pub mod deliveries;
 pub mod menu;
 pub mod ops;
@@ -10,7 +11,7 @@ pub mod restaurants;
 
 use axum::{
     Router,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 
 use crate::state::SharedState;
@@ -34,6 +35,12 @@ pub fn routes() -> Router<SharedState> {
         )
         .route("/orders/{orderId}", get(orders::get_order))
         .route("/orders/{orderId}/cancel", post(orders::cancel_order))
+        .route("/orders/{orderId}/accept", post(orders::accept_order))
+        .route("/orders/{orderId}/reject", post(orders::reject_order))
+        .route("/orders/{orderId}/ready", post(orders::mark_ready))
+        .route("/couriers", get(couriers::list_couriers))
+        .route("/couriers/{id}", put(couriers::put_courier))
+        .route("/couriers/{id}/shift", put(couriers::set_shift))
         .route(
             "/delivery/status/{orderId}",
             get(deliveries::get_status).put(deliveries::update_status),

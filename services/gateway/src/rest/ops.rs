@@ -45,6 +45,12 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
         "connecting"
     };
     details.insert("live_feed".to_owned(), Value::from(live));
+    let orders = if state.orders.is_live() {
+        "ok"
+    } else {
+        "connecting"
+    };
+    details.insert("order_feed".to_owned(), Value::from(orders));
     if down.is_empty() {
         Json(json!({ "status": "ready", "checks": details })).into_response()
     } else {

@@ -1,5 +1,6 @@
 //! `/restaurants`: reads are open to anyone and answered from the menu
-//! cache like `/menu/items`; pausing and resuming a kitchen is for ops.
+//! cache like `/menu/items`; pausing and resuming a kitchen is for ops and
+//! the restaurant's own key.
 
 use axum::{Json, extract::State, response::Response};
 use food_api::{Restaurant, UpdateRestaurant};
@@ -100,8 +101,8 @@ pub async fn restaurant_menu(
         (status = 200, description = "the updated `Restaurant`", body = Object),
         (status = 400, description = "invalid body (`open` missing, an unknown field)", body = Object),
         (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not an ops key", body = Object),
-        (status = 404, description = "no such restaurant", body = Object),
+        (status = 403, description = "not an ops or restaurant key", body = Object),
+        (status = 404, description = "no such restaurant (or, for a restaurant key, another restaurant)", body = Object),
         (status = 413, description = "body too large", body = Object),
         (status = 415, description = "not JSON", body = Object),
         (status = 429, description = "rate limited", body = Object),

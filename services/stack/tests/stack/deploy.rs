@@ -92,6 +92,8 @@ fn the_gateway_config_for_compose_parses_with_three_roles() {
         toml::from_str(&text).expect("deploy/gateway.toml parses");
     assert_eq!(settings.api_keys.len(), 3);
     assert!(settings.api_keys.iter().all(|k| k.sha256.len() == 64));
+    // The gateway refuses a courier key without its courier at start.
+    food_gateway::auth::KeyStore::new(&settings.api_keys).expect("the gateway accepts the keys");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! `food-stack`: its menu moves to the `house-kitchen` restaurant, the seed's
 //! restaurants join it, its orders and deliveries read with no restaurant
 //! rather than fail and still move, and new orders carry their restaurant.
+//! Its keys file gains the couriers' and kitchens' keys, its one courier
+//! key becoming `courier-1`'s.
 
 use std::{
     path::Path,
@@ -145,6 +147,52 @@ async fn a_data_dir_of_the_release_before_restaurants_starts_and_keeps_its_order
         )
         .await;
     assert_eq!(delivery["pickup_address"], thai["address"], "{delivery}");
+
+    // The keys file gained a key per courier and per seed restaurant; the
+    // old courier key is courier-1's and still works, as that courier.
+    let keys: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("local-keys.json")).unwrap())
+            .unwrap();
+    let old: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(FIXTURE).join("local-keys.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(keys["ops"], old["ops"]);
+    assert_eq!(keys["customers"], old["customers"]);
+    assert_eq!(keys["courier"], old["courier"]);
+    assert_eq!(keys["couriers"]["courier-1"], old["courier"]);
+    assert_eq!(keys["couriers"].as_object().unwrap().len(), 3, "{keys}");
+    assert!(keys["restaurants"]["maison-tandoor"].is_string(), "{keys}");
+    let courier = old["courier"].as_str().unwrap();
+    let shift = |id: &str| {
+        api.http
+            .put(format!("{}/couriers/{id}/shift", api.base))
+            .bearer_auth(courier)
+            .json(&json!({ "on_shift": true }))
+            .send()
+    };
+    let own = shift("courier-1").await.unwrap();
+    assert_eq!(own.status(), 200);
+    let own: Value = own.json().await.unwrap();
+    assert_eq!(
+        (own["id"].as_str(), own["on_shift"].as_bool()),
+        (Some("courier-1"), Some(true))
+    );
+    assert_eq!(shift("courier-2").await.unwrap().status(), 403);
+    let kitchen = api
+        .http
+        .get(format!("{}/orders", api.base))
+        .bearer_auth(keys["restaurants"]["maison-tandoor"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kitchen.status(), 200);
+    let kitchen: Value = kitchen.json().await.unwrap();
+    assert_eq!(
+        kitchen["orders"],
+        json!([]),
+        "a kitchen sees only its own orders"
+    );
 
     stop_with_sigterm(child).await;
 }

@@ -35,7 +35,19 @@ async fn create_order_prices_lines_from_the_menu() {
     let sum: i64 = order.items.iter().map(|l| l.line_total_cents).sum();
     assert_eq!(order.total_cents, sum);
     assert_eq!(order.currency, "EUR");
-    assert_eq!(order_of(&orders, &order.id).await.unwrap(), order);
+    // trattoria-da-luca accepts automatically: stored PREPARING at once.
+    let stored = order_of(&orders, &order.id).await.unwrap();
+    assert_eq!(stored.status, OrderStatus::Preparing as i32);
+    assert!(stored.ready_by.is_some());
+    assert_eq!(
+        food_proto::order::v1::Order {
+            status: order.status,
+            ready_by: None,
+            ..stored
+        },
+        order,
+        "the stored order is the reply, accepted"
+    );
     stack.stop().await;
 }
 
@@ -321,7 +333,8 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
             .list_orders(ListOrdersRequest {
                 customer_id: Some("frank".into()),
                 restaurant_id: None,
-                status: Some(OrderStatus::Placed as i32),
+                // trattoria-da-luca accepts automatically.
+                status: Some(OrderStatus::Preparing as i32),
                 page: Some(food_proto::common::v1::PageRequest {
                     limit: 2,
                     cursor: cursor.clone(),

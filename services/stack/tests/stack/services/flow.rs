@@ -1,30 +1,33 @@
 use food_api::ErrorCode;
 use food_proto::{
     delivery::v1::{DeliveryStatus, UpdateStatusRequest},
-    order::v1::{CancelOrderRequest, OrderStatus},
+    order::v1::{AcceptOrderRequest, CancelOrderRequest, MarkReadyRequest, OrderStatus},
 };
 use tonic::Code;
 
 use super::helpers::*;
 
 #[tokio::test]
-async fn an_order_flows_through_every_delivery_status_to_delivered() {
+async fn an_order_flows_through_the_kitchen_and_every_delivery_status_to_delivered() {
     every_status(Stack::start().await).await;
 }
 
 #[tokio::test]
-async fn on_postgres_an_order_flows_through_every_delivery_status_to_delivered() {
+async fn on_postgres_an_order_flows_through_the_kitchen_and_every_delivery_status_to_delivered() {
     if let Some(stack) = Stack::start_on_postgres().await {
         every_status(stack).await;
     }
 }
 
+/// The kitchen path: placed at a kitchen that accepts by hand, accepted,
+/// ready, then the delivery moves the rest; an assignment moves no order.
 async fn every_status(stack: Stack) {
     let mut orders = stack.orders().await;
-    let mut deliveries = stack.deliveries().await;
+    let deliveries = stack.deliveries().await;
+    let topics = food_events::topics::Topics::with_prefix(&stack.prefix);
 
     let order = orders
-        .create_order(order_request("alice", &[("margherita", 2)]))
+        .create_order(order_request("alice", &[("chicken-tikka-masala", 2)]))
         .await
         .unwrap()
         .into_inner();
@@ -34,7 +37,7 @@ async fn every_status(stack: Stack) {
     assert_eq!(pending.item_count, 2);
     assert_eq!(pending.total_cents, order.total_cents);
     assert_eq!(pending.customer_id, "alice");
-    assert_eq!(order.restaurant_id.as_deref(), Some("trattoria-da-luca"));
+    assert_eq!(order.restaurant_id.as_deref(), Some("maison-tandoor"));
     assert!(order.pickup_address.is_some());
     assert_eq!(
         (
@@ -49,36 +52,60 @@ async fn every_status(stack: Stack) {
         ),
         "the delivery names the order's restaurant"
     );
+    assert_eq!(
+        order_of(&orders, &order.id).await.unwrap().status,
+        OrderStatus::Placed as i32,
+        "waits for its kitchen"
+    );
+
+    let accepted = orders
+        .accept_order(AcceptOrderRequest {
+            id: order.id.clone(),
+            prep_minutes: Some(20),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ready = orders
+        .mark_ready(MarkReadyRequest {
+            id: order.id.clone(),
+            restaurant_id: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(accepted.status, OrderStatus::Preparing as i32);
+    assert_eq!(ready.status, OrderStatus::ReadyForPickup as i32);
 
     let steps = [
-        (DeliveryStatus::Assigned, OrderStatus::Preparing),
+        (DeliveryStatus::Assigned, OrderStatus::ReadyForPickup),
         (DeliveryStatus::PickedUp, OrderStatus::OutForDelivery),
         (DeliveryStatus::InTransit, OrderStatus::OutForDelivery),
         (DeliveryStatus::Delivered, OrderStatus::Delivered),
     ];
     let mut version = 1;
     for (status, expected_order) in steps {
-        let updated = deliveries
-            .update_status(UpdateStatusRequest {
+        let updated = update_delivery(
+            &deliveries,
+            UpdateStatusRequest {
                 order_id: order.id.clone(),
                 status: status as i32,
-                courier: Some("Sam".into()),
+                courier: Some("courier-1".into()),
                 eta: None,
                 note: Some(format!("now {status:?}")),
                 expected_version: Some(version),
                 as_courier: None,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+            },
+        )
+        .await
+        .unwrap();
         version += 1;
         assert_eq!(updated.version, version);
         assert_eq!(updated.status, status as i32);
-        let o = eventually(
-            || order_of(&orders, &order.id),
-            |o| o.status == expected_order as i32,
-        )
-        .await;
+        // Applied by order-service (or seen not to move it) before checking.
+        caught_up(&stack.brokers, &stack.group_id("order"), &topics.deliveries).await;
+        let o = order_of(&orders, &order.id).await.unwrap();
         assert_eq!(o.status, expected_order as i32, "order follows {status:?}");
     }
     let done = delivery_of(&deliveries, &order.id).await.unwrap();
@@ -94,7 +121,7 @@ async fn every_status(stack: Stack) {
         ]
         .map(|s| s as i32)
     );
-    assert_eq!(done.courier.as_deref(), Some("Sam"));
+    assert_eq!(done.courier.as_deref(), Some("courier-1"));
     stack.stop().await;
 }
 
@@ -102,7 +129,7 @@ async fn every_status(stack: Stack) {
 async fn cancelling_before_pick_up_cancels_the_delivery_and_after_pick_up_is_refused() {
     let stack = Stack::start().await;
     let mut orders = stack.orders().await;
-    let mut deliveries = stack.deliveries().await;
+    let deliveries = stack.deliveries().await;
     let early = orders
         .create_order(order_request("bob", &[("margherita", 1)]))
         .await
@@ -116,14 +143,17 @@ async fn cancelling_before_pick_up_cancels_the_delivery_and_after_pick_up_is_ref
     eventually(|| delivery_of(&deliveries, &early.id), |_| true).await;
     eventually(|| delivery_of(&deliveries, &late.id), |_| true).await;
     for status in [DeliveryStatus::Assigned, DeliveryStatus::PickedUp] {
-        deliveries
-            .update_status(UpdateStatusRequest {
+        update_delivery(
+            &deliveries,
+            UpdateStatusRequest {
                 order_id: late.id.clone(),
                 status: status as i32,
+                courier: Some("courier-1".into()),
                 ..Default::default()
-            })
-            .await
-            .unwrap();
+            },
+        )
+        .await
+        .unwrap();
     }
     eventually(
         || order_of(&orders, &late.id),

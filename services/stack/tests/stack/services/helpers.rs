@@ -46,6 +46,13 @@ impl Stack {
         }
     }
 
+    /// With order-service's settings changed (the deadline sweep, say).
+    pub async fn start_with(change: impl FnOnce(&mut food_order::Settings)) -> Self {
+        Self {
+            platform: Self::builder().order(change).start().await,
+        }
+    }
+
     /// The three services on PostgreSQL, or `None` (with a message) when it
     /// is not reachable.
     pub async fn start_on_postgres() -> Option<Self> {
@@ -216,4 +223,95 @@ pub async fn republish_everything(brokers: &str, topic: &str, expected: usize) -
         p.send(rec, Duration::from_secs(10)).await.unwrap();
     }
     msgs.len()
+}
+
+/// The events of order `order_id` on the orders topic `topic`, in order:
+/// read from the beginning until `want` of them arrived (or 15 s passed),
+/// then for `quiet` more, so that an extra event would be seen too.
+pub async fn order_events(
+    brokers: &str,
+    topic: &str,
+    order_id: &str,
+    want: usize,
+    quiet: Duration,
+) -> Vec<food_events::Payload> {
+    use rdkafka::{
+        ClientConfig, Message,
+        consumer::{Consumer, StreamConsumer},
+    };
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("reader-{}", food_kit::testing::unique_prefix()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "5")
+        .set("broker.address.family", "v4")
+        .create()
+        .expect("creating a reader");
+    consumer.subscribe(&[topic]).expect("subscribing");
+    let mut out = Vec::new();
+    let mut deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut settled = false;
+    loop {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(m)) => {
+                if m.key() != Some(order_id.as_bytes()) {
+                    continue;
+                }
+                if let Some(p) = m
+                    .payload()
+                    .and_then(|b| food_events::decode(b).ok())
+                    .and_then(|e| e.payload)
+                {
+                    out.push(p);
+                }
+            }
+            Ok(Err(_)) => {}
+            Err(_) => break,
+        }
+        if !settled && out.len() >= want {
+            settled = true;
+            deadline = tokio::time::Instant::now() + quiet;
+        }
+    }
+    out
+}
+
+/// Each event's name and, for OrderStatusChanged, (previous, status).
+pub fn event_kinds(events: &[food_events::Payload]) -> Vec<(&'static str, Option<(i32, i32)>)> {
+    use food_events::Payload;
+    events
+        .iter()
+        .map(|p| match p {
+            Payload::OrderPlaced(_) => ("OrderPlaced", None),
+            Payload::OrderCancelled(_) => ("OrderCancelled", None),
+            Payload::OrderStatusChanged(c) => ("OrderStatusChanged", Some((c.previous, c.status))),
+            _ => ("other", None),
+        })
+        .collect()
+}
+
+/// Updates a delivery, retrying while delivery-service answers
+/// `not_accepted` (it learns that the kitchen accepted from
+/// food.orders.v1, a moment after order-service stored it); any other
+/// answer is returned as it is.
+pub async fn update_delivery(
+    client: &DeliveryServiceClient<Channel>,
+    req: food_proto::delivery::v1::UpdateStatusRequest,
+) -> Result<food_proto::delivery::v1::Delivery, tonic::Status> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.clone().update_status(req.clone()).await {
+            Err(e)
+                if code_of(&e) == food_api::ErrorCode::NotAccepted
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            r => return r.map(|r| r.into_inner()),
+        }
+    }
 }

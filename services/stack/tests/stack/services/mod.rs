@@ -6,4 +6,5 @@ mod create;
 mod events;
 mod flow;
 mod helpers;
+mod kitchen;
 mod restaurants;

@@ -227,7 +227,7 @@ async fn an_order_carries_its_restaurant_to_its_event_its_delivery_and_the_deliv
         .update_status(UpdateStatusRequest {
             order_id: order.id.clone(),
             status: DeliveryStatus::Assigned as i32,
-            courier: Some("Sam".into()),
+            courier: Some("courier-1".into()),
             ..Default::default()
         })
         .await
