@@ -149,6 +149,28 @@ impl OrderApi {
     async fn cancel(&self, req: Request<CancelOrderRequest>) -> Result<pb::Order, Status> {
         let trace = trace_id(req.metadata());
         let req = req.into_inner();
+        // An order moved between the read and the conditional update (a
+        // kitchen call, a delivery event, a replica) is read again: it may
+        // still be cancellable, now from PREPARING.
+        for _ in 0..3 {
+            if let Some(order) = self.try_cancel(&trace, &req).await? {
+                return Ok(order);
+            }
+        }
+        Err(error(
+            ErrorCode::Unavailable,
+            "the order keeps changing, retry",
+            &[("order_id", req.id.clone())],
+        ))
+    }
+
+    /// One attempt of [`OrderApi::cancel`]; `None` when the order moved
+    /// meanwhile.
+    async fn try_cancel(
+        &self,
+        trace: &str,
+        req: &CancelOrderRequest,
+    ) -> Result<Option<pb::Order>, Status> {
         let mut tx = self.db.begin().await.map_err(db_error)?;
         let Some(Current {
             status,
@@ -163,71 +185,77 @@ impl OrderApi {
         if status == OrderStatus::Cancelled {
             // Cancelling twice is not an error: the caller's wish holds.
             drop(tx);
-            return self.get(&req.id).await;
+            return self.get(&req.id).await.map(Some);
         }
         if !status.is_cancellable() {
             return Err(not_cancellable(status));
         }
-        let moved = store::apply_move(&mut tx, &req.id, &Move::new(status, OrderStatus::Cancelled))
+        let cancel = Move::new(status, OrderStatus::Cancelled);
+        if !store::apply_move(&mut tx, &req.id, &cancel)
             .await
-            .map_err(db_error)?;
-        if !moved {
-            // Moved meanwhile (a kitchen call, a delivery event, a replica).
-            let now = self.status_in(&mut tx, &req.id).await?;
-            return Err(not_cancellable(now));
+            .map_err(db_error)?
+        {
+            return Ok(None);
         }
         let order = self.load_in(&mut tx, &req.id).await?;
         let cancelled = new_envelope(
-            &trace,
+            trace,
             Payload::OrderCancelled(OrderCancelled {
                 order_id: req.id.clone(),
                 customer_id,
                 reason: req.reason.clone(),
             }),
         );
-        let changed = store::status_changed(&trace, status, order.clone());
+        let changed = store::status_changed(trace, status, order.clone());
         self.commit_with(tx, &req.id, &[&cancelled, &changed])
             .await?;
         tracing::info!(order_id = %req.id, "order cancelled");
-        Ok(order.into())
+        Ok(Some(order.into()))
     }
 
     /// A kitchen call on order `id`: reads it in a transaction, lets
     /// `decide` refuse or choose the move, applies the move only if the
-    /// order is still where it was read (else refuses with the status it
-    /// has now), and stores the OrderStatusChanged with it. With `scope` (a
-    /// restaurant key's restaurant), another restaurant's order is NOT_FOUND
-    /// like an unknown id.
+    /// order is still where it was read, and stores the OrderStatusChanged
+    /// with it. An order moved meanwhile (another call, a delivery event, a
+    /// replica) is read and decided again, so a refusal names the status
+    /// that refused. With `scope` (a restaurant key's restaurant), another
+    /// restaurant's order is NOT_FOUND like an unknown id.
     async fn kitchen<'a>(
         &self,
         trace: &str,
         id: &str,
         scope: Option<&str>,
         action: &'static str,
-        decide: impl FnOnce(&Current) -> Result<Decision<'a>, Status>,
+        decide: impl Fn(&Current) -> Result<Decision<'a>, Status>,
     ) -> Result<pb::Order, Status> {
-        let mut tx = self.db.begin().await.map_err(db_error)?;
-        let current = store::current_in_tx(&mut tx, id)
-            .await
-            .map_err(db_error)?
-            .filter(|c| scope.is_none_or(|r| c.restaurant_id.as_deref() == Some(r)))
-            .ok_or_else(|| not_found(id))?;
-        let m = match decide(&current)? {
-            Decision::Unchanged => {
-                drop(tx);
-                return self.get(id).await;
+        for _ in 0..3 {
+            let mut tx = self.db.begin().await.map_err(db_error)?;
+            let current = store::current_in_tx(&mut tx, id)
+                .await
+                .map_err(db_error)?
+                .filter(|c| scope.is_none_or(|r| c.restaurant_id.as_deref() == Some(r)))
+                .ok_or_else(|| not_found(id))?;
+            let m = match decide(&current)? {
+                Decision::Unchanged => {
+                    drop(tx);
+                    return self.get(id).await;
+                }
+                Decision::Move(m) => m,
+            };
+            if !store::apply_move(&mut tx, id, &m).await.map_err(db_error)? {
+                continue;
             }
-            Decision::Move(m) => m,
-        };
-        if !store::apply_move(&mut tx, id, &m).await.map_err(db_error)? {
-            let now = self.status_in(&mut tx, id).await?;
-            return Err(refused(now, action));
+            let order = self.load_in(&mut tx, id).await?;
+            let changed = store::status_changed(trace, m.from, order.clone());
+            self.commit_with(tx, id, &[&changed]).await?;
+            tracing::info!(order_id = %id, from = %m.from, to = %m.to, ready_by = ?order.ready_by, "kitchen {action}");
+            return Ok(order.into());
         }
-        let order = self.load_in(&mut tx, id).await?;
-        let changed = store::status_changed(trace, m.from, order.clone());
-        self.commit_with(tx, id, &[&changed]).await?;
-        tracing::info!(order_id = %id, from = %m.from, to = %m.to, ready_by = ?order.ready_by, "kitchen {action}");
-        Ok(order.into())
+        Err(error(
+            ErrorCode::Unavailable,
+            "the order keeps changing, retry",
+            &[("order_id", id.to_owned())],
+        ))
     }
 
     async fn accept(&self, req: Request<pb::AcceptOrderRequest>) -> Result<pb::Order, Status> {
@@ -279,16 +307,6 @@ impl OrderApi {
             )))
         })
         .await
-    }
-
-    /// The order's status as `tx` sees it now (after a conditional update
-    /// found it moved).
-    async fn status_in(&self, tx: &mut food_kit::Tx, id: &str) -> Result<OrderStatus, Status> {
-        store::current_in_tx(tx, id)
-            .await
-            .map_err(db_error)?
-            .map(|c| c.status)
-            .ok_or_else(|| not_found(id))
     }
 
     /// The whole order as `tx` sees it, for the event and the answer.

@@ -777,3 +777,65 @@ async fn a_fresh_consumer_group_replaying_every_delivery_event_changes_no_order(
     stack.restart_part("order-service").await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_racing_accept_and_reject_calls_apply_exactly_one_of_them() {
+    let Some(stack) = Stack::start_on_postgres().await else {
+        return;
+    };
+    let topics = Topics::with_prefix(&stack.prefix);
+    let mut orders = stack.orders().await;
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(tandoor_order(&mut orders, "ivo").await.id);
+    }
+
+    let mut races = Vec::new();
+    for id in &ids {
+        let (mut a, mut b) = (orders.clone(), orders.clone());
+        let (x, y) = (id.clone(), id.clone());
+        races.push(tokio::spawn(async move {
+            let (accepted, rejected) = tokio::join!(
+                a.accept_order(accept_in(&x, 10)),
+                b.reject_order(reject(&y, "busy"))
+            );
+            (
+                accepted.map(|r| r.into_inner()),
+                rejected.map(|r| r.into_inner()),
+            )
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for race in races {
+        outcomes.push(race.await.unwrap());
+    }
+
+    for (id, (accepted, rejected)) in ids.iter().zip(&outcomes) {
+        let stored = order_of(&orders, id).await.unwrap();
+        let events = order_events(&stack.brokers, &topics.orders, id, 2, QUIET).await;
+        let kinds = event_kinds(&events);
+        match (accepted, rejected) {
+            (Ok(won), Err(lost)) => {
+                assert_refused(lost, OrderStatus::Preparing);
+                assert_eq!(&stored, won);
+                assert_eq!(
+                    kinds,
+                    [
+                        placed(),
+                        change(OrderStatus::Placed, OrderStatus::Preparing)
+                    ]
+                );
+            }
+            (Err(lost), Ok(won)) => {
+                assert_refused(lost, OrderStatus::Rejected);
+                assert_eq!(&stored, won);
+                assert_eq!(
+                    kinds,
+                    [placed(), change(OrderStatus::Placed, OrderStatus::Rejected)]
+                );
+            }
+            other => panic!("exactly one of the two calls wins: {other:?}"),
+        }
+    }
+    stack.stop().await;
+}
