@@ -159,16 +159,11 @@ impl Handler for OrderEvents {
 
     /// In event order: each run of OrderPlaced events creates its
     /// deliveries in a few multi-row statements; any other event is
-    /// applied on its own, after the orders placed before it. A batch with
-    /// anything but OrderPlaced may assign couriers, so it takes the
-    /// dispatch lock before it reads anything.
+    /// applied on its own, after the orders placed before it. The batch
+    /// takes the dispatch lock before it reads anything: it may assign
+    /// couriers, and its outbox rows must commit in id order.
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
-        if envs
-            .iter()
-            .any(|e| !matches!(e.payload, Some(Payload::OrderPlaced(_))))
-        {
-            store::lock_dispatch(tx).await?;
-        }
+        store::lock_dispatch(tx).await?;
         let mut out = Vec::with_capacity(envs.len());
         let mut placed: Vec<(&str, &Order)> = Vec::new();
         for env in envs {
@@ -209,8 +204,8 @@ mod tests {
     use food_kit::{Db, Handled, consumer::handle_batch, outbox::Waker};
     use food_proto::{
         delivery::v1 as pd,
-        events::v1::{OrderCancelled, OrderPlaced},
-        order::v1::{Order, OrderLine},
+        events::v1::{OrderCancelled, OrderPlaced, OrderStatusChanged},
+        order::v1::{Order, OrderLine, OrderStatus},
     };
     use sqlx::Row;
 
@@ -401,6 +396,135 @@ mod tests {
             Some("on the way to the kitchen")
         );
         db.close().await;
+    }
+
+    fn moved(order_id: &str, status: OrderStatus, reason: Option<&str>) -> Envelope {
+        let Some(Payload::OrderPlaced(OrderPlaced { order: Some(order) })) =
+            placed(order_id).payload
+        else {
+            unreachable!()
+        };
+        new_envelope(
+            "trace",
+            Payload::OrderStatusChanged(OrderStatusChanged {
+                order_id: order_id.to_owned(),
+                previous: OrderStatus::Placed as i32,
+                status: status as i32,
+                order: Some(Order {
+                    status: status as i32,
+                    rejection_reason: reason.map(str::to_owned),
+                    ..order
+                }),
+            }),
+        )
+    }
+
+    /// One batch with a courier on shift and a cap of 1: the first accepted
+    /// order is dispatched, the second waits, a rejection and a cancel
+    /// compensate, and the cancel frees the courier for the waiting one,
+    /// all in the batch's transaction; the same events again, under their
+    /// ids or new ones, change nothing.
+    async fn acceptance_dispatches_and_rejection_compensates(db: Db) {
+        let handler = OrderEvents::new(Topics::with_prefix(""), Waker::new(), 1);
+        let mut tx = db.begin().await.unwrap();
+        store::lock_dispatch(&mut tx).await.unwrap();
+        store::set_shift(&mut tx, "courier-1", true).await.unwrap();
+        tx.commit().await.unwrap();
+        let batch = || {
+            [
+                placed("a"),
+                placed("b"),
+                placed("c"),
+                moved("a", OrderStatus::Preparing, None),
+                moved("b", OrderStatus::Preparing, None),
+                moved("c", OrderStatus::Rejected, Some("too busy")),
+                moved("a", OrderStatus::Cancelled, None),
+            ]
+        };
+        let envs = batch();
+
+        let handled = handle_batch(&db, &handler, &envs).await.unwrap();
+
+        assert!(
+            handled.iter().all(|h| *h == Handled::Applied),
+            "{handled:?}"
+        );
+        let get = |id: &'static str| {
+            let db = db.clone();
+            async move { store::get(&db, id).await.unwrap().unwrap() }
+        };
+        let (a, b, c) = (get("a").await, get("b").await, get("c").await);
+        let seen = |d: &food_api::Delivery| {
+            (
+                d.status,
+                d.version,
+                d.courier.clone(),
+                d.history.last().unwrap().note.clone(),
+            )
+        };
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            seen(&a),
+            (
+                DeliveryStatus::Cancelled,
+                3,
+                some("courier-1"),
+                some("cancelled")
+            )
+        );
+        assert_eq!(
+            seen(&b),
+            (
+                DeliveryStatus::Assigned,
+                2,
+                some("courier-1"),
+                some("dispatched")
+            )
+        );
+        assert_eq!(b.courier_name.as_deref(), Some("Camille Martin"));
+        assert_eq!(
+            seen(&c),
+            (
+                DeliveryStatus::Cancelled,
+                2,
+                None,
+                some("rejected: too busy")
+            )
+        );
+        let events = announced(&db).await.len();
+        assert_eq!(events, 3 + 2 + 1 + 1);
+        let (_, _, last) = announced(&db).await.pop().unwrap();
+        assert_eq!(last, pd::Delivery::from(b.clone()), "announced as read");
+
+        // Redelivered, then published again with new event ids.
+        let again = handle_batch(&db, &handler, &envs).await.unwrap();
+        assert!(again.iter().all(|h| *h == Handled::Duplicate), "{again:?}");
+        let fresh = handle_batch(&db, &handler, &batch()).await.unwrap();
+        assert!(fresh.iter().all(|h| *h == Handled::Ignored), "{fresh:?}");
+        assert_eq!((get("a").await, get("b").await, get("c").await), (a, b, c));
+        assert_eq!(announced(&db).await.len(), events);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_acceptance_dispatches_and_rejection_compensates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/delivery.db", dir.path().display());
+        acceptance_dispatches_and_rejection_compensates(
+            Db::connect(&url, &crate::MIGRATIONS).await.unwrap(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_acceptance_dispatches_and_rejection_compensates_once() {
+        let Some(url) = food_kit::testing::postgres_schema("delivery").await else {
+            return;
+        };
+        acceptance_dispatches_and_rejection_compensates(
+            Db::connect(&url, &crate::MIGRATIONS).await.unwrap(),
+        )
+        .await;
     }
 
     #[tokio::test]

@@ -78,7 +78,8 @@ impl DeliveryApi {
         // courier's own id when it claims.
         let courier = courier.or(as_courier.filter(|_| to == DeliveryStatus::Assigned));
         let mut tx = self.db.begin().await.map_err(db_error)?;
-        // First: this change may take a courier's capacity or free it.
+        // First: the change may take a courier's capacity or free it, and
+        // its outbox row must commit in id order (see `lock_dispatch`).
         store::lock_dispatch(&mut tx).await.map_err(db_error)?;
         let current = store::get_in_tx(&mut tx, &req.order_id)
             .await
@@ -191,7 +192,15 @@ impl DeliveryApi {
             },
         )
         .await
-        .map_err(db_error)?;
+        .map_err(|e| match e {
+            // Changed by another transaction since it was read.
+            sqlx::Error::RowNotFound => error(
+                ErrorCode::VersionConflict,
+                "the delivery changed meanwhile; reload and retry",
+                &[],
+            ),
+            e => db_error(e),
+        })?;
         // A courier this change freed takes what waits.
         let moved_away = current
             .courier

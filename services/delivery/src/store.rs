@@ -629,6 +629,12 @@ pub async fn mark_accepted(tx: &mut Tx, order_id: &str) -> sqlx::Result<bool> {
 /// transaction-scoped advisory lock, taken before anything is read; on
 /// SQLite the single writer connection already runs one transaction at a
 /// time. Call it first in the transaction.
+///
+/// Every transaction that writes the outbox takes it too, so that outbox
+/// rows commit in id order across replicas: the kit's relay marks rows
+/// sent by id range on PostgreSQL (`id <= acked`), which would mark a
+/// lower id committed after a higher one was read as sent without
+/// publishing it.
 pub async fn lock_dispatch(tx: &mut Tx) -> sqlx::Result<()> {
     /// Any fixed number; the service's only advisory lock ("DLVR").
     const DISPATCH_LOCK: i64 = 0x444c_5652;
