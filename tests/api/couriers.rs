@@ -57,6 +57,12 @@ async fn a_courier_coming_on_shift_is_dispatched_the_waiting_delivery() {
         .await
         .unwrap();
     let mut feed = SseReader::new(res);
+    let res = stack
+        .get("/events/deliveries", Who::Courier2)
+        .send()
+        .await
+        .unwrap();
+    let mut other_feed = SseReader::new(res);
 
     // Act
     let res = shift(&stack, Who::Courier, "courier-1", true).await;
@@ -80,6 +86,15 @@ async fn a_courier_coming_on_shift_is_dispatched_the_waiting_delivery() {
     assert_eq!(assigned["status"], "ASSIGNED");
     assert_eq!(assigned["courier"], "courier-1");
     assert_eq!(assigned["courier_name"], "Camille Martin");
+    // Another courier's feed does not carry courier-1's delivery.
+    while let Some(event) = other_feed.next(Duration::from_millis(500)).await {
+        let delivery = event.json();
+        assert_eq!(
+            delivery["courier"],
+            Value::Null,
+            "courier-2 sees {delivery}"
+        );
+    }
     let mine = stack
         .get_json("/deliveries?status=ASSIGNED", Who::Courier)
         .await;
