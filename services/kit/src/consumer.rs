@@ -178,10 +178,10 @@ pub async fn handle_batch<H: Handler>(
 /// records), applies it with [`handle_batch`], retries with backoff while
 /// that fails, and stores the offsets only after the commit. A batch starts
 /// at least `batch_interval` after the previous one started when that one
-/// held two events or more: under load, what arrives meanwhile makes the
+/// held events of two keys or more: under load, what arrives meanwhile makes the
 /// next batch larger instead of each arrival making a transaction of its
-/// own. After a batch of one event the next starts at once, so an order
-/// placed now and then is not held back; after a full batch too, so the
+/// own. After a batch of one key's events the next starts at once, so an
+/// order placed now and then is not held back; after a full batch too, so the
 /// interval never caps the rate.
 pub async fn run<H: Handler>(
     consumer: StreamConsumer,
@@ -264,11 +264,12 @@ pub async fn run<H: Handler>(
                 tracing::warn!(consumer = %name, error = %e, "storing an offset failed");
             }
         }
-        // Wait only while events come faster than one per batch. A batch of
-        // one (an event after a quiet spell, or one of a trickle) does not
-        // hold back the next event; a full batch means more is waiting, and
-        // waiting would only cap the rate.
-        if msgs.len() < 2 || msgs.len() >= MAX_BATCH {
+        // Wait only while events come faster than one order per batch. A
+        // batch of one key's events (an order placed after a quiet spell,
+        // with the status change that follows it at once) does not hold back
+        // the next order; a full batch means more is waiting, and waiting
+        // would only cap the rate.
+        if msgs.len() >= MAX_BATCH || !several_keys(&msgs) {
             continue;
         }
         tokio::select! {
@@ -277,6 +278,12 @@ pub async fn run<H: Handler>(
         }
     }
     close(consumer, probe, &name).await;
+}
+
+/// Whether `msgs` carry more than one key (events of more than one order).
+fn several_keys(msgs: &[rdkafka::message::BorrowedMessage<'_>]) -> bool {
+    let first = msgs.first().and_then(|m| m.key());
+    msgs.iter().any(|m| m.key() != first)
 }
 
 /// Commits stored offsets and leaves the group, without letting a broker

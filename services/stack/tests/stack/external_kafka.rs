@@ -176,7 +176,7 @@ pub(crate) async fn ready_lines(child: &mut Child) -> Vec<String> {
     });
     tokio::task::spawn_blocking(move || {
         let mut lines = Vec::new();
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(300)) {
             let done = line.starts_with("gateway ");
             lines.push(line);
             if done {
