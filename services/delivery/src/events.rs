@@ -32,28 +32,54 @@ impl OrderEvents {
 
     /// Creates the deliveries of `placed` (a delivery per order, keyed on
     /// the order id, so that a re-published OrderPlaced with a new event id
-    /// still creates one) and pushes one outcome per order onto `out`.
+    /// still creates one) and sets each one's outcome in `out`.
     async fn create(
         &self,
         tx: &mut Tx,
-        placed: &mut Vec<(&str, &Order)>,
-        out: &mut Vec<Outcome>,
+        placed: &mut Vec<(usize, &str, &Order)>,
+        out: &mut [Outcome],
     ) -> anyhow::Result<()> {
         if placed.is_empty() {
             return Ok(());
         }
-        for (created, (trace_id, _)) in store::create_many(tx, &self.topics, placed)
+        let orders: Vec<(&str, &Order)> = placed.iter().map(|(_, t, o)| (*t, *o)).collect();
+        for (created, (i, trace_id, _)) in store::create_many(tx, &self.topics, &orders)
             .await?
             .into_iter()
             .zip(placed.drain(..))
         {
-            out.push(match created {
+            out[i] = match created {
                 Some(d) => {
                     tracing::info!(order_id = %d.order_id, trace_id, "delivery created");
                     Outcome::Applied
                 }
                 None => Outcome::Ignored,
-            });
+            };
+        }
+        Ok(())
+    }
+
+    /// Creates the pending deliveries, then records the pending
+    /// acceptances (each after its order's delivery exists) and dispatches
+    /// once for all of them.
+    async fn flush(
+        &self,
+        tx: &mut Tx,
+        placed: &mut Vec<(usize, &str, &Order)>,
+        accepted: &mut Vec<(usize, &str, &str)>,
+        out: &mut [Outcome],
+    ) -> anyhow::Result<()> {
+        self.create(tx, placed, out).await?;
+        let mut dispatch_trace = None;
+        for (i, trace_id, order_id) in accepted.drain(..) {
+            if store::mark_accepted(tx, order_id).await? {
+                tracing::info!(order_id, "order accepted by the kitchen");
+                out[i] = Outcome::Applied;
+                dispatch_trace = Some(trace_id);
+            }
+        }
+        if let Some(trace_id) = dispatch_trace {
+            store::dispatch_waiting(tx, &self.topics, trace_id, self.cap).await?;
         }
         Ok(())
     }
@@ -99,21 +125,6 @@ impl OrderEvents {
         Ok(Outcome::Applied)
     }
 
-    /// Records the kitchen's acceptance and dispatches what waits.
-    async fn accepted(
-        &self,
-        tx: &mut Tx,
-        trace_id: &str,
-        order_id: &str,
-    ) -> anyhow::Result<Outcome> {
-        if !store::mark_accepted(tx, order_id).await? {
-            return Ok(Outcome::Ignored);
-        }
-        tracing::info!(order_id, "order accepted by the kitchen");
-        store::dispatch_waiting(tx, &self.topics, trace_id, self.cap).await?;
-        Ok(Outcome::Applied)
-    }
-
     async fn status_changed(
         &self,
         tx: &mut Tx,
@@ -125,9 +136,8 @@ impl OrderEvents {
             return Ok(Outcome::Ignored);
         };
         match status {
-            OrderStatus::Preparing | OrderStatus::ReadyForPickup => {
-                self.accepted(tx, trace_id, &c.order_id).await
-            }
+            // Gathered by `apply_all` and recorded in `flush`.
+            OrderStatus::Preparing | OrderStatus::ReadyForPickup => Ok(Outcome::Ignored),
             OrderStatus::Rejected => {
                 let reason = c
                     .order
@@ -158,37 +168,44 @@ impl Handler for OrderEvents {
     }
 
     /// In event order: each run of OrderPlaced events creates its
-    /// deliveries in a few multi-row statements; any other event is
-    /// applied on its own, after the orders placed before it. The batch
+    /// deliveries in a few multi-row statements, and the acceptances among
+    /// them are recorded after the creates with one dispatch; any other
+    /// event is applied on its own, after the orders placed before it. The batch
     /// takes the dispatch lock before it reads anything: it may assign
     /// couriers, and its outbox rows must commit in id order.
     async fn apply_all(&self, tx: &mut Tx, envs: &[&Envelope]) -> anyhow::Result<Vec<Outcome>> {
         store::lock_dispatch(tx).await?;
-        let mut out = Vec::with_capacity(envs.len());
-        let mut placed: Vec<(&str, &Order)> = Vec::new();
-        for env in envs {
+        let mut out = vec![Outcome::Ignored; envs.len()];
+        let mut placed: Vec<(usize, &str, &Order)> = Vec::new();
+        // Acceptances wait with the placed orders, so that an auto-accepted
+        // order's OrderPlaced and OrderStatusChanged, which arrive together,
+        // do not cut the run of deliveries created in one statement.
+        let mut accepted: Vec<(usize, &str, &str)> = Vec::new();
+        for (i, env) in envs.iter().enumerate() {
+            let trace = env.trace_id.as_str();
             match &env.payload {
                 Some(Payload::OrderPlaced(OrderPlaced {
                     order: Some(order), ..
-                })) => placed.push((env.trace_id.as_str(), order)),
+                })) => placed.push((i, trace, order)),
+                Some(Payload::OrderStatusChanged(c))
+                    if order_status(c.status).is_ok_and(|s| {
+                        matches!(s, OrderStatus::Preparing | OrderStatus::ReadyForPickup)
+                    }) =>
+                {
+                    accepted.push((i, trace, c.order_id.as_str()));
+                }
                 Some(Payload::OrderCancelled(OrderCancelled { order_id, .. })) => {
-                    self.create(tx, &mut placed, &mut out).await?;
-                    out.push(
-                        self.cancel(tx, &env.trace_id, order_id, CANCELLED_NOTE)
-                            .await?,
-                    );
+                    self.flush(tx, &mut placed, &mut accepted, &mut out).await?;
+                    out[i] = self.cancel(tx, trace, order_id, CANCELLED_NOTE).await?;
                 }
                 Some(Payload::OrderStatusChanged(c)) => {
-                    self.create(tx, &mut placed, &mut out).await?;
-                    out.push(self.status_changed(tx, &env.trace_id, c).await?);
+                    self.flush(tx, &mut placed, &mut accepted, &mut out).await?;
+                    out[i] = self.status_changed(tx, trace, c).await?;
                 }
-                _ => {
-                    self.create(tx, &mut placed, &mut out).await?;
-                    out.push(Outcome::Ignored);
-                }
+                _ => {}
             }
         }
-        self.create(tx, &mut placed, &mut out).await?;
+        self.flush(tx, &mut placed, &mut accepted, &mut out).await?;
         Ok(out)
     }
 
