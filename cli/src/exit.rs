@@ -74,6 +74,7 @@ impl Exit {
             | ErrorCode::NotAccepted
             | ErrorCode::UnknownCourier
             | ErrorCode::NotCancellable
+            | ErrorCode::AmbiguousId
             | ErrorCode::IdempotencyConflict
             | ErrorCode::AlreadyExists => Self::Conflict,
             ErrorCode::RateLimited | ErrorCode::Unavailable => Self::Unavailable,

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     NotAccepted,
     /// A delivery names a courier that does not exist.
     UnknownCourier,
+    /// A short order id (its last 8 characters) matches more than one of the
+    /// orders the caller may see; `details.candidates` lists their full ids.
+    AmbiguousId,
     /// The idempotency key was used before with a different request.
     IdempotencyConflict,
     AlreadyExists,
@@ -54,7 +57,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::InvalidArgument,
         Self::NotFound,
         Self::InvalidTransition,
@@ -65,6 +68,7 @@ impl ErrorCode {
         Self::RestaurantClosed,
         Self::NotAccepted,
         Self::UnknownCourier,
+        Self::AmbiguousId,
         Self::IdempotencyConflict,
         Self::AlreadyExists,
         Self::Unauthenticated,
@@ -88,6 +92,7 @@ impl ErrorCode {
             Self::RestaurantClosed => "restaurant_closed",
             Self::NotAccepted => "not_accepted",
             Self::UnknownCourier => "unknown_courier",
+            Self::AmbiguousId => "ambiguous_id",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::AlreadyExists => "already_exists",
             Self::Unauthenticated => "unauthenticated",
@@ -115,6 +120,7 @@ impl ErrorCode {
             | Self::VersionConflict
             | Self::NotCancellable
             | Self::NotAccepted
+            | Self::AmbiguousId
             | Self::IdempotencyConflict
             | Self::AlreadyExists => 409,
             Self::PayloadTooLarge => 413,

@@ -68,6 +68,11 @@ use crate::{
 )]
 pub struct ApiDoc;
 
+/// The document `/openapi.json` serves (exported to docs/api/openapi.json).
+pub fn document_value() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/openapi.json", get(document))
 }
@@ -75,7 +80,7 @@ pub fn routes() -> Router<SharedState> {
 #[utoipa::path(get, path = "/openapi.json", tag = "ops",
     responses((status = 200, description = "this document", body = Object)))]
 pub async fn document() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(document_value()).into_response()
 }
 
 struct BearerAuth;

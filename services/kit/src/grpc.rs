@@ -48,6 +48,7 @@ pub fn error(code: ErrorCode, message: impl Into<String>, fields: &[(&str, Strin
         | ErrorCode::NotAccepted
         | ErrorCode::RestaurantClosed => Code::FailedPrecondition,
         ErrorCode::IdempotencyConflict | ErrorCode::AlreadyExists => Code::AlreadyExists,
+        ErrorCode::AmbiguousId => Code::FailedPrecondition,
         ErrorCode::Unauthenticated => Code::Unauthenticated,
         ErrorCode::PermissionDenied => Code::PermissionDenied,
         ErrorCode::RateLimited => Code::ResourceExhausted,
