@@ -344,3 +344,111 @@ async fn the_services_list_the_orders_and_deliveries_of_a_short_id_in_scope() {
         );
     }
 }
+
+/// PostgreSQL's plan of `sql`, one line per node.
+async fn pg_plan(conn: &mut sqlx::PgConnection, sql: &str) -> String {
+    let rows: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}"))
+        .fetch_all(conn)
+        .await
+        .unwrap();
+    rows.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_short_id_is_looked_up_through_its_index_in_every_scope() {
+    // Arrange: the services' migrations on fresh schemas, 20,000 orders and
+    // deliveries of 50 customers, 10 restaurants and 3 couriers, analysed,
+    // so the planner weighs the indexes as it would in production.
+    let Some(orders_url) = food_kit::testing::postgres_schema("order").await else {
+        return;
+    };
+    let Some(deliveries_url) = food_kit::testing::postgres_schema("delivery").await else {
+        return;
+    };
+    food_kit::Db::connect(&orders_url, &food_order::MIGRATIONS)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    food_kit::Db::connect(&deliveries_url, &food_delivery::MIGRATIONS)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let mut orders = sqlx::PgConnection::connect(&orders_url).await.unwrap();
+    let mut deliveries = sqlx::PgConnection::connect(&deliveries_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, \
+         created_at, updated_at, restaurant_id, short_id) \
+         SELECT md5(i::text), 'cust-' || (i % 50), 'PLACED', 1000, 'EUR', 'x', i, i, \
+         'r-' || (i % 10), right(md5(i::text), 8) FROM generate_series(1, 20000) i",
+    )
+    .execute(&mut orders)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE orders")
+        .execute(&mut orders)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO deliveries (order_id, customer_id, item_count, total_cents, currency, \
+         delivery_address, status, courier, version, created_at, updated_at, restaurant_id, \
+         short_id) \
+         SELECT md5(i::text), 'cust-' || (i % 50), 1, 1000, 'EUR', 'x', 'ASSIGNED', \
+         CASE WHEN i % 4 = 0 THEN NULL ELSE 'courier-' || (i % 3) END, 1, i, i, \
+         'r-' || (i % 10), right(md5(i::text), 8) FROM generate_series(1, 20000) i",
+    )
+    .execute(&mut deliveries)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE deliveries")
+        .execute(&mut deliveries)
+        .await
+        .unwrap();
+    let short = "4d9f0b7e";
+
+    for (who, scope) in [
+        ("ops", ""),
+        ("a customer", " AND customer_id = 'cust-7'"),
+        ("a restaurant", " AND restaurant_id = 'r-3'"),
+    ] {
+        // Act: the statement ListOrders(id_suffix) runs.
+        let plan = pg_plan(
+            &mut orders,
+            &format!(
+                "SELECT * FROM orders WHERE 1 = 1 AND short_id = '{short}'{scope} \
+                 ORDER BY id DESC LIMIT 11"
+            ),
+        )
+        .await;
+
+        // Assert
+        assert!(plan.contains("orders_by_short_id"), "{who}: {plan}");
+        assert!(!plan.contains("Seq Scan"), "{who}: {plan}");
+    }
+    for (who, scope) in [
+        ("ops", ""),
+        ("a customer", " AND d.customer_id = 'cust-7'"),
+        ("a restaurant", " AND d.restaurant_id = 'r-3'"),
+        (
+            "a courier",
+            " AND (d.courier = 'courier-1' OR d.courier IS NULL)",
+        ),
+    ] {
+        // Act: the statement ListDeliveries(order_id_suffix) runs.
+        let plan = pg_plan(
+            &mut deliveries,
+            &format!(
+                "SELECT d.*, c.name AS courier_name FROM deliveries d \
+                 LEFT JOIN couriers c ON c.id = d.courier \
+                 WHERE 1 = 1 AND d.short_id = '{short}'{scope} \
+                 ORDER BY d.order_id DESC LIMIT 11"
+            ),
+        )
+        .await;
+
+        // Assert
+        assert!(plan.contains("deliveries_by_short_id"), "{who}: {plan}");
+        assert!(!plan.contains("Seq Scan on deliveries"), "{who}: {plan}");
+    }
+}
