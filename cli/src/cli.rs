@@ -389,7 +389,14 @@ pub enum DeliveryCmd {
         page: Page,
     },
     /// Print each change of one delivery until it ends, or of all (ops).
-    Watch { id: Option<String> },
+    Watch {
+        id: Option<String>,
+        /// Stop once the delivery reaches this delivery status or a later
+        /// step (exit 0); bounded by --timeout (exit 7), exit 1 when it ends
+        /// elsewhere. Needs ID.
+        #[arg(long, value_name = "STATUS", requires = "id", value_parser = parse_delivery_status)]
+        wait_for: Option<DeliveryStatus>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -229,6 +229,32 @@ mod tests {
     }
 
     #[test]
+    fn an_ambiguous_short_id_exits_5_with_its_candidates_on_hand() {
+        let mut body = food_api::ErrorBody::new(
+            ErrorCode::AmbiguousId,
+            "`e920546f` is the short id of 2 orders: a-e920546f, b-e920546f; use the full id",
+        );
+        body.error.details.insert(
+            "candidates".into(),
+            serde_json::json!(["a-e920546f", "b-e920546f"]),
+        );
+        let err =
+            anyhow::Error::new(ApiError::Api { status: 409, body }).context("GET /orders/e920546f");
+
+        assert_eq!(Exit::of(&err), Exit::Conflict);
+        assert_eq!(Exit::of(&err).code(), 5);
+        assert_eq!(
+            crate::ambiguous_candidates(&err),
+            ["a-e920546f", "b-e920546f"]
+        );
+        let other = anyhow::Error::new(ApiError::Api {
+            status: 404,
+            body: food_api::ErrorBody::new(ErrorCode::NotFound, "no order `e920546f`"),
+        });
+        assert!(crate::ambiguous_candidates(&other).is_empty());
+    }
+
+    #[test]
     fn gateway_errors_map_by_their_body_and_transport_errors_by_kind() {
         let e = ApiError::Api {
             status: 409,

@@ -120,7 +120,32 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     eprintln!("foodctl: {err:#}");
+    for id in ambiguous_candidates(err) {
+        eprintln!("  {id}");
+    }
     Exit::of(err).into()
+}
+
+/// The full ids a short id matched, when the gateway refused it as
+/// ambiguous (409 `ambiguous_id`): printed one a line under the error, so
+/// the one meant can be copied into the next command.
+pub fn ambiguous_candidates(err: &anyhow::Error) -> Vec<String> {
+    let body = err.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(food_client::ApiError::Api { body, .. }) => Some(body),
+        _ => None,
+    });
+    match body {
+        Some(body) if body.error.code == food_api::ErrorCode::AmbiguousId.as_str() => body
+            .error
+            .details
+            .get("candidates")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

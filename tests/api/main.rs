@@ -15,3 +15,4 @@ mod kitchen;
 mod live;
 mod ops;
 mod restaurants;
+mod shortids;

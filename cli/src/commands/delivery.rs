@@ -3,11 +3,14 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use food_api::{Delivery, DeliveryList, UpdateDelivery};
+use food_api::{Delivery, DeliveryList, UpdateDelivery, short_id};
 use food_client::path_segment;
 
-use super::{Ctx, fetch_all, order::watch_deliveries};
-use crate::{cli::DeliveryCmd, doc::Doc, exit::Exit, gateway::typed, table};
+use super::{
+    Ctx, fetch_all,
+    order::{Echo, wait_for, watch_deliveries},
+};
+use crate::{cli::DeliveryCmd, doc::Doc, exit::Exit, gateway::typed, parse::WaitTarget, table};
 
 pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -85,7 +88,24 @@ pub async fn run(ctx: &Ctx, cmd: DeliveryCmd) -> anyhow::Result<ExitCode> {
                 });
             }
         }
-        DeliveryCmd::Watch { id } => watch_deliveries(ctx, id.as_deref()).await?,
+        DeliveryCmd::Watch {
+            id: Some(id),
+            wait_for: Some(target),
+        } => {
+            let reached = wait_for(
+                ctx,
+                &id,
+                WaitTarget::Delivery(target),
+                ctx.settings.timeout,
+                Echo::Changes,
+            )
+            .await?;
+            ctx.out.note(format!(
+                "order {} reached {target} ({reached})",
+                short_id(&id)
+            ));
+        }
+        DeliveryCmd::Watch { id, .. } => watch_deliveries(ctx, id.as_deref()).await?,
     }
     Ok(Exit::Ok.into())
 }

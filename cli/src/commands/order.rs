@@ -178,7 +178,7 @@ async fn create(ctx: &Ctx, args: OrderCreate) -> anyhow::Result<ExitCode> {
     print_order(ctx, &v)?;
     if let Some(target) = args.wait_for {
         let order: Order = typed(&v)?;
-        let reached = wait_for(ctx, &order.id, target, ctx.settings.timeout).await?;
+        let reached = wait_for(ctx, &order.id, target, ctx.settings.timeout, Echo::Nothing).await?;
         ctx.out.note(format!(
             "order {} reached {target} ({reached})",
             short_id(&order.id),
@@ -190,14 +190,31 @@ async fn create(ctx: &Ctx, args: OrderCreate) -> anyhow::Result<ExitCode> {
 /// How often `--wait-for` with an order status asks for the order.
 const ORDER_POLL: Duration = Duration::from_millis(250);
 
+/// What [`wait_for`] prints while it waits, beside its progress line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    Nothing,
+    /// Each change of the delivery, as `delivery watch` prints them.
+    Changes,
+}
+
+/// A status as `--wait-for` reports it, naming its kind: an order and its
+/// delivery have statuses of the same names (CANCELLED...) and different
+/// ones (PLACED beside PENDING), so a bare name misleads.
+fn seen(kind: &str, status: impl std::fmt::Display) -> String {
+    format!("{kind} status {status}")
+}
+
 /// Waits until the order reaches `target` (or a later step): a delivery
 /// target on the delivery's stream, an order target on the order itself.
-/// Returns what was seen, e.g. `delivery ASSIGNED` or `order PREPARING`.
+/// Returns what was seen, e.g. `delivery status ASSIGNED` or `order status
+/// PREPARING`.
 pub async fn wait_for(
     ctx: &Ctx,
     order_id: &str,
     target: WaitTarget,
     timeout: Duration,
+    echo: Echo,
 ) -> anyhow::Result<String> {
     let mut progress = Progress::new(ctx.settings.quiet);
     progress.show(&format!("waiting for {target}…"), true);
@@ -206,12 +223,15 @@ pub async fn wait_for(
         match target {
             WaitTarget::Delivery(_) => {
                 let mut reached = None;
-                follow(ctx, Some(order_id), |_, d| {
-                    last = Some(format!("delivery {}", d.status));
+                follow(ctx, Some(order_id), |v, d| {
+                    if echo == Echo::Changes {
+                        ctx.out.event(v, || table::change_line(d, Utc::now()))?;
+                    }
+                    last = Some(seen("delivery", d.status));
                     progress.show(&format!("waiting for {target}: {}", d.status), true);
                     match target.check_delivery(d.status) {
                         Some(WaitState::Reached) => {
-                            reached = Some(format!("delivery {}", d.status));
+                            reached = Some(seen("delivery", d.status));
                             Ok(Next::Stop)
                         }
                         Some(WaitState::Unreachable) => Err(fail(
@@ -238,12 +258,13 @@ pub async fn wait_for(
                     }
                     Err(e) => return Err(e.into()),
                 };
-                if last.as_deref() != Some(&format!("order {}", o.status)) {
+                let now = seen("order", o.status);
+                if last.as_deref() != Some(&now) {
                     progress.show(&format!("waiting for {target}: {}", o.status), true);
                 }
-                last = Some(format!("order {}", o.status));
+                last = Some(now);
                 match target.check_order(o.status) {
-                    Some(WaitState::Reached) => return Ok(format!("order {}", o.status)),
+                    Some(WaitState::Reached) => return Ok(seen("order", o.status)),
                     Some(WaitState::Unreachable) => {
                         return Err(fail(Exit::Other, unreachable_order(&o, target)));
                     }

@@ -227,7 +227,7 @@ fn wait_for_preparing_returns_at_once_for_an_auto_accepting_kitchen() {
         // The answer to the create shows PLACED; the wait sees PREPARING.
         .stdout(predicate::str::contains("\"PLACED\""))
         .stderr(predicate::str::contains(
-            "reached PREPARING (order PREPARING)",
+            "reached PREPARING (order status PREPARING)",
         ));
 }
 
@@ -252,7 +252,7 @@ fn wait_for_an_order_status_times_out_naming_the_last_order_status() {
         .code(7)
         .stderr(
             predicate::str::contains("did not reach PREPARING within 1.5s")
-                .and(predicate::str::contains("(last seen: order PLACED)")),
+                .and(predicate::str::contains("(last seen: order status PLACED)")),
         );
 }
 

@@ -15,3 +15,4 @@ mod kitchen;
 mod menu;
 mod orders;
 mod restaurants;
+mod shortids;

@@ -78,6 +78,11 @@ pub const MIGRATIONS: Migrations = Migrations::portable(&[
         description: "couriers",
         sql: include_str!("../migrations/0102_couriers.sql"),
     },
+    Step {
+        version: 103,
+        description: "delivery short ids",
+        sql: include_str!("../migrations/0103_delivery_short_ids.sql"),
+    },
 ]);
 
 /// A built delivery-service, listening, not yet serving.

@@ -286,6 +286,25 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|c| !c.is_empty())
 }
 
+/// The characters of a short id: an order id's last 8 ([`food_api::short_id`]).
+const SHORT_ID_CHARS: usize = 8;
+
+/// The `order_id_suffix` filter: anything but 8 characters can match nothing
+/// the index holds, so it is refused rather than answered with an empty list.
+fn order_id_suffix(v: Option<&str>) -> Result<Option<&str>, Status> {
+    match v {
+        Some(s) if s.chars().count() != SHORT_ID_CHARS => Err(error(
+            ErrorCode::InvalidArgument,
+            format!(
+                "order_id_suffix is an order id's last {SHORT_ID_CHARS} characters, got {} ({s:?})",
+                s.chars().count()
+            ),
+            &[("field", "order_id_suffix".to_owned())],
+        )),
+        other => Ok(other),
+    }
+}
+
 fn unknown_courier(id: &str) -> Status {
     error(
         ErrorCode::NotFound,
@@ -350,6 +369,7 @@ impl DeliveryService for DeliveryApi {
                 restaurant_id: given(&req.restaurant_id),
                 courier_id: given(&req.courier_id),
                 visible_to_courier: given(&req.visible_to_courier),
+                short_id: order_id_suffix(given(&req.order_id_suffix))?,
             };
             let page = store::list(&self.db, &filter, &span)
                 .await

@@ -153,6 +153,8 @@ pub struct Filter<'a> {
     pub courier_id: Option<&'a str>,
     /// A courier's view: its own deliveries and the unassigned ones.
     pub visible_to_courier: Option<&'a str>,
+    /// The last 8 characters of the order id ([`food_api::short_id`]).
+    pub short_id: Option<&'a str>,
 }
 
 /// One requested page of [`list`]: its size and the order id after which it
@@ -193,6 +195,9 @@ pub async fn list(db: &Db, filter: &Filter<'_>, span: &Span) -> sqlx::Result<Pag
     let mut params = Params::new(db.backend());
     let mut binds: Vec<String> = Vec::new();
     let equal = [
+        // Read through deliveries_by_short_id (a handful of rows) when
+        // given; the scope filters then apply to those rows.
+        ("d.short_id", filter.short_id),
         ("d.status", filter.status.map(DeliveryStatus::as_str)),
         ("d.customer_id", filter.customer_id),
         ("d.restaurant_id", filter.restaurant_id),
@@ -262,8 +267,9 @@ pub async fn create_many(
             .map(|(trace_id, order)| (*trace_id, pending(order, at)))
             .collect();
         let sql = format!(
-            "INSERT INTO deliveries ({COLUMNS}) VALUES {} ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-            Params::on(tx).rows(new.len(), 15)
+            "INSERT INTO deliveries ({COLUMNS}, short_id) VALUES {} \
+             ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            Params::on(tx).rows(new.len(), 16)
         );
         let mut q = sqlx::query(&sql);
         for (_, d) in &new {
@@ -282,7 +288,8 @@ pub async fn create_many(
                 .bind(now)
                 .bind(d.restaurant_id.as_deref())
                 .bind(d.restaurant_name.as_deref())
-                .bind(d.pickup_address.as_deref());
+                .bind(d.pickup_address.as_deref())
+                .bind(food_api::short_id(&d.order_id));
         }
         let mut inserted: HashSet<String> = q
             .fetch_all(&mut **tx)
@@ -829,6 +836,13 @@ mod tests {
                 d.order_id
             );
             assert_eq!(get(&db, &d.order_id).await.unwrap().as_ref(), Some(d));
+            // The migration back-filled the short id of deliveries stored before it.
+            let by_short = Filter {
+                short_id: Some(food_api::short_id(&d.order_id)),
+                ..Filter::default()
+            };
+            let found = list(&db, &by_short, &Span::first(10)).await.unwrap().items;
+            assert_eq!(found.as_slice(), std::slice::from_ref(d));
         }
         assert!(by_restaurant.is_empty(), "{by_restaurant:?}");
 
@@ -853,6 +867,60 @@ mod tests {
         tx.commit().await.unwrap();
         assert_eq!(moved.restaurant_id, None);
         assert_eq!(get(&db, &moved.order_id).await.unwrap(), Some(moved));
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_short_id_is_looked_up_through_its_index_in_every_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/delivery.db", dir.path().display());
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let scopes = [
+            ("ops", "", vec!["e920546f"]),
+            (
+                "a customer",
+                " AND d.customer_id = $2",
+                vec!["e920546f", "ada"],
+            ),
+            (
+                "a restaurant",
+                " AND d.restaurant_id = $2",
+                vec!["e920546f", "maison-tandoor"],
+            ),
+            (
+                "a courier",
+                " AND (d.courier = $2 OR d.courier IS NULL)",
+                vec!["e920546f", "courier-1"],
+            ),
+        ];
+
+        for (who, scope, binds) in scopes {
+            // The statement [`list`] builds.
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT {} FROM deliveries d LEFT JOIN couriers c \
+                 ON c.id = d.courier WHERE 1 = 1 AND d.short_id = $1{scope} \
+                 ORDER BY d.order_id DESC LIMIT 11",
+                *D_COLUMNS
+            );
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b.to_string());
+            }
+            let plan: Vec<String> = q
+                .fetch_all(db.reader())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<String, _>("detail").unwrap())
+                .collect();
+            let plan = plan.join("\n");
+
+            assert!(
+                plan.contains("SEARCH d USING INDEX deliveries_by_short_id (short_id=?)"),
+                "{who}: {plan}"
+            );
+            assert!(!plan.contains("SCAN"), "{who}: {plan}");
+        }
         db.close().await;
     }
 }

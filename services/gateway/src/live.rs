@@ -236,7 +236,9 @@ pub async fn order_updates(
     // Subscribe before reading the state so that no change falls in between.
     let rx = hub.subscribe();
     let current = gateway.get_delivery(caller, order_id).await?;
-    let had = hub.resumed_version(order_id, last_event_id);
+    // The full id: `order_id` may be a short id the gateway resolved.
+    let order_id = current.order_id.clone();
+    let had = hub.resumed_version(&order_id, last_event_id);
     let mut sent = had;
     let first = (current.version > had).then(|| {
         sent = current.version;
@@ -245,7 +247,6 @@ pub async fn order_updates(
             delivery: current,
         }
     });
-    let order_id = order_id.to_owned();
     let rest = changes(rx).filter_map(move |e| {
         let fresh = e.delivery.order_id == order_id && e.delivery.version > sent;
         if fresh {

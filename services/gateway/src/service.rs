@@ -76,6 +76,21 @@ pub struct DeliveryFilter {
 /// The longest a kitchen rejection reason may be (as order-service).
 pub const MAX_REASON_CHARS: usize = 200;
 
+/// How many characters an order's short id has: tables, boards and
+/// messages show an order id's last 8 ([`food_api::short_id`]).
+pub const SHORT_ID_CHARS: usize = 8;
+
+/// The most full ids an `ambiguous_id` error lists.
+pub const MAX_CANDIDATES: usize = 10;
+
+/// Whether an order id as typed is a short id, resolved among what the
+/// caller may see. A full id is a UUID (36 characters) and anything else
+/// that is not 8 characters long goes to the services as typed, so neither
+/// pays for a lookup.
+pub fn is_short_id(typed: &str) -> bool {
+    typed.chars().count() == SHORT_ID_CHARS
+}
+
 #[derive(Clone)]
 pub struct Gateway {
     downstream: Downstream,
@@ -454,6 +469,9 @@ impl Gateway {
     /// ids cannot be probed.
     pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<Order> {
         let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Ops])?;
+        if let Some(order) = self.order_by_short_id(p, id).await? {
+            return Ok(order);
+        }
         let req = po::GetOrderRequest { id: id.to_owned() };
         let order: Order = self
             .downstream
@@ -493,6 +511,7 @@ impl Gateway {
             customer_id,
             status: f.status.map(|s| po::OrderStatus::from(s) as i32),
             page: Some(page(f.limit, f.cursor)?),
+            id_suffix: None,
         };
         let res = self
             .downstream
@@ -518,10 +537,11 @@ impl Gateway {
         reason: Option<String>,
     ) -> Result<Order> {
         caller.require(&[Role::Customer, Role::Ops])?;
-        // Ownership is checked first so that a customer learns nothing about others' orders.
-        self.get_order(caller, id).await?;
+        // Ownership is checked first so that a customer learns nothing
+        // about others' orders; it also resolves a short id.
+        let order = self.get_order(caller, id).await?;
         let req = po::CancelOrderRequest {
-            id: id.to_owned(),
+            id: order.id,
             reason: non_empty(reason),
         };
         Ok(self
@@ -538,9 +558,9 @@ impl Gateway {
 
     /// The restaurant scope of a kitchen call: a restaurant key's own
     /// restaurant (order-service answers NOT_FOUND for another's order).
-    fn kitchen<'a>(&self, caller: &'a Caller) -> Result<Option<&'a str>> {
-        let p = caller.require(&[Role::Restaurant, Role::Ops])?;
-        Ok(p.own_restaurant())
+    /// Its short ids resolve among the restaurant's orders (ops: all).
+    fn kitchen<'a>(&self, caller: &'a Caller) -> Result<&'a Principal> {
+        caller.require(&[Role::Restaurant, Role::Ops])
     }
 
     /// `POST /orders/:id/accept`: PLACED -> PREPARING, or a new `ready_by`
@@ -551,7 +571,7 @@ impl Gateway {
         id: &str,
         body: AcceptOrder,
     ) -> Result<Order> {
-        let scope = self.kitchen(caller)?;
+        let p = self.kitchen(caller)?;
         if body.ready_by.is_some() == body.prep_minutes.is_some() {
             return Err(ApiError::bad_request(
                 "give exactly one of ready_by (RFC 3339) and prep_minutes (1..=240)",
@@ -559,10 +579,10 @@ impl Gateway {
             .with_detail("field", "ready_by"));
         }
         let req = po::AcceptOrderRequest {
-            id: id.to_owned(),
+            id: self.resolve_order_id(p, id).await?,
             ready_by: body.ready_by.map(convert::to_timestamp),
             prep_minutes: body.prep_minutes,
-            restaurant_id: scope.map(str::to_owned),
+            restaurant_id: p.own_restaurant().map(str::to_owned),
         };
         Ok(self
             .downstream
@@ -581,7 +601,7 @@ impl Gateway {
         id: &str,
         body: RejectOrder,
     ) -> Result<Order> {
-        let scope = self.kitchen(caller)?;
+        let p = self.kitchen(caller)?;
         let reason = body.reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
             return Err(ApiError::bad_request(format!(
@@ -590,9 +610,9 @@ impl Gateway {
             .with_detail("field", "reason"));
         }
         let req = po::RejectOrderRequest {
-            id: id.to_owned(),
+            id: self.resolve_order_id(p, id).await?,
             reason: reason.to_owned(),
-            restaurant_id: scope.map(str::to_owned),
+            restaurant_id: p.own_restaurant().map(str::to_owned),
         };
         Ok(self
             .downstream
@@ -606,10 +626,10 @@ impl Gateway {
 
     /// `POST /orders/:id/ready`: PREPARING -> READY_FOR_PICKUP.
     pub async fn mark_ready(&self, caller: &Caller, id: &str) -> Result<Order> {
-        let scope = self.kitchen(caller)?;
+        let p = self.kitchen(caller)?;
         let req = po::MarkReadyRequest {
-            id: id.to_owned(),
-            restaurant_id: scope.map(str::to_owned),
+            id: self.resolve_order_id(p, id).await?,
+            restaurant_id: p.own_restaurant().map(str::to_owned),
         };
         Ok(self
             .downstream
@@ -702,6 +722,9 @@ impl Gateway {
     /// else does not exist for them.
     pub async fn get_delivery(&self, caller: &Caller, order_id: &str) -> Result<Delivery> {
         let p = caller.require(&[Role::Customer, Role::Restaurant, Role::Courier, Role::Ops])?;
+        if let Some(delivery) = self.delivery_by_short_id(p, order_id).await? {
+            return Ok(delivery);
+        }
         let req = pd::GetStatusRequest {
             order_id: order_id.to_owned(),
         };
@@ -741,6 +764,10 @@ impl Gateway {
             }
             (h, b) => h.or(b),
         };
+        let order_id = match self.delivery_by_short_id(p, order_id).await? {
+            Some(delivery) => delivery.order_id,
+            None => order_id.to_owned(),
+        };
         let as_courier = p.own_courier().map(str::to_owned);
         let mut courier = non_empty(update.courier);
         // A courier's `{"status": "ASSIGNED"}` claims the delivery for itself.
@@ -748,7 +775,7 @@ impl Gateway {
             courier.clone_from(&as_courier);
         }
         let req = pd::UpdateStatusRequest {
-            order_id: order_id.to_owned(),
+            order_id,
             status: pd::DeliveryStatus::from(status) as i32,
             courier,
             eta: update.eta.map(convert::to_timestamp),
@@ -789,6 +816,7 @@ impl Gateway {
             customer_id: p.own_customer().map(str::to_owned),
             courier_id: non_empty(f.courier_id),
             visible_to_courier: p.own_courier().map(str::to_owned),
+            order_id_suffix: None,
         };
         let res = self
             .downstream
@@ -806,6 +834,125 @@ impl Gateway {
             next_cursor: res.next_cursor.filter(|c| !c.is_empty()),
         })
     }
+}
+
+impl Gateway {
+    // ---- ids a person types (docs/design.md, "Ids a person types") ----
+
+    /// The one order `p` may see whose id ends with `typed`, when `typed`
+    /// is a short id ([`is_short_id`]); `None` for any other id, which the
+    /// caller uses as typed. Resolved by order-service's short-id index
+    /// among `p`'s orders only (a customer's own, a restaurant key's
+    /// restaurant's, ops all), so none is the same 404 as an unknown id
+    /// (a customer never learns that another customer's order ends so),
+    /// and several are a 409 `ambiguous_id` listing their full ids.
+    async fn order_by_short_id(&self, p: &Principal, typed: &str) -> Result<Option<Order>> {
+        if !is_short_id(typed) {
+            return Ok(None);
+        }
+        let req = po::ListOrdersRequest {
+            customer_id: p.own_customer().map(str::to_owned),
+            restaurant_id: p.own_restaurant().map(str::to_owned),
+            status: None,
+            page: Some(candidates_page()),
+            id_suffix: Some(typed.to_owned()),
+        };
+        let mut orders = self
+            .downstream
+            .order
+            .clone()
+            .list_orders(req)
+            .await?
+            .into_inner()
+            .orders;
+        match orders.len() {
+            0 => Err(order_not_found(typed)),
+            1 => Ok(Some(orders.remove(0).try_into()?)),
+            _ => Err(ambiguous_id(
+                "orders",
+                typed,
+                orders.into_iter().map(|o| o.id).collect(),
+            )),
+        }
+    }
+
+    /// `typed` as a full order id: resolved among the orders `p` may see
+    /// when it is a short id ([`Gateway::order_by_short_id`]), else as typed.
+    async fn resolve_order_id(&self, p: &Principal, typed: &str) -> Result<String> {
+        Ok(match self.order_by_short_id(p, typed).await? {
+            Some(order) => order.id,
+            None => typed.to_owned(),
+        })
+    }
+
+    /// [`Gateway::order_by_short_id`] for deliveries, resolved by
+    /// delivery-service among the deliveries `p` may see: a customer its
+    /// orders', a restaurant key its restaurant's, a courier its own and
+    /// the unassigned ones, ops all.
+    async fn delivery_by_short_id(&self, p: &Principal, typed: &str) -> Result<Option<Delivery>> {
+        if !is_short_id(typed) {
+            return Ok(None);
+        }
+        let req = pd::ListDeliveriesRequest {
+            status: None,
+            page: Some(candidates_page()),
+            customer_id: p.own_customer().map(str::to_owned),
+            restaurant_id: p.own_restaurant().map(str::to_owned),
+            courier_id: None,
+            visible_to_courier: p.own_courier().map(str::to_owned),
+            order_id_suffix: Some(typed.to_owned()),
+        };
+        let mut deliveries = self
+            .downstream
+            .delivery
+            .clone()
+            .list_deliveries(req)
+            .await?
+            .into_inner()
+            .deliveries;
+        match deliveries.len() {
+            0 => Err(delivery_not_found(typed)),
+            1 => Ok(Some(deliveries.remove(0).try_into()?)),
+            _ => Err(ambiguous_id(
+                "deliveries",
+                typed,
+                deliveries.into_iter().map(|d| d.order_id).collect(),
+            )),
+        }
+    }
+}
+
+/// One more than [`MAX_CANDIDATES`]: enough to tell "these" from "these
+/// and more".
+fn candidates_page() -> PageRequest {
+    PageRequest {
+        limit: MAX_CANDIDATES as u32 + 1,
+        cursor: String::new(),
+    }
+}
+
+/// A short id matching several of what the caller may see: 409
+/// `ambiguous_id`, `details.candidates` their full ids (sorted, at most
+/// [`MAX_CANDIDATES`]; `details.more` when there are more).
+fn ambiguous_id(what: &str, typed: &str, mut ids: Vec<String>) -> ApiError {
+    let more = ids.len() > MAX_CANDIDATES;
+    ids.truncate(MAX_CANDIDATES);
+    ids.sort();
+    let count = if more {
+        format!("more than {MAX_CANDIDATES}")
+    } else {
+        ids.len().to_string()
+    };
+    ApiError::new(
+        ErrorCode::AmbiguousId,
+        format!(
+            "`{typed}` is the short id of {count} {what}: {}; use the full id",
+            ids.join(", ")
+        ),
+    )
+    .with_detail("id", typed)
+    .with_detail("candidates", ids)
+    .with_detail("more", more)
 }
 
 /// Whether `p` may see `order` (customers their own, a restaurant key its
@@ -870,6 +1017,55 @@ mod tests {
         assert_eq!(
             page(Some(1001), None).unwrap_err().code(),
             ErrorCode::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn only_eight_characters_make_a_short_id() {
+        assert!(is_short_id("e920546f"));
+        assert!(!is_short_id("0190f3b2-7c1e-7d2a-9f00-1234e920546f"));
+        assert!(!is_short_id("e92054"));
+        assert!(!is_short_id(""));
+    }
+
+    #[test]
+    fn an_ambiguous_short_id_lists_its_candidates_sorted() {
+        let ids = vec!["b-e920546f".to_owned(), "a-e920546f".to_owned()];
+
+        let e = ambiguous_id("orders", "e920546f", ids);
+
+        assert_eq!(e.code(), ErrorCode::AmbiguousId);
+        assert_eq!(e.http_status(), 409);
+        let body = e.body().error;
+        assert_eq!(
+            body.details["candidates"],
+            serde_json::json!(["a-e920546f", "b-e920546f"])
+        );
+        assert_eq!(body.details["more"], false);
+        assert_eq!(
+            body.message,
+            "`e920546f` is the short id of 2 orders: a-e920546f, b-e920546f; use the full id"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_short_id_lists_at_most_ten_and_says_there_are_more() {
+        let ids: Vec<String> = (0..=MAX_CANDIDATES)
+            .rev()
+            .map(|i| format!("{i:02}-e920546f"))
+            .collect();
+
+        let body = ambiguous_id("orders", "e920546f", ids).body().error;
+
+        let listed = body.details["candidates"].as_array().unwrap();
+        assert_eq!(listed.len(), MAX_CANDIDATES);
+        // The newest ten (the service lists newest first), sorted.
+        assert_eq!(listed[0], "01-e920546f");
+        assert_eq!(body.details["more"], true);
+        assert!(
+            body.message.contains("more than 10 orders"),
+            "{}",
+            body.message
         );
     }
 }

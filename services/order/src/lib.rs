@@ -105,6 +105,11 @@ pub const MIGRATIONS: Migrations = Migrations::portable(&[
         description: "order kitchen",
         sql: include_str!("../migrations/0102_order_kitchen.sql"),
     },
+    Step {
+        version: 103,
+        description: "order short ids",
+        sql: include_str!("../migrations/0103_order_short_ids.sql"),
+    },
 ]);
 
 /// A built order-service, listening, not yet serving.

@@ -401,9 +401,13 @@ impl OrderService for OrderApi {
         let r = async {
             let page = Keyset::parse(req.page).map_err(page_error)?;
             let status = status_filter(req.status, food_api::convert::order_status)?;
-            let customer = req.customer_id.as_deref().filter(|c| !c.is_empty());
-            let restaurant = req.restaurant_id.as_deref().filter(|r| !r.is_empty());
-            let page = store::list_orders(&self.db, customer, restaurant, status, &page)
+            let filter = store::OrderFilter {
+                customer_id: req.customer_id.as_deref().filter(|c| !c.is_empty()),
+                restaurant_id: req.restaurant_id.as_deref().filter(|r| !r.is_empty()),
+                status,
+                short_id: validate::id_suffix(req.id_suffix.as_deref(), "id_suffix")?,
+            };
+            let page = store::list_orders(&self.db, &filter, &page)
                 .await
                 .map_err(db_error)?;
             Ok(ListOrdersResponse {

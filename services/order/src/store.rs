@@ -216,10 +216,10 @@ async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<St
     let sql = format!(
         "INSERT INTO orders (id, customer_id, status, total_cents, currency, delivery_address, note, \
          idempotency_key, request_hash, delivery_version, created_at, updated_at, \
-         restaurant_id, restaurant_name, pickup_address, ready_by, accept_deadline) VALUES {} \
+         restaurant_id, restaurant_name, pickup_address, ready_by, accept_deadline, short_id) VALUES {} \
          ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING id",
-        Params::on(tx).rows(orders.len(), 17)
+        Params::on(tx).rows(orders.len(), 18)
     );
     let mut q = sqlx::query(&sql);
     for new in orders {
@@ -247,7 +247,8 @@ async fn insert_orders(tx: &mut Tx, orders: &[&NewOrder]) -> sqlx::Result<Vec<St
             .bind(o.restaurant_name.as_deref())
             .bind(o.pickup_address.as_deref())
             .bind(ready_by)
-            .bind(new.accept_deadline());
+            .bind(new.accept_deadline())
+            .bind(food_api::short_id(&o.id));
     }
     q.fetch_all(&mut **tx)
         .await?
@@ -376,20 +377,31 @@ pub async fn find_by_key(
     Ok(orders.pop().map(|o| (o, hash.unwrap_or_default())))
 }
 
+/// What [`list_orders`] keeps; `None` keeps everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OrderFilter<'a> {
+    pub customer_id: Option<&'a str>,
+    pub restaurant_id: Option<&'a str>,
+    pub status: Option<OrderStatus>,
+    /// The last 8 characters of the id ([`food_api::short_id`]).
+    pub short_id: Option<&'a str>,
+}
+
 /// Newest first (order ids are UUIDv7), one page of `page`.
 pub async fn list_orders(
     db: &Db,
-    customer_id: Option<&str>,
-    restaurant_id: Option<&str>,
-    status: Option<OrderStatus>,
+    filter: &OrderFilter<'_>,
     page: &Keyset,
 ) -> sqlx::Result<Page<Order>> {
     static SELECT: LazyLock<String> =
         LazyLock::new(|| format!("SELECT {ORDER_COLUMNS} FROM orders"));
     let filters = [
-        ("customer_id", customer_id),
-        ("restaurant_id", restaurant_id),
-        ("status", status.map(OrderStatus::as_str)),
+        // Read through orders_by_short_id (a handful of rows) when given;
+        // the scope filters then apply to those rows.
+        ("short_id", filter.short_id),
+        ("customer_id", filter.customer_id),
+        ("restaurant_id", filter.restaurant_id),
+        ("status", filter.status.map(OrderStatus::as_str)),
     ];
     let mut page = page
         .newest_first(db, &SELECT, "id", &filters, order_from_row)
@@ -609,20 +621,18 @@ mod tests {
         let url = format!("sqlite://{}", copy.display());
 
         let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
-        let all = list_orders(&db, None, None, None, &Keyset::first(100))
+        let all = list_orders(&db, &OrderFilter::default(), &Keyset::first(100))
             .await
             .unwrap()
             .items;
-        let by_restaurant = list_orders(
-            &db,
-            None,
-            Some("trattoria-da-luca"),
-            None,
-            &Keyset::first(100),
-        )
-        .await
-        .unwrap()
-        .items;
+        let luca = OrderFilter {
+            restaurant_id: Some("trattoria-da-luca"),
+            ..OrderFilter::default()
+        };
+        let by_restaurant = list_orders(&db, &luca, &Keyset::first(100))
+            .await
+            .unwrap()
+            .items;
 
         let seen: Vec<(OrderStatus, i64, usize)> = all
             .iter()
@@ -646,6 +656,16 @@ mod tests {
                 o.id
             );
             assert_eq!(get_order(&db, &o.id).await.unwrap().as_ref(), Some(o));
+            // The migration back-filled the short id of orders stored before it.
+            let by_short = OrderFilter {
+                short_id: Some(food_api::short_id(&o.id)),
+                ..OrderFilter::default()
+            };
+            let found = list_orders(&db, &by_short, &Keyset::first(10))
+                .await
+                .unwrap()
+                .items;
+            assert_eq!(found.as_slice(), std::slice::from_ref(o));
         }
         assert!(by_restaurant.is_empty(), "{by_restaurant:?}");
         db.close().await;
@@ -653,12 +673,69 @@ mod tests {
         // Opened again (a restart): the migrations are not run twice.
         let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
         assert_eq!(
-            list_orders(&db, None, None, None, &Keyset::first(100))
+            list_orders(&db, &OrderFilter::default(), &Keyset::first(100))
                 .await
                 .unwrap()
                 .items,
             all
         );
+        db.close().await;
+    }
+
+    /// The query plan of `sql` (SQLite's EXPLAIN QUERY PLAN), one line per step.
+    async fn plan(db: &Db, sql: &str, binds: &[&str]) -> String {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query(&explain);
+        for b in binds {
+            q = q.bind(b.to_string());
+        }
+        q.fetch_all(db.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_short_id_is_looked_up_through_its_index_in_every_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/order.db", dir.path().display());
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let scopes = [
+            ("ops", "", vec!["e920546f"]),
+            (
+                "a customer",
+                " AND customer_id = $2",
+                vec!["e920546f", "ada"],
+            ),
+            (
+                "a restaurant",
+                " AND restaurant_id = $2",
+                vec!["e920546f", "maison-tandoor"],
+            ),
+            (
+                "a customer, by status",
+                " AND customer_id = $2 AND status = $3",
+                vec!["e920546f", "ada", "PLACED"],
+            ),
+        ];
+
+        for (who, scope, binds) in scopes {
+            // The statement list_orders builds ([`Keyset::newest_first`]).
+            let sql = format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1 AND short_id = $1{scope} \
+                 ORDER BY id DESC LIMIT 11"
+            );
+            let plan = plan(&db, &sql, &binds).await;
+
+            assert!(
+                plan.contains("USING INDEX orders_by_short_id (short_id=?)"),
+                "{who}: {plan}"
+            );
+            assert!(!plan.contains("SCAN"), "{who}: {plan}");
+        }
         db.close().await;
     }
 }

@@ -27,6 +27,26 @@ fn invalid(field: &str, message: String) -> Status {
     )
 }
 
+/// The characters of a short id: an id's last 8 ([`food_api::short_id`]).
+pub const SHORT_ID_CHARS: usize = 8;
+
+/// A list filter on the id's short form: absent or empty keeps every id;
+/// anything but 8 characters can match nothing the index holds, so it is
+/// refused rather than answered with an empty list.
+pub fn id_suffix<'a>(value: Option<&'a str>, field: &str) -> Result<Option<&'a str>, Status> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.chars().count() == SHORT_ID_CHARS => Ok(Some(v)),
+        Some(v) => Err(invalid(
+            field,
+            format!(
+                "{field} is an id's last {SHORT_ID_CHARS} characters, got {} ({v:?})",
+                v.chars().count()
+            ),
+        )),
+    }
+}
+
 /// A request that passed every check, with trimmed text.
 #[derive(Debug)]
 pub struct Valid {
@@ -336,5 +356,20 @@ mod tests {
         let mut r = req();
         r.items[0].quantity = 3;
         assert_ne!(a, create_order(&r).unwrap().request_hash());
+    }
+
+    #[test]
+    fn an_id_suffix_filter_is_eight_characters_or_nothing() {
+        assert_eq!(id_suffix(None, "id_suffix").unwrap(), None);
+        assert_eq!(id_suffix(Some(""), "id_suffix").unwrap(), None);
+        assert_eq!(
+            id_suffix(Some("e920546f"), "id_suffix").unwrap(),
+            Some("e920546f")
+        );
+        for wrong in ["e92054", "0190f3b2-7c1e-7d2a-9f00-1234abcd5678"] {
+            let e = id_suffix(Some(wrong), "id_suffix").unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{wrong}");
+            assert!(e.message().contains("last 8 characters"), "{e:?}");
+        }
     }
 }

@@ -339,6 +339,7 @@ async fn list_orders_filters_by_customer_and_status_newest_first_with_a_cursor()
                     limit: 2,
                     cursor: cursor.clone(),
                 }),
+                id_suffix: None,
             })
             .await
             .unwrap()
