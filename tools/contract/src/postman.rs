@@ -1356,6 +1356,8 @@ pub struct RootField {
     pub operation: &'static str,
     pub name: String,
     pub description: Option<String>,
+    /// Whether it returns an object (which a query must select fields of).
+    pub returns_object: bool,
 }
 
 /// The root fields of Query, Mutation and Subscription in an SDL.
@@ -1380,6 +1382,19 @@ pub fn root_fields(sdl: &str) -> Vec<RootField> {
             }
         }
     }
+    let objects: BTreeSet<String> = doc
+        .definitions
+        .iter()
+        .filter_map(|def| match def {
+            TypeSystemDefinition::Type(t) => match t.node.kind {
+                TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_) => {
+                    Some(t.node.name.node.to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
     let mut out = Vec::new();
     for def in &doc.definitions {
         let TypeSystemDefinition::Type(t) = def else {
@@ -1401,11 +1416,20 @@ pub fn root_fields(sdl: &str) -> Vec<RootField> {
                     operation,
                     name: field.node.name.node.to_string(),
                     description: field.node.description.as_ref().map(|d| d.node.clone()),
+                    returns_object: objects.contains(base_type(&field.node.ty.node)),
                 });
             }
         }
     }
     out
+}
+
+/// The named type under any list and non-null wrappers.
+fn base_type(ty: &async_graphql_parser::types::Type) -> &str {
+    match &ty.base {
+        async_graphql_parser::types::BaseType::Named(name) => name.as_str(),
+        async_graphql_parser::types::BaseType::List(inner) => base_type(inner),
+    }
 }
 
 /// The root fields a GraphQL request selects, as `(operation, field)`.
