@@ -877,7 +877,7 @@ fn rest_test(op: &Operation, step: &Step) -> String {
                 "pm.test(\"answers {media}\", function () {{\n    pm.expect(pm.response.headers.get(\"Content-Type\")).to.include(\"{media}\");\n}});\n"
             ));
         }
-        (_, Some((name, required))) => {
+        (_, Some((name, required))) if !required.is_empty() => {
             let fields = serde_json::to_string(required).expect("JSON serialises");
             js.push_str(&format!(
                 "pm.test(\"the body is {article} {name} with its required fields\", function () {{\n    \

@@ -113,10 +113,8 @@ fn the_rest_folder_starts_with_the_seed_routes_in_order() {
 fn every_operation_of_the_document_is_a_request_and_every_request_is_documented() {
     let doc = openapi();
     let collection = postman::collection_value();
-    let requests: BTreeSet<(String, String)> = folder(&collection, REST_FOLDER)
-        .iter()
-        .map(route)
-        .collect();
+    let requests: BTreeSet<(String, String)> =
+        folder(&collection, REST_FOLDER).iter().map(route).collect();
     let ops = documented(&doc);
     assert!(ops.len() >= 20, "the document has the routes of DESIGN §7");
     for (method, path, streams) in &ops {
@@ -144,7 +142,9 @@ fn every_query_and_mutation_root_field_is_a_request() {
     let items = folder(&collection, GRAPHQL_FOLDER);
     let mut asked = BTreeSet::new();
     for item in items {
-        let query = item["request"]["body"]["graphql"]["query"].as_str().unwrap();
+        let query = item["request"]["body"]["graphql"]["query"]
+            .as_str()
+            .unwrap();
         let variables = item["request"]["body"]["graphql"]["variables"]
             .as_str()
             .unwrap();
@@ -201,8 +201,8 @@ fn every_request_has_a_test_script_with_assertions() {
     let collection = postman::collection_value();
     for name in [REST_FOLDER, GRAPHQL_FOLDER] {
         for item in folder(&collection, name) {
-            let test = scripts(item, "test")
-                .unwrap_or_else(|| panic!("{}: no test script", item["name"]));
+            let test =
+                scripts(item, "test").unwrap_or_else(|| panic!("{}: no test script", item["name"]));
             assert!(
                 test.contains("pm.test(")
                     && (test.contains("pm.expect(") || test.contains("pm.response.to.have")),
@@ -219,7 +219,11 @@ fn requests_that_need_a_key_send_one_and_public_reads_send_none() {
     let collection = postman::collection_value();
     for item in folder(&collection, REST_FOLDER) {
         let (method, path) = route(item);
-        let method = if method == "HEAD" { "GET".to_owned() } else { method };
+        let method = if method == "HEAD" {
+            "GET".to_owned()
+        } else {
+            method
+        };
         let op = &doc["paths"][&path][method.to_lowercase()];
         let security = op["security"].as_array().cloned().unwrap_or_default();
         let public = security.is_empty()
@@ -233,8 +237,13 @@ fn requests_that_need_a_key_send_one_and_public_reads_send_none() {
             assert_eq!(auth["type"], "bearer", "{method} {path}");
             let token = auth["bearer"][0]["value"].as_str().unwrap();
             assert!(
-                ["{{opsKey}}", "{{customerKey}}", "{{courierKey}}", "{{restaurantKey}}"]
-                    .contains(&token),
+                [
+                    "{{opsKey}}",
+                    "{{customerKey}}",
+                    "{{courierKey}}",
+                    "{{restaurantKey}}"
+                ]
+                .contains(&token),
                 "{method} {path}: {token}"
             );
         }
@@ -308,7 +317,11 @@ fn an_operation_the_story_does_not_know_is_listed_all_the_same() {
         .expect("the new route is a request");
     assert_eq!(tip["name"], "Tip the courier");
     assert_eq!(tip["request"]["auth"]["bearer"][0]["value"], "{{opsKey}}");
-    assert!(scripts(tip, "test").unwrap().contains("to.have.status(200)"));
+    assert!(
+        scripts(tip, "test")
+            .unwrap()
+            .contains("to.have.status(200)")
+    );
     let graphql = folder(&collection, GRAPHQL_FOLDER);
     assert!(graphql.iter().any(|i| i["name"] == "tipsOf"));
 }
