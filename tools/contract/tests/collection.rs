@@ -64,7 +64,7 @@ fn documented(doc: &Value) -> Vec<(String, String, bool)> {
     out
 }
 
-fn scripts<'a>(item: &'a Value, listen: &str) -> Option<String> {
+fn scripts(item: &Value, listen: &str) -> Option<String> {
     item["event"]
         .as_array()?
         .iter()
