@@ -325,3 +325,118 @@ fn an_operation_the_story_does_not_know_is_listed_all_the_same() {
     let graphql = folder(&collection, GRAPHQL_FOLDER);
     assert!(graphql.iter().any(|i| i["name"] == "tipsOf"));
 }
+
+/// Follows a local `$ref`.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
+        Some(path) => path.split('/').fold(doc, |v, k| &v[k]),
+        None => schema,
+    }
+}
+
+/// Whether `value` fits `schema`, as far as types, enums, required and
+/// known properties go (what a renamed or retyped field would break);
+/// `{{variable}}` strings stand for any value.
+fn fits(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    if let Some(s) = value.as_str()
+        && s.starts_with("{{")
+        && s.ends_with("}}")
+    {
+        return Ok(());
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema[key].as_array() {
+            return alternatives
+                .iter()
+                .any(|alt| fits(doc, alt, value, at).is_ok())
+                .then_some(())
+                .ok_or_else(|| format!("{at}: {value} fits none of {key}"));
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for part in all {
+            fits(doc, part, value, at)?;
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if !types.is_empty()
+        && !types.contains(&kind)
+        && !(kind == "integer" && types.contains(&"number"))
+    {
+        return Err(format!("{at}: a {kind}, the document says {types:?}"));
+    }
+    if let Some(values) = schema["enum"].as_array()
+        && !values.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {values:?}"));
+    }
+    if let (Some(object), Some(properties)) = (value.as_object(), schema["properties"].as_object())
+    {
+        for (key, v) in object {
+            let property = properties
+                .get(key)
+                .ok_or_else(|| format!("{at}: `{key}` is not a property the document knows"))?;
+            fits(doc, property, v, &format!("{at}.{key}"))?;
+        }
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let required = required.as_str().unwrap();
+            if !object.contains_key(required) {
+                return Err(format!("{at}: required `{required}` is missing"));
+            }
+        }
+    }
+    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            fits(doc, schema, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_rest_body_is_one_the_document_describes() {
+    let doc = openapi();
+    let collection = postman::collection_value();
+    let mut checked = 0;
+    for item in folder(&collection, REST_FOLDER) {
+        let (method, path) = route(item);
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+        let raw = item["request"]["body"]["raw"].as_str();
+        if op["requestBody"]["required"] == true {
+            assert!(raw.is_some(), "{method} {path} needs a body");
+        }
+        let Some(raw) = raw else { continue };
+        assert!(!schema.is_null(), "{method} {path} takes no JSON body");
+        let body: Value = serde_json::from_str(raw)
+            .unwrap_or_else(|e| panic!("{method} {path}: the body is not JSON: {e}"));
+        if let Err(e) = fits(&doc, schema, &body, "body") {
+            panic!("{} ({method} {path}): {e}", item["name"]);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} bodies checked");
+}
+
+#[test]
+fn the_body_check_catches_a_field_the_document_does_not_know() {
+    let doc = openapi();
+    let schema = json!({ "$ref": "#/components/schemas/UpdateStatus" });
+    assert!(fits(&doc, &schema, &json!({ "status": "ASSIGNED" }), "body").is_ok());
+    assert!(fits(&doc, &schema, &json!({ "state": "ASSIGNED" }), "body").is_err());
+    assert!(fits(&doc, &schema, &json!({ "status": "LOST" }), "body").is_err());
+}
