@@ -373,10 +373,8 @@ fn fits(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Stri
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     };
-    if !types.is_empty()
-        && !types.contains(&kind)
-        && !(kind == "integer" && types.contains(&"number"))
-    {
+    let integer_as_number = kind == "integer" && types.contains(&"number");
+    if !(types.is_empty() || types.contains(&kind) || integer_as_number) {
         return Err(format!("{at}: a {kind}, the document says {types:?}"));
     }
     if let Some(values) = schema["enum"].as_array()
