@@ -210,7 +210,10 @@ const STEP: Step = Step {
 
 /// Polls until a condition holds, a bounded number of times: what another
 /// service does after an answer (the delivery service creating a delivery
-/// when it consumes the order's event) takes a moment.
+/// when it consumes the order's event) takes a moment. The steps ask at
+/// most 80 times 250 ms apart: a fresh stack takes milliseconds, a loaded
+/// CI machine some seconds, and 20 s still ends a run whose delivery never
+/// comes (the request then fails on what it finds).
 const POLL: &str = r#"// Asks again until `done(response)` holds, at most `tries` times `ms` apart;
 // if it never holds, the request itself then shows what is wrong.
 function poll(request, done, tries, ms) {
@@ -313,7 +316,7 @@ pm.test("is the order placed, still PLACED", function () {
             path: &[("orderId", "{{orderId}}")],
             pre: r#"// The delivery appears once the delivery service has consumed the order's event.
 poll(get("/delivery/status/{{orderId}}", "customerKey"),
-     function (res) { return res.code === 200; }, 40, 250);"#,
+     function (res) { return res.code === 200; }, 80, 250);"#,
             test: r#"const body = pm.response.json();
 pm.test("is the order's delivery, PENDING", function () {
     pm.expect(body.order_id).to.eql(pm.variables.get("orderId"));
@@ -534,7 +537,7 @@ pm.test("the delivery is DELIVERED, its whole history kept", function () {
             path: &[("orderId", "{{orderId}}")],
             pre: r#"// The order follows its delivery once the order service has consumed the change.
 poll(get("/orders/{{orderId}}", "customerKey"),
-     function (res) { return res.code === 200 && res.json().status === "DELIVERED"; }, 40, 250);"#,
+     function (res) { return res.code === 200 && res.json().status === "DELIVERED"; }, 80, 250);"#,
             test: r#"const body = pm.response.json();
 pm.test("the order is DELIVERED", function () {
     pm.expect(body.id).to.eql(pm.variables.get("orderId"));
@@ -1038,7 +1041,7 @@ pm.collectionVariables.set("gqlOrderId", order.id);"#,
             pre: r#"// The delivery appears once the delivery service has consumed the order's event.
 poll(graphql("query ($id: ID!) { deliveryStatus(orderId: $id) { status } }",
              { id: pm.variables.get("gqlOrderId") }, "customerKey"),
-     function (res) { const b = res.json(); return b.data && b.data.deliveryStatus; }, 40, 250);"#,
+     function (res) { const b = res.json(); return b.data && b.data.deliveryStatus; }, 80, 250);"#,
             test: r#"const delivery = gql.deliveryStatus;
 pm.test("is the order's delivery, PENDING", function () {
     pm.expect(delivery.orderId).to.eql(pm.variables.get("gqlOrderId"));
