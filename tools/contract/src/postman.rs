@@ -400,8 +400,8 @@ if (pm.variables.get("item")) {
     pm.request.body.update(JSON.stringify({ items: [JSON.parse(pm.variables.get("item"))] }, null, 4));
 }"#,
             test: r#"const body = pm.response.json();
-pm.test("the one item was imported", function () {
-    pm.expect(body.created + body.updated).to.eql(1);
+pm.test("the item read above was updated in place, nothing created", function () {
+    pm.expect(body).to.eql({ created: 0, updated: 1 });
 });"#,
             ..STEP
         },
