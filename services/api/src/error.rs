@@ -4,18 +4,27 @@ use serde::{Deserialize, Serialize};
 
 /// `{"error": {"code", "message", "details"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(as = Error, example = json!({"error": {"code": "not_found", "message": "no order 0193a1b2-7c1e-7d2a-9f00-1234abcd5678", "details": {}}}))
+)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// What went wrong: a machine code, a message for people, and details.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable machine-readable code, one of [`ErrorCode`]'s names.
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub code: String,
     /// For people; may change between releases.
     pub message: String,
     /// Field-level reasons and context such as `current_version`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Object))]
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 

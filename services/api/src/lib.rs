@@ -8,10 +8,16 @@
 //! - [`error`]: the error body and its stable machine codes.
 //! - [`page`]: the page rule every list shares (sizes and the cursor format).
 //! - [`convert`]: conversions between the protobuf messages and the JSON shapes.
+//! - `openapi` (feature `openapi`): the schemas utoipa cannot derive (the
+//!   error codes, tags, the accept body) and the examples of the others.
 
 pub mod convert;
 pub mod error;
+#[cfg(feature = "openapi")]
+mod examples;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod page;
 pub mod status;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `PENDING -> ASSIGNED -> PICKED_UP -> IN_TRANSIT -> DELIVERED`; any
 /// non-terminal status may also go to `CANCELLED` or `FAILED`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     Pending,
@@ -120,6 +121,7 @@ impl DeliveryStatus {
 /// DELIVERED`; the kitchen may reject a PLACED order; the customer or ops
 /// cancel a PLACED or PREPARING one; a failed delivery fails it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Placed,

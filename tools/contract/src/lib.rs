@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod postman;
+
 /// `docs/api` in the repository.
 pub fn docs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api")
@@ -31,5 +33,9 @@ pub fn files() -> Vec<(&'static str, String)> {
     vec![
         ("openapi.json", openapi_json()),
         ("schema.graphql", schema_graphql()),
+        (
+            "food-delivery.postman_collection.json",
+            postman::collection(),
+        ),
     ]
 }

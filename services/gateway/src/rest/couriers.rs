@@ -20,16 +20,17 @@ pub struct CouriersQuery {
     pub on_shift: Option<bool>,
 }
 
+/// List couriers (ops).
+///
+/// Every courier by id, with its shift and its number of active
+/// deliveries, on one page.
 #[utoipa::path(
     get, path = "/couriers", tag = "couriers",
     params(CouriersQuery),
     responses(
-        (status = 200, description = "`CourierList`: `{\"couriers\": [Courier], \"next_cursor\": null}`, by id; each `Courier` is `{\"id\", \"name\", \"on_shift\", \"active_deliveries\"}`", body = Object),
-        (status = 400, description = "bad query", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not an ops key", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "delivery-service is unavailable", body = Object),
+        (status = 200, description = "the couriers", body = CourierList),
+        (status = 400, description = "`invalid_argument`: `on_shift` is not `true` or `false`"),
+        (status = 403, description = "`permission_denied`: not an ops key"),
     ),
     security(("bearer" = []))
 )]
@@ -44,22 +45,19 @@ pub async fn list_couriers(
     ))
 }
 
+/// Start or end a courier's shift.
+///
+/// A courier coming on shift may be dispatched waiting deliveries at once;
+/// one going off keeps its active deliveries. The courier itself or ops.
 #[utoipa::path(
     put, path = "/couriers/{id}/shift", tag = "couriers",
-    params(("id" = String, Path, description = "courier id, e.g. `courier-1`")),
-    request_body(content = Object, content_type = "application/json",
-        description = "`CourierShift`: `{\"on_shift\": true}`; a courier coming on shift may be dispatched waiting deliveries at once, one going off keeps its active deliveries"),
+    params(("id" = String, Path, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$", description = "courier id, e.g. `courier-1`")),
+    request_body(content = CourierShift, content_type = "application/json"),
     responses(
-        (status = 200, description = "the updated `Courier`", body = Object),
-        (status = 400, description = "invalid body", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "another courier's shift, or not a courier or ops key", body = Object),
-        (status = 404, description = "no such courier", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 422, description = "unprocessable body", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "delivery-service is unavailable", body = Object),
+        (status = 200, description = "the updated courier", body = Courier),
+        (status = 400, description = "`invalid_argument`: `on_shift` missing or not a boolean, an unknown field"),
+        (status = 403, description = "`permission_denied`: another courier's shift, or not a courier or ops key"),
+        (status = 404, description = "`not_found`: no such courier"),
     ),
     security(("bearer" = []))
 )]
@@ -78,21 +76,17 @@ pub async fn set_shift(
     Ok(Json(courier))
 }
 
+/// Create or rename a courier (ops).
+///
+/// A new courier starts off shift.
 #[utoipa::path(
     put, path = "/couriers/{id}", tag = "couriers",
-    params(("id" = String, Path, description = "courier id")),
-    request_body(content = Object, content_type = "application/json",
-        description = "`PutCourier`: `{\"name\": \"Camille Martin\"}` creates the courier (off shift) or renames it"),
+    params(("id" = String, Path, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$", description = "courier id, e.g. `courier-1`")),
+    request_body(content = PutCourier, content_type = "application/json"),
     responses(
-        (status = 200, description = "the created or renamed `Courier`", body = Object),
-        (status = 400, description = "invalid body or id (a blank name, too long)", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not an ops key", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 422, description = "unprocessable body", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "delivery-service is unavailable", body = Object),
+        (status = 200, description = "the created or renamed courier", body = Courier),
+        (status = 400, description = "`invalid_argument`: a blank or too long name, an id that is not 1 to 64 letters, digits, `-`, `_` or `.`"),
+        (status = 403, description = "`permission_denied`: not an ops key"),
     ),
     security(("bearer" = []))
 )]

@@ -32,7 +32,8 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
-    /// `PENDING`, `ASSIGNED`, `PICKED_UP`, `IN_TRANSIT`, `DELIVERED`, `CANCELLED` or `FAILED`.
+    /// Only deliveries in this status.
+    #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
     /// Only deliveries of this restaurant's orders (a restaurant id); a
     /// restaurant key always sees its own restaurant's.
@@ -40,8 +41,10 @@ pub struct DeliveriesQuery {
     /// Only this courier's deliveries (a courier id); a courier key sees
     /// its own and the unassigned ones.
     pub courier: Option<String>,
-    /// Page size, 1..=1000 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -54,12 +57,18 @@ fn with_etag(delivery: Delivery) -> Response {
     response
 }
 
+/// Get an order's delivery.
+///
+/// Its status, courier, eta, version and history; the `ETag` is the
+/// version. Customers read their own orders' deliveries, a restaurant key
+/// its restaurant's, a courier its own and the unassigned ones, ops all.
 #[utoipa::path(
     get, path = "/delivery/status/{orderId}", tag = "deliveries",
-    params(("orderId" = String, Path)),
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)")),
     responses(
-        (status = 200, description = "`Delivery` with status, courier, eta, version and history; `ETag` is the version", body = Object),
-        (status = 404, description = "no delivery for this order (or another customer's)", body = Object),
+        (status = 200, description = "the delivery", body = Delivery,
+            headers(("ETag" = String, description = "the delivery's version, quoted: `\"3\"`"))),
+        (status = 404, description = "`not_found`: no delivery for this order (or one outside the caller's scope)"),
     ),
     security(("bearer" = []))
 )]
@@ -74,21 +83,29 @@ pub async fn get_status(
     ))
 }
 
+/// Update an order's delivery.
+///
+/// Moves it along PENDING, ASSIGNED, PICKED_UP, IN_TRANSIT, DELIVERED (or
+/// to CANCELLED or FAILED), sets the courier, eta and a note. A courier
+/// claims an unassigned delivery (`{"status": "ASSIGNED"}` assigns it to
+/// itself) and moves its own; ops do anything and reassign. `If-Match` or
+/// the body's `version` make the change conditional.
 #[utoipa::path(
     put, path = "/delivery/status/{orderId}", tag = "deliveries",
     params(
-        ("orderId" = String, Path),
-        ("If-Match" = Option<String>, Header, description = "expected version: `\"3\"` or `3`"),
+        ("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]+\"|[0-9]+)$",
+            description = "the expected version: `\"3\"`, `W/\"3\"` or `3`; `*` means any"),
     ),
-    request_body(content = Object, content_type = "application/json",
-        description = "`{\"status\", \"courier\"?, \"eta\"?, \"note\"?, \"version\"?}`"),
+    request_body(content = UpdateDelivery, content_type = "application/json"),
     responses(
-        (status = 200, description = "the updated `Delivery`", body = Object),
-        (status = 400, description = "bad body or If-Match", body = Object),
-        (status = 403, description = "a customer or restaurant key; a courier claiming for another courier", body = Object),
-        (status = 404, description = "no delivery for this order (or, for a courier, another courier's)", body = Object),
-        (status = 409, description = "`invalid_transition`; `version_conflict` with `details.current_version`; `not_accepted` (a pick-up before the kitchen accepted)", body = Object),
-        (status = 422, description = "`unknown_courier`: `courier` names no courier", body = Object),
+        (status = 200, description = "the updated delivery", body = Delivery,
+            headers(("ETag" = String, description = "the delivery's new version, quoted"))),
+        (status = 400, description = "`invalid_argument`: a malformed body or `If-Match`, `If-Match` and `version` disagreeing, ASSIGNED without a courier"),
+        (status = 403, description = "`permission_denied`: a customer or restaurant key; a courier acting for another courier"),
+        (status = 404, description = "`not_found`: no delivery for this order (or, for a courier, another courier's)"),
+        (status = 409, description = "`invalid_transition` (a move the state machine refuses, or a courier's claim beyond its cap of active deliveries); `version_conflict` with `details.current_version`; `not_accepted` (a pick-up before the kitchen accepted)"),
+        (status = 422, description = "`unknown_courier`: `courier` names no courier"),
     ),
     security(("bearer" = []))
 )]
@@ -109,13 +126,16 @@ pub async fn update_status(
     Ok(with_etag(delivery))
 }
 
+/// List deliveries.
+///
+/// For boards: customers see their own orders', a restaurant key its
+/// restaurant's, a courier its own and the unassigned ones, ops all.
 #[utoipa::path(
     get, path = "/deliveries", tag = "deliveries",
     params(DeliveriesQuery),
     responses(
-        (status = 200, description = "`DeliveryList`: `{\"deliveries\": [Delivery], \"next_cursor\"}`; customers see their own, a restaurant key its restaurant's, a courier its own and the unassigned ones", body = Object),
-        (status = 400, description = "bad filter", body = Object),
-        (status = 401, description = "no key", body = Object),
+        (status = 200, description = "a page of deliveries", body = DeliveryList),
+        (status = 400, description = "`invalid_argument`: an unknown status, a limit out of range, a cursor of another list"),
     ),
     security(("bearer" = []))
 )]
@@ -155,15 +175,20 @@ fn sse(stream: UpdateStream) -> Response {
     response
 }
 
+/// Follow an order's delivery (Server-Sent Events).
+///
+/// `event: delivery`, `id: <event id>`, `data: <Delivery>`: first the
+/// current state, then each change; keep-alive comments every 15 s. Resumed
+/// with `Last-Event-ID`, it first replays the changes after that event.
 #[utoipa::path(
     get, path = "/delivery/status/{orderId}/stream", tag = "deliveries",
     params(
-        ("orderId" = String, Path),
-        ("Last-Event-ID" = Option<String>, Header, description = "resume: the current state is sent only if newer"),
+        ("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)"),
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event"),
     ),
     responses(
-        (status = 200, description = "`text/event-stream`: `event: delivery`, `id: <event id>`, `data: <Delivery>`; first the current state, then each change; keep-alive comments every 15 s", content_type = "text/event-stream", body = String),
-        (status = 404, description = "no delivery for this order (or another customer's)", body = Object),
+        (status = 200, description = "a stream of `delivery` events whose data is a `Delivery`", content_type = "text/event-stream", body = String),
+        (status = 404, description = "`not_found`: no delivery for this order (or one outside the caller's scope)"),
     ),
     security(("bearer" = []))
 )]
@@ -187,13 +212,16 @@ pub async fn stream_status(
     Ok(sse(stream))
 }
 
+/// Follow delivery changes (Server-Sent Events).
+///
+/// `event: delivery` with a `Delivery` for each change: ops all, a courier
+/// its own and the unassigned ones, a restaurant key its restaurant's.
 #[utoipa::path(
     get, path = "/events/deliveries", tag = "deliveries",
     params(("Last-Event-ID" = Option<String>, Header, description = "resume after this event when this replica still holds it")),
     responses(
-        (status = 200, description = "`text/event-stream` of delivery changes: ops all, a courier its own and the unassigned ones, a restaurant key its restaurant's", content_type = "text/event-stream", body = String),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "a customer key", body = Object),
+        (status = 200, description = "a stream of `delivery` events whose data is a `Delivery`", content_type = "text/event-stream", body = String),
+        (status = 403, description = "`permission_denied`: a customer key"),
     ),
     security(("bearer" = []))
 )]

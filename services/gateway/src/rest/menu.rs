@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use food_api::{ImportResult, MenuImport};
+use food_api::{ImportResult, Item, ItemList, MenuImport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -31,7 +31,8 @@ pub struct ItemsQuery {
     pub available: Option<bool>,
     /// Case-insensitive text in name, description or tags.
     pub q: Option<String>,
-    /// Page size, 1..=1000 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -50,14 +51,19 @@ impl From<ItemsQuery> for ItemFilter {
     }
 }
 
+/// List menu items.
+///
+/// By restaurant, category and name; filtered by restaurant, category,
+/// availability and text. No key needed.
 #[utoipa::path(
     get, path = "/menu/items", tag = "menu",
     params(ItemsQuery),
     responses(
-        (status = 200, description = "`ItemList`: `{\"items\": [Item], \"next_cursor\"}`", body = Object),
-        (status = 400, description = "bad query", body = Object),
-        (status = 404, description = "`restaurant` names no restaurant", body = Object),
-    )
+        (status = 200, description = "a page of items", body = ItemList),
+        (status = 400, description = "`invalid_argument`: a limit out of range, a cursor of another list, a malformed value"),
+        (status = 404, description = "`not_found`: `restaurant` names no restaurant"),
+    ),
+    security((), ("bearer" = []))
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_items(
@@ -68,13 +74,17 @@ pub async fn list_items(
     Ok(json(state.gateway.list_items_json(q.into()).await?))
 }
 
+/// Get a menu item.
+///
+/// No key needed.
 #[utoipa::path(
     get, path = "/menu/items/{id}", tag = "menu",
-    params(("id" = String, Path, description = "item id")),
+    params(("id" = String, Path, description = "item id, e.g. `margherita`")),
     responses(
-        (status = 200, description = "`Item`", body = Object),
-        (status = 404, description = "no such item", body = Object),
-    )
+        (status = 200, description = "the item", body = Item),
+        (status = 404, description = "`not_found`: no such item"),
+    ),
+    security((), ("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(item_id = %id))]
 pub async fn get_item(
@@ -97,14 +107,19 @@ pub(crate) fn json(body: Bytes) -> Response {
         .into_response()
 }
 
+/// Import restaurants and menu items (ops).
+///
+/// Each restaurant and item is upserted by id, restaurants first, so that
+/// an import may bring a new restaurant with its menu; an item's
+/// `restaurant_id` names a stored or imported restaurant. The first invalid
+/// entry refuses the whole import.
 #[utoipa::path(
     post, path = "/menu/items", tag = "menu",
-    request_body(content = Object, description = "`MenuImport`: `{\"restaurants\"?: [Restaurant], \"items\": [Item]}`, each upserted by id, restaurants first; an item's `restaurant_id` must name a stored or imported restaurant", content_type = "application/json"),
+    request_body(content = MenuImport, content_type = "application/json"),
     responses(
-        (status = 200, description = "`ImportResult`: `{\"created\", \"updated\"}`", body = Object),
-        (status = 400, description = "an invalid restaurant or item (`details.field` names it, e.g. `items[7].restaurant_id`)", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not an ops key", body = Object),
+        (status = 200, description = "how many were created and updated", body = ImportResult),
+        (status = 400, description = "`invalid_argument`: an invalid restaurant or item, an id given twice, or an item whose `restaurant_id` names no restaurant (`details.field` names it, e.g. `items[7].restaurant_id`)"),
+        (status = 403, description = "`permission_denied`: not an ops key"),
     ),
     security(("bearer" = []))
 )]

@@ -7,26 +7,56 @@ use axum::{
     http::{StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
+use std::collections::BTreeMap;
+
 use food_api::ErrorCode;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{error::ApiError, state::SharedState};
 
-#[utoipa::path(get, path = "/healthz", tag = "ops",
-    responses((status = 200, description = "the process is up", body = Object)))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
 }
 
+/// `GET /readyz` when every downstream is serving.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ready", "checks": {"menu": "ok", "order": "ok", "delivery": "ok", "live_feed": "ok", "order_feed": "ok"}}))]
+pub struct Readiness {
+    /// Always `ready`.
+    pub status: String,
+    /// Each downstream and live feed: `ok`, `connecting`, or why it is down.
+    pub checks: BTreeMap<String, String>,
+}
+
+/// Liveness.
+///
+/// The process is up; it says nothing of the services behind it.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "the process is up", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// Readiness.
+///
+/// Whether the menu, order and delivery services answer; the live feeds'
+/// state is informational.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
-        (status = 200, description = "every downstream reports SERVING", body = Object),
-        (status = 503, description = "`unavailable`; `details` names each downstream and why it is down", body = Object),
+        (status = 200, description = "every downstream reports SERVING", body = Readiness),
+        (status = 503, description = "`unavailable`: a downstream is down; `details` names each downstream and its state"),
     ))]
 #[tracing::instrument(skip_all)]
 pub async fn readyz(State(state): State<SharedState>) -> Response {
     let checks = state.gateway.downstream().health().await;
-    let mut details = Map::new();
+    let mut details = BTreeMap::new();
     let mut down = Vec::new();
     for (name, result) in checks {
         let text = match result {
@@ -36,7 +66,7 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
                 why
             }
         };
-        details.insert(name.to_owned(), Value::from(text));
+        details.insert(name.to_owned(), text);
     }
     // Informational: streams still start with the current state without it.
     let live = if state.hub.is_live() {
@@ -44,15 +74,19 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
     } else {
         "connecting"
     };
-    details.insert("live_feed".to_owned(), Value::from(live));
+    details.insert("live_feed".to_owned(), live.to_owned());
     let orders = if state.orders.is_live() {
         "ok"
     } else {
         "connecting"
     };
-    details.insert("order_feed".to_owned(), Value::from(orders));
+    details.insert("order_feed".to_owned(), orders.to_owned());
     if down.is_empty() {
-        Json(json!({ "status": "ready", "checks": details })).into_response()
+        Json(Readiness {
+            status: "ready".to_owned(),
+            checks: details,
+        })
+        .into_response()
     } else {
         let mut err = ApiError::new(
             ErrorCode::Unavailable,
@@ -65,6 +99,10 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
     }
 }
 
+/// Prometheus metrics.
+///
+/// Requests by route and status, latencies, rate-limited and shed
+/// requests, in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics() -> Response {

@@ -10,7 +10,7 @@ use axum::{
 };
 use food_api::{AcceptOrder, CreateOrder, Order, OrderList, OrderStatus, RejectOrder};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::Caller,
@@ -23,16 +23,18 @@ use crate::{
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
-    /// `PLACED`, `PREPARING`, `READY_FOR_PICKUP`, `OUT_FOR_DELIVERY`, `DELIVERED`,
-    /// `REJECTED`, `CANCELLED` or `FAILED`.
+    /// Only orders in this status.
+    #[param(value_type = Option<OrderStatus>)]
     pub status: Option<String>,
     /// Ops and restaurant keys; customers always see their own orders.
     pub customer_id: Option<String>,
     /// Only orders from this restaurant (a restaurant id); a restaurant key
     /// always sees its own restaurant's.
     pub restaurant: Option<String>,
-    /// Page size, 1..=1000 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -40,25 +42,28 @@ pub struct OrdersQuery {
 #[into_params(parameter_in = Query)]
 pub struct CancelQuery {
     /// Why; kept with the cancellation.
+    #[param(max_length = 200)]
     pub reason: Option<String>,
 }
 
+/// Place an order.
+///
+/// Every item from one restaurant. A customer key orders for itself; an ops
+/// key names the customer (`customer_id`). The order starts PLACED; a
+/// kitchen that accepts by itself moves it to PREPARING at once. Retries
+/// with the same `Idempotency-Key` return the first order.
 #[utoipa::path(
     post, path = "/orders", tag = "orders",
-    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first order")),
-    request_body(content = Object, content_type = "application/json",
-        description = "`{\"items\": [{\"item_id\", \"quantity\"}], \"delivery_address\", \"note\"?, \"customer_id\"? (ops only), \"idempotency_key\"?}`; every item from one restaurant"),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200, pattern = "^[!-~]+$",
+        description = "retries with the same key (and the same body) return the first order")),
+    request_body(content = CreateOrder, content_type = "application/json"),
     responses(
-        (status = 201, description = "`Order`, with `restaurant_id`, `restaurant_name` and `pickup_address`", body = Object),
-        (status = 400, description = "invalid body", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "a courier or restaurant key, or a customer ordering for another", body = Object),
-        (status = 409, description = "idempotency key reused with another request", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 422, description = "`item_unavailable`; `mixed_restaurants` (items of two or more restaurants, named in the message and `details`); `restaurant_closed` (the restaurant is paused)", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "a downstream service is unavailable", body = Object),
+        (status = 201, description = "the order, with its restaurant and totals", body = Order,
+            headers(("Location" = String, description = "`/orders/<id>`"))),
+        (status = 403, description = "`permission_denied`: a courier or restaurant key, or a customer ordering for another customer"),
+        (status = 404, description = "`not_found`: an item that is not on the menu (`details.field` names the line)"),
+        (status = 409, description = "`idempotency_conflict`: the idempotency key was used with another request"),
+        (status = 422, description = "`item_unavailable`; `mixed_restaurants` (items of two or more restaurants, named in the message and `details`); `restaurant_closed` (the restaurant is paused)"),
     ),
     security(("bearer" = []))
 )]
@@ -79,12 +84,17 @@ pub async fn create_order(
     Ok(response)
 }
 
+/// Get an order.
+///
+/// Its lines, totals and status. Customers see their own orders, a
+/// restaurant key its restaurant's, ops all.
 #[utoipa::path(
     get, path = "/orders/{orderId}", tag = "orders",
-    params(("orderId" = String, Path)),
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)")),
     responses(
-        (status = 200, description = "`Order`", body = Object),
-        (status = 404, description = "no such order (or another customer's, or another restaurant's)", body = Object),
+        (status = 200, description = "the order", body = Order),
+        (status = 403, description = "`permission_denied`: a courier key"),
+        (status = 404, description = "`not_found`: no such order (or another customer's, or another restaurant's)"),
     ),
     security(("bearer" = []))
 )]
@@ -97,13 +107,17 @@ pub async fn get_order(
     Ok(Json(state.gateway.get_order(&caller, &id).await?))
 }
 
+/// List orders.
+///
+/// Newest first. Customers see their own, a restaurant key its
+/// restaurant's, ops all (filtered by customer, restaurant and status).
 #[utoipa::path(
     get, path = "/orders", tag = "orders",
     params(OrdersQuery),
     responses(
-        (status = 200, description = "`OrderList`: `{\"orders\": [Order], \"next_cursor\"}`", body = Object),
-        (status = 400, description = "bad filter", body = Object),
-        (status = 403, description = "a courier key", body = Object),
+        (status = 200, description = "a page of orders", body = OrderList),
+        (status = 400, description = "`invalid_argument`: an unknown status, a limit out of range, a cursor of another list"),
+        (status = 403, description = "`permission_denied`: a courier key"),
     ),
     security(("bearer" = []))
 )]
@@ -124,14 +138,18 @@ pub async fn list_orders(
     Ok(Json(state.gateway.list_orders(&caller, filter).await?))
 }
 
+/// Cancel an order.
+///
+/// A customer its own orders while PLACED or PREPARING; ops any order
+/// not yet picked up. The delivery is cancelled with it.
 #[utoipa::path(
     post, path = "/orders/{orderId}/cancel", tag = "orders",
-    params(("orderId" = String, Path), CancelQuery),
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)"), CancelQuery),
     responses(
-        (status = 200, description = "the cancelled `Order`", body = Object),
-        (status = 403, description = "a courier or restaurant key", body = Object),
-        (status = 404, description = "no such order", body = Object),
-        (status = 409, description = "already picked up (`not_cancellable`)", body = Object),
+        (status = 200, description = "the cancelled order", body = Order),
+        (status = 403, description = "`permission_denied`: a courier or restaurant key"),
+        (status = 404, description = "`not_found`: no such order (or another customer's)"),
+        (status = 409, description = "`not_cancellable`: the order is past the point where it can be cancelled"),
     ),
     security(("bearer" = []))
 )]
@@ -148,26 +166,26 @@ pub async fn cancel_order(
 }
 
 /// The body of `POST /orders/:id/ready`: nothing, or `{}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({}))]
 #[serde(deny_unknown_fields)]
 pub struct NoBody {}
 
+/// Accept an order (kitchen).
+///
+/// PLACED becomes PREPARING with a `ready_by` time, given as `ready_by` or
+/// as `prep_minutes` from now (exactly one). Accepting a PREPARING order
+/// again changes its `ready_by`. The restaurant's key or ops.
 #[utoipa::path(
     post, path = "/orders/{orderId}/accept", tag = "kitchen",
-    params(("orderId" = String, Path)),
-    request_body(content = Object, content_type = "application/json",
-        description = "`AcceptOrder`: `{\"ready_by\": \"2026-12-02T12:30:00Z\"}` or `{\"prep_minutes\": 15}` (1..=240), exactly one; accepting a PREPARING order again changes its `ready_by`"),
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)")),
+    request_body(content = AcceptOrder, content_type = "application/json"),
     responses(
-        (status = 200, description = "the updated `Order` (PREPARING, with `ready_by`)", body = Object),
-        (status = 400, description = "both or neither of `ready_by` and `prep_minutes`, or out of range", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not a restaurant or ops key", body = Object),
-        (status = 404, description = "no such order (or another restaurant's)", body = Object),
-        (status = 409, description = "`invalid_transition`: the order is not PLACED or PREPARING", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "order-service is unavailable", body = Object),
+        (status = 200, description = "the updated order (PREPARING, with `ready_by`)", body = Order),
+        (status = 400, description = "`invalid_argument`: both or neither of `ready_by` and `prep_minutes`, `prep_minutes` out of range, `ready_by` in the past or more than 24 hours ahead"),
+        (status = 403, description = "`permission_denied`: not a restaurant or ops key"),
+        (status = 404, description = "`not_found`: no such order (or another restaurant's)"),
+        (status = 409, description = "`invalid_transition`: the order is not PLACED or PREPARING"),
     ),
     security(("bearer" = []))
 )]
@@ -183,22 +201,20 @@ pub async fn accept_order(
     Ok(Json(order))
 }
 
+/// Reject an order (kitchen).
+///
+/// PLACED becomes REJECTED with the reason; the delivery is cancelled with
+/// the note `rejected: <reason>`. The restaurant's key or ops.
 #[utoipa::path(
     post, path = "/orders/{orderId}/reject", tag = "kitchen",
-    params(("orderId" = String, Path)),
-    request_body(content = Object, content_type = "application/json",
-        description = "`RejectOrder`: `{\"reason\": \"out of naan\"}` (required, at most 200 characters); the delivery is cancelled with the note `rejected: <reason>`"),
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)")),
+    request_body(content = RejectOrder, content_type = "application/json"),
     responses(
-        (status = 200, description = "the updated `Order` (REJECTED, with `rejection_reason`)", body = Object),
-        (status = 400, description = "no reason, or too long", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not a restaurant or ops key", body = Object),
-        (status = 404, description = "no such order (or another restaurant's)", body = Object),
-        (status = 409, description = "`invalid_transition`: the order is not PLACED", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "order-service is unavailable", body = Object),
+        (status = 200, description = "the updated order (REJECTED, with `rejection_reason`)", body = Order),
+        (status = 400, description = "`invalid_argument`: no reason, or a longer one than 200 characters"),
+        (status = 403, description = "`permission_denied`: not a restaurant or ops key"),
+        (status = 404, description = "`not_found`: no such order (or another restaurant's)"),
+        (status = 409, description = "`invalid_transition`: the order is not PLACED"),
     ),
     security(("bearer" = []))
 )]
@@ -214,21 +230,21 @@ pub async fn reject_order(
     Ok(Json(order))
 }
 
+/// Mark an order ready for pick-up (kitchen).
+///
+/// PREPARING becomes READY_FOR_PICKUP. No body, or `{}`. The restaurant's
+/// key or ops.
 #[utoipa::path(
     post, path = "/orders/{orderId}/ready", tag = "kitchen",
-    params(("orderId" = String, Path)),
-    request_body(content = Object, content_type = "application/json",
+    params(("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)")),
+    request_body(content = Option<NoBody>, content_type = "application/json",
         description = "none, or `{}`"),
     responses(
-        (status = 200, description = "the updated `Order` (READY_FOR_PICKUP)", body = Object),
-        (status = 400, description = "a body other than `{}`", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not a restaurant or ops key", body = Object),
-        (status = 404, description = "no such order (or another restaurant's)", body = Object),
-        (status = 409, description = "`invalid_transition`: the order is not PREPARING", body = Object),
-        (status = 415, description = "a body that is not JSON", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "order-service is unavailable", body = Object),
+        (status = 200, description = "the updated order (READY_FOR_PICKUP)", body = Order),
+        (status = 400, description = "`invalid_argument`: a body other than `{}`"),
+        (status = 403, description = "`permission_denied`: not a restaurant or ops key"),
+        (status = 404, description = "`not_found`: no such order (or another restaurant's)"),
+        (status = 409, description = "`invalid_transition`: the order is not PREPARING"),
     ),
     security(("bearer" = []))
 )]

@@ -3,7 +3,7 @@
 //! the restaurant's own key.
 
 use axum::{Json, extract::State, response::Response};
-use food_api::{Restaurant, UpdateRestaurant};
+use food_api::{ItemList, Restaurant, RestaurantList, UpdateRestaurant};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -25,19 +25,25 @@ pub struct RestaurantsQuery {
     pub open: Option<bool>,
     /// Case-insensitive text in name, cuisine, address or tags.
     pub q: Option<String>,
-    /// Page size, 1..=1000 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List restaurants.
+///
+/// By name; filtered by cuisine, whether they are open and text. No key
+/// needed.
 #[utoipa::path(
     get, path = "/restaurants", tag = "restaurants",
     params(RestaurantsQuery),
     responses(
-        (status = 200, description = "`RestaurantList`: `{\"restaurants\": [Restaurant], \"next_cursor\"}`, by name", body = Object),
-        (status = 400, description = "bad query", body = Object),
-    )
+        (status = 200, description = "a page of restaurants", body = RestaurantList),
+        (status = 400, description = "`invalid_argument`: a limit out of range, a cursor of another list, a malformed value"),
+    ),
+    security((), ("bearer" = []))
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_restaurants(
@@ -55,13 +61,17 @@ pub async fn list_restaurants(
     Ok(json(state.gateway.list_restaurants_json(filter).await?))
 }
 
+/// Get a restaurant.
+///
+/// No key needed.
 #[utoipa::path(
     get, path = "/restaurants/{id}", tag = "restaurants",
     params(("id" = String, Path, description = "restaurant id, e.g. `trattoria-da-luca`")),
     responses(
-        (status = 200, description = "`Restaurant`", body = Object),
-        (status = 404, description = "no such restaurant", body = Object),
-    )
+        (status = 200, description = "the restaurant", body = Restaurant),
+        (status = 404, description = "`not_found`: no such restaurant"),
+    ),
+    security((), ("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(restaurant_id = %id))]
 pub async fn get_restaurant(
@@ -72,14 +82,19 @@ pub async fn get_restaurant(
     Ok(json(state.gateway.restaurant_json(&id).await?))
 }
 
+/// List a restaurant's menu.
+///
+/// As `GET /menu/items?restaurant=:id` (a `restaurant` query parameter is
+/// ignored). No key needed.
 #[utoipa::path(
     get, path = "/restaurants/{id}/menu", tag = "restaurants",
-    params(("id" = String, Path, description = "restaurant id"), ItemsQuery),
+    params(("id" = String, Path, description = "restaurant id, e.g. `trattoria-da-luca`"), ItemsQuery),
     responses(
-        (status = 200, description = "`ItemList`: `{\"items\": [Item], \"next_cursor\"}`, that restaurant's items (as `GET /menu/items?restaurant=:id`; a `restaurant` query parameter is ignored)", body = Object),
-        (status = 400, description = "bad query", body = Object),
-        (status = 404, description = "no such restaurant", body = Object),
-    )
+        (status = 200, description = "a page of that restaurant's items", body = ItemList),
+        (status = 400, description = "`invalid_argument`: a limit out of range, a cursor of another list, a malformed value"),
+        (status = 404, description = "`not_found`: no such restaurant"),
+    ),
+    security((), ("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(restaurant_id = %id))]
 pub async fn restaurant_menu(
@@ -92,21 +107,20 @@ pub async fn restaurant_menu(
     Ok(json(state.gateway.restaurant_menu_json(&id, filter).await?))
 }
 
+/// Pause or resume a kitchen.
+///
+/// `{"open": false}` pauses it (new orders answer 422
+/// `restaurant_closed`), `{"open": true}` resumes it. Ops, or the
+/// restaurant's own key.
 #[utoipa::path(
     patch, path = "/restaurants/{id}", tag = "restaurants",
-    params(("id" = String, Path, description = "restaurant id")),
-    request_body(content = Object, content_type = "application/json",
-        description = "`UpdateRestaurant`: `{\"open\": false}` pauses the kitchen (new orders answer 422 `restaurant_closed`), `{\"open\": true}` resumes it"),
+    params(("id" = String, Path, description = "restaurant id, e.g. `trattoria-da-luca`")),
+    request_body(content = UpdateRestaurant, content_type = "application/json"),
     responses(
-        (status = 200, description = "the updated `Restaurant`", body = Object),
-        (status = 400, description = "invalid body (`open` missing, an unknown field)", body = Object),
-        (status = 401, description = "no key", body = Object),
-        (status = 403, description = "not an ops or restaurant key", body = Object),
-        (status = 404, description = "no such restaurant (or, for a restaurant key, another restaurant)", body = Object),
-        (status = 413, description = "body too large", body = Object),
-        (status = 415, description = "not JSON", body = Object),
-        (status = 429, description = "rate limited", body = Object),
-        (status = 503, description = "menu-service is unavailable", body = Object),
+        (status = 200, description = "the updated restaurant", body = Restaurant),
+        (status = 400, description = "`invalid_argument`: `open` missing, an unknown field"),
+        (status = 403, description = "`permission_denied`: not an ops or restaurant key"),
+        (status = 404, description = "`not_found`: no such restaurant (or, for a restaurant key, another restaurant)"),
     ),
     security(("bearer" = []))
 )]
