@@ -22,7 +22,7 @@ use crate::{
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery, header_text, if_match, parse_status},
     live::{self, Update, UpdateStream},
-    service::DeliveryFilter,
+    service::{DeliveryFilter, page},
     state::SharedState,
 };
 
@@ -160,6 +160,8 @@ pub async fn list_deliveries(
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+    // The page size is checked even when the filter leaves nothing to list.
+    page(q.limit, None)?;
     let filter = DeliveryFilter {
         status: parse_status(q.status, &names)?,
         restaurant_id: q.restaurant,

@@ -17,7 +17,7 @@ use crate::{
     auth::Keyed,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery, check_idempotency_key, idempotency_key, parse_status},
-    service::OrderFilter,
+    service::{OrderFilter, page},
     settings::Role,
     state::SharedState,
 };
@@ -148,6 +148,8 @@ pub async fn list_orders(
     ApiQuery(q): ApiQuery<OrdersQuery>,
 ) -> Result<Json<OrderList>, ApiError> {
     let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+    // The page size is checked even when the filter leaves nothing to list.
+    page(q.limit, None)?;
     let filter = OrderFilter {
         status: parse_status(q.status, &names)?,
         customer_id: q.customer_id,
