@@ -333,9 +333,9 @@ impl CommonResponses {
                 "`invalid_argument`: the body is not sent as `application/json`".into(),
             ));
         }
-        if access != Access::Operational {
-            common.push(("429", "`rate_limited`: too many requests with this customer key; retry after `Retry-After` seconds".into()));
-        }
+        // A customer key is rate-limited on every route, even one that
+        // does not need a key.
+        common.push(("429", "`rate_limited`: too many requests with this customer key; retry after `Retry-After` seconds".into()));
         common.push(("503", "`unavailable` or `timeout`: the gateway is at capacity, or a service it calls is down or slow; retry shortly".into()));
 
         let responses = &mut op.responses.responses;

@@ -228,7 +228,8 @@ pub async fn accept_order(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AcceptOrder>,
 ) -> Result<Json<Order>, ApiError> {
-    if let Some(at) = body.ready_by {
+    // Both or neither of the two fields is a malformed body (400, below).
+    if let (Some(at), None) = (body.ready_by, body.prep_minutes) {
         check_ready_by(at, Utc::now())?;
     }
     let order = state.gateway.accept_order(&caller, &id, body).await?;
