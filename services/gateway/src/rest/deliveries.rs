@@ -94,8 +94,8 @@ pub async fn get_status(
     put, path = "/delivery/status/{orderId}", tag = "deliveries",
     params(
         ("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)"),
-        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]+\"|[0-9]+)$",
-            description = "the expected version: `\"3\"`, `W/\"3\"` or `3`; `*` means any"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$",
+            description = "the expected version (as `ETag` gives it): `\"3\"`, `W/\"3\"` or `3`; `*` means any"),
     ),
     request_body(content = UpdateDelivery, content_type = "application/json"),
     responses(
