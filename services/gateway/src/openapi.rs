@@ -295,7 +295,6 @@ impl CommonResponses {
             .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Header));
         let has_body = op.request_body.is_some();
         let takes_order_id = path.contains("{orderId}");
-        let has_path_params = path.contains('{');
 
         let mut common: Vec<(&str, String)> = Vec::new();
         if has_body || has_query_or_header || takes_order_id {
@@ -311,12 +310,6 @@ impl CommonResponses {
                 "`unauthenticated`: a key was sent and is not accepted (the call works without one)".into(),
             )),
             Access::Operational => {}
-        }
-        if has_path_params {
-            common.push((
-                "404",
-                "`not_found`: no such object, or one outside the caller's scope".into(),
-            ));
         }
         if takes_order_id {
             common.push((
