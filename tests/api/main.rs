@@ -6,6 +6,7 @@
 //! the couriers, every error status and the limits.
 
 mod auth;
+mod contract;
 mod couriers;
 mod errors;
 mod flow;

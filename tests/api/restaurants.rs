@@ -547,7 +547,13 @@ async fn ops_import_a_new_restaurant_with_its_menu_and_items_need_a_known_restau
 
     // Assert
     assert_eq!(imported.status(), StatusCode::OK);
-    let body = assert_error(refused, StatusCode::BAD_REQUEST, "invalid_argument").await;
+    // A well-formed id that names no restaurant: a 422 naming the field.
+    let body = assert_error(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_argument",
+    )
+    .await;
     assert_eq!(body["error"]["details"]["field"], "items[0].restaurant_id");
     let listed = stack
         .get_json("/restaurants?limit=1000", Who::Anonymous)

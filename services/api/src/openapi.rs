@@ -25,8 +25,10 @@ impl PartialSchema for ErrorCode {
                  `not_accepted`, `ambiguous_id`, `idempotency_conflict`, `already_exists` 409, \
                  `payload_too_large` 413, `item_unavailable`, `mixed_restaurants`, \
                  `restaurant_closed`, `unknown_courier` 422, `rate_limited` 429, \
-                 `internal` 500, `unavailable`, `timeout` 503). A body sent with another \
-                 content type than JSON answers 415 with `invalid_argument`.",
+                 `internal` 500, `unavailable`, `timeout` 503). `invalid_argument` is also \
+                 the code of a 415 (a body sent as another content type than JSON) and of \
+                 a 422 (a well-formed request that cannot be acted on: a reference to \
+                 nothing, a time already past, a field the caller's key must give).",
             ))
             .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
             .into()

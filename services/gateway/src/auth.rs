@@ -164,6 +164,26 @@ impl Caller {
     }
 }
 
+/// The caller of a route that needs a key. Anonymous callers are refused
+/// with 401 here, before the route reads its query or its body, so that a
+/// call without a key is told so whatever else is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keyed(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Keyed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.0.is_none() {
+            return Err(ApiError::unauthenticated(
+                "this call needs `Authorization: Bearer <key>`",
+            ));
+        }
+        Ok(Self(caller))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 

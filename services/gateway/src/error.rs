@@ -22,6 +22,13 @@ pub enum ApiError {
     /// A body sent with a content type other than JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request the API document allows in form that cannot be acted on
+    /// as it stands: a reference to nothing, a time already past, a field
+    /// the caller's role must give. `invalid_argument`, answered with 422
+    /// rather than 400 so that a client can tell "fix the request's form"
+    /// from "this request, well formed, is refused"; `field` names the field.
+    #[error("{message}")]
+    Unprocessable { message: String, field: String },
     /// Too many requests for one customer key.
     #[error("rate limit exceeded, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -66,6 +73,13 @@ impl ApiError {
         Self::new(ErrorCode::Unavailable, message)
     }
 
+    pub fn unprocessable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            message: message.into(),
+            field: field.into(),
+        }
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             ErrorCode::PayloadTooLarge,
@@ -78,7 +92,9 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Coded { code, .. } => *code,
-            Self::UnsupportedMediaType(_) => ErrorCode::InvalidArgument,
+            Self::UnsupportedMediaType(_) | Self::Unprocessable { .. } => {
+                ErrorCode::InvalidArgument
+            }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unexpected(_) => ErrorCode::Internal,
         }
@@ -87,6 +103,7 @@ impl ApiError {
     pub fn http_status(&self) -> StatusCode {
         match self {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             other => StatusCode::from_u16(other.code().http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -107,6 +124,9 @@ impl ApiError {
                 "retry_after_secs".to_owned(),
                 Value::from(*retry_after_secs),
             )]),
+            Self::Unprocessable { field, .. } => {
+                Map::from_iter([("field".to_owned(), Value::from(field.as_str()))])
+            }
             _ => Map::new(),
         }
     }
@@ -316,6 +336,15 @@ mod tests {
         let err = ApiError::from(anyhow::anyhow!("secret db password"));
         assert_eq!(err.http_status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(err.body().error.message, "internal error");
+    }
+
+    #[test]
+    fn an_unprocessable_request_is_a_422_invalid_argument_naming_its_field() {
+        let err = ApiError::unprocessable("customer_id", "name the customer");
+        assert_eq!(err.http_status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = err.body();
+        assert_eq!(body.error.code, "invalid_argument");
+        assert_eq!(body.error.details["field"], "customer_id");
     }
 
     #[test]

@@ -4,19 +4,62 @@
 
 use axum::{
     extract::{
-        FromRequest, FromRequestParts,
+        FromRequest, FromRequestParts, Request,
         rejection::{JsonRejection, PathRejection, QueryRejection},
     },
     http::{HeaderMap, StatusCode},
 };
 use food_api::ErrorCode;
+use serde::de::DeserializeOwned;
+use serde_json::{Number, Value};
 
 use crate::error::ApiError;
 
-/// `axum::Json` with the gateway's errors.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` with the gateway's errors. A number with no fraction is
+/// an integer whichever way it is written (`2`, `2.0`, `2e0`), as JSON
+/// Schema and the OpenAPI document count them, so `"quantity": 2.0` is
+/// read as 2 rather than refused.
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(mut value) = axum::Json::<Value>::from_request(req, state).await?;
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let err = ApiError::bad_request(format!(
+                    "the JSON body does not have the expected shape: {e}"
+                ));
+                if field.is_empty() || field == "." {
+                    err
+                } else {
+                    err.with_detail("field", field)
+                }
+            })
+    }
+}
+
+/// Rewrites every float with no fractional part that fits an integer as
+/// that integer.
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Beyond 2^63 a float no longer names one integer exactly.
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                *n = Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
+}
 
 /// `axum::extract::Query` with the gateway's errors.
 #[derive(Debug, FromRequestParts)]
@@ -54,12 +97,13 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// Parses a status filter, naming the accepted values when it fails.
+/// Parses a status filter, naming the accepted values when it fails; a
+/// blank one is refused like any other name that is not a status.
 pub fn parse_status<T: std::str::FromStr>(
     raw: Option<String>,
     all: &[&str],
 ) -> Result<Option<T>, ApiError> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    match raw.as_deref().map(str::trim) {
         None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|_| {
             ApiError::bad_request(format!(
@@ -110,14 +154,33 @@ pub fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Idempotency-Key`, at most 255 characters.
+/// The longest idempotency key, in characters (order-service's limit).
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// `Idempotency-Key`: printable ASCII, at most [`MAX_IDEMPOTENCY_KEY`]
+/// characters; a blank one is no key.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match header_text(headers, "idempotency-key") {
-        Some(k) if k.len() > 255 => Err(ApiError::bad_request(
-            "Idempotency-Key must be at most 255 characters",
-        )),
-        other => Ok(other),
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    check_idempotency_key(raw.as_bytes(), "Idempotency-Key")
+}
+
+/// An idempotency key (the header, or a body's `idempotency_key`):
+/// printable ASCII (so that a key means the same bytes wherever it was
+/// typed), at most [`MAX_IDEMPOTENCY_KEY`] characters; blank is no key.
+pub fn check_idempotency_key(raw: &[u8], field: &str) -> Result<Option<String>, ApiError> {
+    let refuse = |why: String| Err(ApiError::bad_request(why).with_detail("field", field));
+    if !raw.iter().all(|b| (b' '..=b'~').contains(b)) {
+        return refuse(format!("{field} must be printable ASCII"));
     }
+    if raw.len() > MAX_IDEMPOTENCY_KEY {
+        return refuse(format!(
+            "{field} must be at most {MAX_IDEMPOTENCY_KEY} characters"
+        ));
+    }
+    let key = String::from_utf8_lossy(raw).trim().to_owned();
+    Ok(Some(key).filter(|k| !k.is_empty()))
 }
 
 #[cfg(test)]
@@ -132,12 +195,24 @@ mod tests {
             parse_status::<OrderStatus>(Some("out-for-delivery".into()), &names).unwrap(),
             Some(OrderStatus::OutForDelivery)
         );
-        assert_eq!(
-            parse_status::<OrderStatus>(Some(" ".into()), &names).unwrap(),
-            None
-        );
+        assert_eq!(parse_status::<OrderStatus>(None, &names).unwrap(), None);
+        let blank = parse_status::<OrderStatus>(Some(" ".into()), &names).unwrap_err();
+        assert_eq!(blank.http_status(), StatusCode::BAD_REQUEST);
         let err = parse_status::<OrderStatus>(Some("LOST".into()), &names).unwrap_err();
         assert_eq!(err.http_status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn integral_floats_are_read_as_integers_and_other_numbers_are_kept() {
+        let mut v = serde_json::json!({"q": 2.0, "list": [1e2, 1.5, -3.0], "s": "2.0"});
+        integral_numbers_as_integers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"q": 2, "list": [100, 1.5, -3], "s": "2.0"})
+        );
+        let line: food_api::OrderItemInput =
+            serde_json::from_value(serde_json::json!({"item_id": "x", "quantity": 2})).unwrap();
+        assert_eq!(line.quantity, 2);
     }
 
     #[test]
@@ -164,9 +239,22 @@ mod tests {
     #[test]
     fn overlong_idempotency_keys_are_refused() {
         let mut h = HeaderMap::new();
-        h.insert("idempotency-key", "k".repeat(256).parse().unwrap());
+        h.insert("idempotency-key", "k".repeat(201).parse().unwrap());
         assert!(idempotency_key(&h).is_err());
-        h.insert("idempotency-key", "abc".parse().unwrap());
+        h.insert("idempotency-key", "k".repeat(200).parse().unwrap());
+        assert_eq!(idempotency_key(&h).unwrap().map(|k| k.len()), Some(200));
+        h.insert("idempotency-key", " abc ".parse().unwrap());
         assert_eq!(idempotency_key(&h).unwrap().as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn idempotency_keys_outside_printable_ascii_are_refused_and_blank_ones_ignored() {
+        let err = check_idempotency_key("clé".as_bytes(), "idempotency_key").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(check_idempotency_key(b"a\tb", "Idempotency-Key").is_err());
+        assert_eq!(
+            check_idempotency_key(b"   ", "Idempotency-Key").unwrap(),
+            None
+        );
     }
 }

@@ -113,7 +113,78 @@ pub struct ApiDoc;
 pub fn document_value() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
     fix_link_keys(&mut doc);
+    parameters_are_never_null(&mut doc);
+    describe_delivery_events(&mut doc);
     doc
+}
+
+/// The name of the schema of one Server-Sent Event of the delivery streams.
+pub const DELIVERY_EVENT: &str = "DeliveryEvent";
+
+/// Each event of the delivery streams: `event: delivery`, an id, and a
+/// `Delivery` as JSON text in `data` (OpenAPI 3.1 describes an event stream
+/// by the schema of one event; JSON Schema's `contentSchema` says what the
+/// text holds, which utoipa's builders cannot write).
+fn describe_delivery_events(doc: &mut serde_json::Value) {
+    let event = serde_json::json!({
+        "type": "object",
+        "description": "One Server-Sent Event of a delivery stream.",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"type": "string", "const": "delivery"},
+            "id": {"type": "string", "description": "resume after it with `Last-Event-ID`"},
+            "data": {
+                "type": "string",
+                "description": "the delivery as it is now, as JSON",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": format!("#/components/schemas/{}", Delivery::name())}
+            }
+        }
+    });
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        schemas.insert(DELIVERY_EVENT.to_owned(), event);
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(ok) = item.pointer_mut("/get/responses/200/content/text~1event-stream") else {
+            continue;
+        };
+        ok["schema"] =
+            serde_json::json!({"$ref": format!("#/components/schemas/{DELIVERY_EVENT}")});
+    }
+}
+
+/// utoipa types an optional header parameter (`Option<String>`) as
+/// `["string", "null"]`; a header or a query value is text or absent, never
+/// JSON null, and a tool sending the text `null` would be refused.
+fn parameters_are_never_null(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+        for op in item.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
+                continue;
+            };
+            for param in params {
+                let Some(ty) = param.pointer_mut("/schema/type") else {
+                    continue;
+                };
+                if let Some(types) = ty.as_array() {
+                    let kept: Vec<_> = types.iter().filter(|t| *t != "null").cloned().collect();
+                    *ty = match kept.as_slice() {
+                        [one] => one.clone(),
+                        _ => serde_json::Value::Array(kept),
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// utoipa 5.5 writes a link's fields in snake case (`operation_id`); the
@@ -224,7 +295,6 @@ impl CommonResponses {
             .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Header));
         let has_body = op.request_body.is_some();
         let takes_order_id = path.contains("{orderId}");
-        let has_path_params = path.contains('{');
 
         let mut common: Vec<(&str, String)> = Vec::new();
         if has_body || has_query_or_header || takes_order_id {
@@ -241,12 +311,6 @@ impl CommonResponses {
             )),
             Access::Operational => {}
         }
-        if has_path_params {
-            common.push((
-                "404",
-                "`not_found`: no such object, or one outside the caller's scope".into(),
-            ));
-        }
         if takes_order_id {
             common.push((
                 "409",
@@ -262,9 +326,9 @@ impl CommonResponses {
                 "`invalid_argument`: the body is not sent as `application/json`".into(),
             ));
         }
-        if access != Access::Operational {
-            common.push(("429", "`rate_limited`: too many requests with this customer key; retry after `Retry-After` seconds".into()));
-        }
+        // A customer key is rate-limited on every route, even one that
+        // does not need a key.
+        common.push(("429", "`rate_limited`: too many requests with this customer key; retry after `Retry-After` seconds".into()));
         common.push(("503", "`unavailable` or `timeout`: the gateway is at capacity, or a service it calls is down or slow; retry shortly".into()));
 
         let responses = &mut op.responses.responses;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    auth::Caller,
+    auth::Keyed,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     state::SharedState,
@@ -37,7 +37,7 @@ pub struct CouriersQuery {
 #[tracing::instrument(skip_all)]
 pub async fn list_couriers(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiQuery(q): ApiQuery<CouriersQuery>,
 ) -> Result<Json<CourierList>, ApiError> {
     Ok(Json(
@@ -64,7 +64,7 @@ pub async fn list_couriers(
 #[tracing::instrument(skip_all, fields(courier_id = %id))]
 pub async fn set_shift(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<CourierShift>,
 ) -> Result<Json<Courier>, ApiError> {
@@ -93,7 +93,7 @@ pub async fn set_shift(
 #[tracing::instrument(skip_all, fields(courier_id = %id))]
 pub async fn put_courier(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PutCourier>,
 ) -> Result<Json<Courier>, ApiError> {

@@ -12,17 +12,17 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use food_api::{Delivery, DeliveryList, DeliveryStatus, UpdateDelivery};
+use food_api::{Delivery, DeliveryList, DeliveryStatus, ErrorCode, UpdateDelivery};
 use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    auth::Caller,
+    auth::Keyed,
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery, header_text, if_match, parse_status},
     live::{self, Update, UpdateStream},
-    service::DeliveryFilter,
+    service::{DeliveryFilter, page},
     state::SharedState,
 };
 
@@ -75,7 +75,7 @@ fn with_etag(delivery: Delivery) -> Response {
 #[tracing::instrument(skip_all, fields(order_id = %order_id))]
 pub async fn get_status(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiPath(order_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(with_etag(
@@ -94,34 +94,48 @@ pub async fn get_status(
     put, path = "/delivery/status/{orderId}", tag = "deliveries",
     params(
         ("orderId" = String, Path, description = "the order id, or its last 8 characters (the short id tables show)"),
-        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]+\"|[0-9]+)$",
-            description = "the expected version: `\"3\"`, `W/\"3\"` or `3`; `*` means any"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$",
+            description = "the expected version (as `ETag` gives it): `\"3\"`, `W/\"3\"` or `3`; `*` means any"),
     ),
     request_body(content = UpdateDelivery, content_type = "application/json"),
     responses(
         (status = 200, description = "the updated delivery", body = Delivery,
             headers(("ETag" = String, description = "the delivery's new version, quoted"))),
-        (status = 400, description = "`invalid_argument`: a malformed body or `If-Match`, `If-Match` and `version` disagreeing, ASSIGNED without a courier"),
+        (status = 400, description = "`invalid_argument`: a malformed body or `If-Match`"),
         (status = 403, description = "`permission_denied`: a customer or restaurant key; a courier acting for another courier"),
         (status = 404, description = "`not_found`: no delivery for this order (or, for a courier, another courier's)"),
         (status = 409, description = "`invalid_transition` (a move the state machine refuses, or a courier's claim beyond its cap of active deliveries); `version_conflict` with `details.current_version`; `not_accepted` (a pick-up before the kitchen accepted)"),
-        (status = 422, description = "`unknown_courier`: `courier` names no courier"),
+        (status = 422, description = "`unknown_courier`: `courier` names no courier; `invalid_argument`: `If-Match` and the body's `version` disagree, or ASSIGNED without a courier for a delivery that has none"),
     ),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(order_id = %order_id))]
 pub async fn update_status(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     headers: HeaderMap,
     ApiPath(order_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateDelivery>,
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
+    if let (Some(header), Some(version)) = (expected, body.version)
+        && header != version
+    {
+        // Each is well formed; together they ask for two versions at once.
+        return Err(ApiError::unprocessable(
+            "version",
+            format!("If-Match ({header}) and the body's version ({version}) disagree"),
+        ));
+    }
+    let names_courier = body
+        .courier
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty());
     let delivery = state
         .gateway
         .update_delivery(&caller, &order_id, body, expected)
-        .await?;
+        .await
+        .map_err(|e| needs_a_courier_is_unprocessable(e, names_courier))?;
     tracing::info!(status = %delivery.status, version = delivery.version, "delivery updated");
     Ok(with_etag(delivery))
 }
@@ -142,10 +156,12 @@ pub async fn update_status(
 #[tracing::instrument(skip_all)]
 pub async fn list_deliveries(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+    // The page size is checked even when the filter leaves nothing to list.
+    page(q.limit, None)?;
     let filter = DeliveryFilter {
         status: parse_status(q.status, &names)?,
         restaurant_id: q.restaurant,
@@ -154,6 +170,22 @@ pub async fn list_deliveries(
         cursor: q.cursor,
     };
     Ok(Json(state.gateway.list_deliveries(&caller, filter).await?))
+}
+
+/// delivery-service refuses ASSIGNED without a courier for a delivery that
+/// has none as an invalid `courier`; when the body named no courier, the
+/// request is well formed and the delivery's state refuses it: a 422.
+fn needs_a_courier_is_unprocessable(err: ApiError, names_courier: bool) -> ApiError {
+    match &err {
+        ApiError::Coded {
+            code: ErrorCode::InvalidArgument,
+            message,
+            details,
+        } if !names_courier && details.get("field").and_then(|f| f.as_str()) == Some("courier") => {
+            ApiError::unprocessable("courier", message.clone())
+        }
+        _ => err,
+    }
 }
 
 fn sse(stream: UpdateStream) -> Response {
@@ -195,7 +227,7 @@ fn sse(stream: UpdateStream) -> Response {
 #[tracing::instrument(skip_all, fields(order_id = %order_id))]
 pub async fn stream_status(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     headers: HeaderMap,
     ApiPath(order_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
@@ -228,7 +260,7 @@ pub async fn stream_status(
 #[tracing::instrument(skip_all)]
 pub async fn stream_all(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let last = header_text(&headers, "last-event-id");

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::menu::{ItemsQuery, json};
 use crate::{
-    auth::Caller,
+    auth::{Caller, Keyed},
     error::ApiError,
     extract::{ApiJson, ApiPath, ApiQuery},
     service::{ItemFilter, RestaurantFilter},
@@ -127,7 +127,7 @@ pub async fn restaurant_menu(
 #[tracing::instrument(skip_all, fields(restaurant_id = %id))]
 pub async fn update_restaurant(
     State(state): State<SharedState>,
-    caller: Caller,
+    Keyed(caller): Keyed,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateRestaurant>,
 ) -> Result<Json<Restaurant>, ApiError> {
