@@ -89,7 +89,14 @@ impl QueryRoot {
     }
 
     /// Null when the order does not exist or is another customer's.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
+        id: ID,
+    ) -> Result<Option<Order>> {
         Ok(optional(gateway(ctx).get_order(&caller(ctx), &id).await)?.map(Order))
     }
 
@@ -122,7 +129,14 @@ impl QueryRoot {
         })
     }
 
-    async fn delivery_status(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Delivery>> {
+    async fn delivery_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
+        order_id: ID,
+    ) -> Result<Option<Delivery>> {
         let found = gateway(ctx).get_delivery(&caller(ctx), &order_id).await;
         Ok(optional(found)?.map(Delivery))
     }
@@ -194,6 +208,9 @@ impl MutationRoot {
     async fn accept_order(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
         order_id: ID,
         ready_by: Option<DateTime<Utc>>,
         prep_minutes: Option<u32>,
@@ -211,7 +228,15 @@ impl MutationRoot {
 
     /// The kitchen: PLACED -> REJECTED; its delivery is cancelled with the
     /// note `rejected: <reason>`.
-    async fn reject_order(&self, ctx: &Context<'_>, order_id: ID, reason: String) -> Result<Order> {
+    async fn reject_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
+        order_id: ID,
+        reason: String,
+    ) -> Result<Order> {
         let order = gateway(ctx)
             .reject_order(&caller(ctx), &order_id, RejectOrder { reason })
             .await
@@ -220,7 +245,14 @@ impl MutationRoot {
     }
 
     /// The kitchen: PREPARING -> READY_FOR_PICKUP.
-    async fn mark_order_ready(&self, ctx: &Context<'_>, order_id: ID) -> Result<Order> {
+    async fn mark_order_ready(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
+        order_id: ID,
+    ) -> Result<Order> {
         let order = gateway(ctx)
             .mark_ready(&caller(ctx), &order_id)
             .await
@@ -255,6 +287,9 @@ impl MutationRoot {
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
         order_id: ID,
         reason: Option<String>,
     ) -> Result<Order> {
@@ -271,6 +306,9 @@ impl MutationRoot {
     async fn update_delivery_status(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
         order_id: ID,
         status: DeliveryStatus,
         courier: Option<String>,
@@ -301,6 +339,9 @@ impl SubscriptionRoot {
     async fn delivery_status_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
+        )]
         order_id: ID,
     ) -> Result<impl Stream<Item = Delivery> + use<>> {
         let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
