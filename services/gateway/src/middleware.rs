@@ -10,6 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use futures::StreamExt;
 use tracing::Instrument;
 
 use crate::{
@@ -72,6 +73,9 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     response
 }
 
+/// The largest oversized body [`admission`] reads through before its 413.
+const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+
 /// Refuses what must not reach a handler: oversized bodies (by their
 /// declared length; streamed bodies are cut by the body limit layer),
 /// and customers over their rate. Stores who the caller is.
@@ -81,7 +85,14 @@ pub async fn admission(State(state): State<SharedState>, mut req: Request, next:
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > state.body_limit) {
+    if let Some(len) = declared.filter(|len| *len > state.body_limit) {
+        // Read (and drop) a body of moderate size before answering, so that
+        // the client, still sending it, reads the 413 rather than a broken
+        // pipe when the connection closes under it; a larger one is cut.
+        if len <= DRAIN_LIMIT {
+            let mut body = req.into_body().into_data_stream();
+            while let Some(Ok(_)) = body.next().await {}
+        }
         return ApiError::payload_too_large(state.body_limit).into_response();
     }
     let auth = match req.headers().get(header::AUTHORIZATION) {

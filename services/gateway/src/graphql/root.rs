@@ -88,15 +88,9 @@ impl QueryRoot {
         Ok(optional(gateway(ctx).get_item(&id).await)?.map(Item))
     }
 
-    /// Null when the order does not exist or is another customer's.
-    async fn order(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
-        id: ID,
-    ) -> Result<Option<Order>> {
+    /// Null when the order does not exist or is another customer's. `id`:
+    /// the full id or the short one (its last 8 characters).
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
         Ok(optional(gateway(ctx).get_order(&caller(ctx), &id).await)?.map(Order))
     }
 
@@ -129,14 +123,8 @@ impl QueryRoot {
         })
     }
 
-    async fn delivery_status(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
-        order_id: ID,
-    ) -> Result<Option<Delivery>> {
+    /// `orderId`: the full id or the short one (its last 8 characters).
+    async fn delivery_status(&self, ctx: &Context<'_>, order_id: ID) -> Result<Option<Delivery>> {
         let found = gateway(ctx).get_delivery(&caller(ctx), &order_id).await;
         Ok(optional(found)?.map(Delivery))
     }
@@ -204,13 +192,11 @@ impl MutationRoot {
 
     /// The kitchen (its restaurant's key, or ops): PLACED -> PREPARING with
     /// exactly one of `readyBy` and `prepMinutes` (1..=240); on a PREPARING
-    /// order, a new ready-by time. Returns the order.
+    /// order, a new ready-by time. Returns the order. `orderId`: the full
+    /// id or the short one (its last 8 characters).
     async fn accept_order(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
         order_id: ID,
         ready_by: Option<DateTime<Utc>>,
         prep_minutes: Option<u32>,
@@ -227,16 +213,8 @@ impl MutationRoot {
     }
 
     /// The kitchen: PLACED -> REJECTED; its delivery is cancelled with the
-    /// note `rejected: <reason>`.
-    async fn reject_order(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
-        order_id: ID,
-        reason: String,
-    ) -> Result<Order> {
+    /// note `rejected: <reason>`. `orderId`: the full id or the short one (its last 8 characters).
+    async fn reject_order(&self, ctx: &Context<'_>, order_id: ID, reason: String) -> Result<Order> {
         let order = gateway(ctx)
             .reject_order(&caller(ctx), &order_id, RejectOrder { reason })
             .await
@@ -244,15 +222,9 @@ impl MutationRoot {
         Ok(Order(order))
     }
 
-    /// The kitchen: PREPARING -> READY_FOR_PICKUP.
-    async fn mark_order_ready(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
-        order_id: ID,
-    ) -> Result<Order> {
+    /// The kitchen: PREPARING -> READY_FOR_PICKUP. `orderId`: the full id
+    /// or the short one (its last 8 characters).
+    async fn mark_order_ready(&self, ctx: &Context<'_>, order_id: ID) -> Result<Order> {
         let order = gateway(ctx)
             .mark_ready(&caller(ctx), &order_id)
             .await
@@ -283,13 +255,10 @@ impl MutationRoot {
         Ok(Order(order))
     }
 
-    /// Only before pick-up.
+    /// Only before pick-up. `orderId`: the full id or the short one (its last 8 characters).
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
         order_id: ID,
         reason: Option<String>,
     ) -> Result<Order> {
@@ -301,14 +270,12 @@ impl MutationRoot {
     }
 
     /// Couriers and ops. `version` makes the update conditional on the
-    /// current version (error code `version_conflict` otherwise).
+    /// current version (error code `version_conflict` otherwise). `orderId`:
+    /// the full id or the short one (its last 8 characters).
     #[allow(clippy::too_many_arguments)]
     async fn update_delivery_status(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
         order_id: ID,
         status: DeliveryStatus,
         courier: Option<String>,
@@ -335,13 +302,11 @@ pub struct SubscriptionRoot;
 
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
-    /// The delivery's current state, then each change.
+    /// The delivery's current state, then each change. `orderId`: the full
+    /// id or the short one (its last 8 characters).
     async fn delivery_status_changed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "the order id, or its last 8 characters (the short id boards and tables show)"
-        )]
         order_id: ID,
     ) -> Result<impl Stream<Item = Delivery> + use<>> {
         let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
