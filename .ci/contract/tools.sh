@@ -17,6 +17,6 @@ install_tools() {
     "$FOOD_TOOLS/venv/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
     # buf ships its binary in an optional per-platform package, so no install
     # script needs to run.
-    npm install -q --prefix "$FOOD_TOOLS/node" --no-audit --no-fund "${NPM_TOOLS[@]}" >/dev/null
+    npm install --loglevel error --prefix "$FOOD_TOOLS/node" --no-audit --no-fund "${NPM_TOOLS[@]}" >/dev/null
     echo "$want" >"$stamp"
 }
