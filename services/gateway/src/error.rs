@@ -176,10 +176,20 @@ impl From<food_api::status::UnknownStatus> for ApiError {
     }
 }
 
+/// The error details the services send that are numbers (gRPC carries
+/// them as text).
+const NUMERIC_DETAILS: [&str; 4] = [
+    "current_version",
+    "active_deliveries",
+    "max_active_per_courier",
+    "index",
+];
+
 impl From<tonic::Status> for ApiError {
     /// The one mapping from gRPC to the gateway's errors: the machine code
-    /// travels in the status details; numeric fields become JSON numbers
-    /// (`current_version`).
+    /// travels in the status details; the fields known to be counts
+    /// ([`NUMERIC_DETAILS`]) become JSON numbers, every other stays text
+    /// (an id made of digits is still an id).
     fn from(status: tonic::Status) -> Self {
         let (mut code, fields) = food_kit::grpc::error_code(&status);
         // tonic reports its own deadline (`Endpoint::timeout`) as CANCELLED.
@@ -189,10 +199,11 @@ impl From<tonic::Status> for ApiError {
         let details = fields
             .into_iter()
             .map(|(k, v)| {
-                let value = v
-                    .parse::<i64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::from(v));
+                let number = NUMERIC_DETAILS
+                    .contains(&k.as_str())
+                    .then(|| v.parse::<i64>().ok())
+                    .flatten();
+                let value = number.map_or_else(|| Value::from(v), Value::from);
                 (k, value)
             })
             .collect();
@@ -266,6 +277,17 @@ mod tests {
         let body = err.body();
         assert_eq!(body.error.code, "version_conflict");
         assert_eq!(body.error.details["current_version"], 4);
+    }
+
+    #[test]
+    fn an_id_made_of_digits_stays_text() {
+        let status = error(
+            ErrorCode::NotFound,
+            "no order `8811896`",
+            &[("order_id", "8811896".into())],
+        );
+        let body = ApiError::from(status).body();
+        assert_eq!(body.error.details["order_id"], "8811896");
     }
 
     #[test]
