@@ -115,7 +115,34 @@ pub fn document_value() -> serde_json::Value {
     fix_link_keys(&mut doc);
     parameters_are_never_null(&mut doc);
     describe_delivery_events(&mut doc);
+    spell_out_not_blank(&mut doc);
     doc
+}
+
+/// "Not blank" as a character class: at least one character that is not
+/// whitespace as Rust's `str::trim` counts it (Unicode White_Space), which
+/// is how the services tell a blank text. food-api's schemas say `\S`,
+/// whose meaning differs between regex dialects (ECMA-262, which JSON
+/// Schema names, leaves out U+0085 and counts U+FEFF; Python's adds
+/// U+001C..U+001F), so a tool in another dialect would disagree with the
+/// services on a text of only those characters.
+pub const NOT_BLANK: &str = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+
+/// Replaces every `"pattern": "\\S"` with [`NOT_BLANK`].
+fn spell_out_not_blank(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, v) in fields.iter_mut() {
+                if key == "pattern" && v == "\\S" {
+                    *v = NOT_BLANK.into();
+                } else {
+                    spell_out_not_blank(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(spell_out_not_blank),
+        _ => {}
+    }
 }
 
 /// The name of the schema of one Server-Sent Event of the delivery streams.
@@ -464,6 +491,24 @@ impl Modify for OrderLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`NOT_BLANK`] leaves out exactly the characters `str::trim` removes,
+    /// and no schema keeps the dialect-dependent `\S`.
+    #[test]
+    fn not_blank_is_what_trim_counts_as_blank() {
+        let whitespace: Vec<u32> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .map(u32::from)
+            .collect();
+        let mut named = vec![0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680];
+        named.extend(0x2000..=0x200a);
+        named.extend([0x2028, 0x2029, 0x202f, 0x205f, 0x3000]);
+        assert_eq!(whitespace, named);
+        let doc = document_value().to_string();
+        assert!(!doc.contains(r#""pattern":"\\S""#));
+        assert!(doc.contains("u0085"));
+    }
 
     fn doc() -> serde_json::Value {
         document_value()
