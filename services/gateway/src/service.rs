@@ -865,15 +865,15 @@ impl Gateway {
             .await?
             .into_inner()
             .orders;
-        match orders.len() {
-            0 => Err(order_not_found(typed)),
-            1 => Ok(Some(orders.remove(0).try_into()?)),
-            _ => Err(ambiguous_id(
-                "orders",
-                typed,
-                orders.into_iter().map(|o| o.id).collect(),
-            )),
-        }
+        let ids = orders.iter().map(|o| o.id.clone()).collect();
+        one_match(
+            orders.pop(),
+            ids,
+            || order_not_found(typed),
+            "orders",
+            typed,
+        )
+        .and_then(|o| Ok(Some(o.try_into()?)))
     }
 
     /// `typed` as a full order id: resolved among the orders `p` may see
@@ -910,15 +910,31 @@ impl Gateway {
             .await?
             .into_inner()
             .deliveries;
-        match deliveries.len() {
-            0 => Err(delivery_not_found(typed)),
-            1 => Ok(Some(deliveries.remove(0).try_into()?)),
-            _ => Err(ambiguous_id(
-                "deliveries",
-                typed,
-                deliveries.into_iter().map(|d| d.order_id).collect(),
-            )),
-        }
+        let ids = deliveries.iter().map(|d| d.order_id.clone()).collect();
+        one_match(
+            deliveries.pop(),
+            ids,
+            || delivery_not_found(typed),
+            "deliveries",
+            typed,
+        )
+        .and_then(|d| Ok(Some(d.try_into()?)))
+    }
+}
+
+/// The one match of a short id (`last`, with `ids` those of every match):
+/// none is `not_found()`, several are [`ambiguous_id`].
+fn one_match<T>(
+    last: Option<T>,
+    ids: Vec<String>,
+    not_found: impl FnOnce() -> ApiError,
+    what: &str,
+    typed: &str,
+) -> Result<T> {
+    match (last, ids.len()) {
+        (Some(one), 1) => Ok(one),
+        (None, _) => Err(not_found()),
+        _ => Err(ambiguous_id(what, typed, ids)),
     }
 }
 
