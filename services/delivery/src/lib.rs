@@ -52,6 +52,12 @@ pub struct Settings {
 /// The default of [`Settings::max_active_per_courier`].
 pub const DEFAULT_MAX_ACTIVE_PER_COURIER: u32 = 2;
 
+impl food_kit::healthcheck::Probed for Settings {
+    fn probe(&self) -> food_kit::healthcheck::Probe {
+        food_kit::healthcheck::Probe::Grpc(self.service.listen)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -40,6 +40,12 @@ pub struct Settings {
     pub menu_cache_ms: u64,
 }
 
+impl food_kit::healthcheck::Probed for Settings {
+    fn probe(&self) -> food_kit::healthcheck::Probe {
+        food_kit::healthcheck::Probe::Http(self.listen, "/readyz")
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -5,6 +5,7 @@
 //! - [`telemetry`]: tracing, human or JSON (`FOOD_LOG_FORMAT=json`).
 //! - [`shutdown`]: one cancellation token per process, tripped by Ctrl-C or SIGTERM.
 //! - [`grpc`]: health, reflection, serving on a bound listener, error details.
+//! - [`healthcheck`]: `<binary> healthcheck`, asking the running process.
 //! - [`db`]: a SQLite (WAL) or PostgreSQL pool with embedded migrations.
 //! - [`page`]: keyset pagination, newest first, for the stores' lists.
 //! - [`kafka`]: producer and consumer configs tuned for latency, topic creation.
@@ -20,6 +21,7 @@ pub mod consumer;
 pub mod db;
 pub mod event_service;
 pub mod grpc;
+pub mod healthcheck;
 pub mod kafka;
 pub mod main_helper;
 pub mod metrics;

@@ -89,6 +89,12 @@ impl Default for Settings {
     }
 }
 
+impl food_kit::healthcheck::Probed for Settings {
+    fn probe(&self) -> food_kit::healthcheck::Probe {
+        food_kit::healthcheck::Probe::Grpc(self.service.listen)
+    }
+}
+
 impl Settings {
     /// Defaults, then `FOOD_CONFIG`, then `FOOD_MENU__*`.
     ///

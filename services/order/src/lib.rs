@@ -75,6 +75,12 @@ pub struct Settings {
     pub acceptance_sweep_ms: u64,
 }
 
+impl food_kit::healthcheck::Probed for Settings {
+    fn probe(&self) -> food_kit::healthcheck::Probe {
+        food_kit::healthcheck::Probe::Grpc(self.service.listen)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -1,6 +1,7 @@
 //! The menu service through its gRPC API, against a real SQLite file (and
 //! PostgreSQL when one is reachable). One binary keeps link time down.
 
+mod healthcheck;
 mod helpers;
 mod import;
 mod list;
