@@ -152,6 +152,12 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(5))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(POSTGRES_SESSION).await?;
+                            Ok(())
+                        })
+                    })
                     .connect(url)
                     .await
                     .with_context(|| format!("connecting to {redacted}"))?;
@@ -259,6 +265,16 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     };
     Ok(format!("sqlite://{path}?{query}"))
 }
+
+/// Set on every PostgreSQL session, so that a replica cut off from the
+/// network mid-transaction cannot hold its locks (delivery-service's
+/// dispatch lock, row locks) until TCP gives up, which takes hours by
+/// default: the server ends a session idle inside a transaction after 10 s
+/// (ours last milliseconds) and notices a silent client of an idle session
+/// within about 16 s (keepalive probes after 10 s idle, every 2 s, 3 lost).
+/// The replica's pool then opens new connections once it is reachable.
+const POSTGRES_SESSION: &str = "SET idle_in_transaction_session_timeout = '10s'; \
+     SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;";
 
 async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     // Validate the URL with the SQLite driver's own parser for a clear error.
