@@ -107,3 +107,62 @@ pub fn with_search_path(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
+
+/// What `<binary> healthcheck` answered: exit code, stdout, stderr and how
+/// long it took.
+#[derive(Debug)]
+pub struct HealthcheckRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+/// Runs `<binary> healthcheck` with only `env` (as a probe runs it), off
+/// the async runtime so that a server in the same test can answer.
+pub async fn run_healthcheck(binary: &str, env: &[(&str, &str)]) -> HealthcheckRun {
+    let mut command = std::process::Command::new(binary);
+    command
+        .arg("healthcheck")
+        .env_clear()
+        .envs(env.iter().copied());
+    let binary = binary.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let out = command
+            .output()
+            .unwrap_or_else(|e| panic!("running {binary} healthcheck: {e}"));
+        HealthcheckRun {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            took: started.elapsed(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Checks what every binary's healthcheck does without a server: nothing
+/// listening at its address is exit 1 with one line, in under a second; a
+/// listen address that does not parse is exit 2 naming the variable.
+pub async fn healthcheck_refuses_without_a_server(binary: &str, name: &str, listen_var: &str) {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let listen = format!("0.0.0.0:{port}");
+    let run = run_healthcheck(binary, &[(listen_var, &listen)]).await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 1, "one line: {run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "{name}: not serving: cannot connect to 127.0.0.1:{port}"
+        )),
+        "{run:?}"
+    );
+    assert!(run.took < Duration::from_secs(1), "{run:?}");
+
+    let run = run_healthcheck(binary, &[(listen_var, "nowhere")]).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains(listen_var), "{run:?}");
+}
