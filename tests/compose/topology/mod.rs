@@ -202,10 +202,13 @@ impl Topology {
             None
         };
 
-        let mut root = tempfile::Builder::new().prefix("food-compose-").tempdir()?;
+        let mut root = tempfile::Builder::new()
+            .prefix(&format!("food-compose-{}-", std::process::id()))
+            .tempdir()?;
         if std::env::var_os("FOOD_COMPOSE_KEEP").is_some() {
             // Logs and data stay for a look after the run.
             root.disable_cleanup(true);
+            std::fs::write(root.path().join(".keep"), "")?;
             eprintln!("compose: keeping {}", root.path().display());
         }
         // The postgres user walks through it to its data and socket.
@@ -501,10 +504,11 @@ impl Topology {
         p.try_wait().is_none().then_some(p.pid)
     }
 
-    /// Waits until a replica is healthy by its compose healthcheck: the
-    /// first probe at once, then one per `interval`; Err when `within`
-    /// passes, the process exits, or (after `start_period`) `retries`
-    /// probes in a row fail.
+    /// Waits until a replica is healthy by its compose healthcheck: its
+    /// command (or the probe standing in for the image's), run at once and
+    /// then every 200 ms rather than every `interval`, so that the caller
+    /// measures when the replica serves, not the interval; Err when
+    /// `within` passes or the process exits.
     pub async fn wait_healthy(
         &self,
         service: &str,
@@ -517,12 +521,25 @@ impl Topology {
             .healthcheck
             .as_ref()
             .with_context(|| format!("{service} has no healthcheck"))?;
-        tokio::time::timeout(
-            within,
-            self.until_healthy(svc, r, check, Instant::now(), false),
-        )
-        .await
-        .map_err(|_| self.failure(r, &format!("was not healthy within {within:?}")))?
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.exited(r) {
+                return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
+            }
+            let (ok, line) = self.probe(svc, r, check).await;
+            {
+                let mut s = r.state.lock().unwrap();
+                s.last_check = Some(format!("{} {line}", if ok { "ok:" } else { "failed:" }));
+                s.probes += 1;
+            }
+            if ok {
+                return Ok(());
+            }
+            if start.elapsed() > within {
+                return Err(self.failure(r, &format!("was not healthy within {within:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// `docker compose run --rm <service> [command]`: a one-off container of
@@ -742,7 +759,7 @@ impl Topology {
             futures::future::try_join_all(
                 svc.replicas
                     .iter()
-                    .map(|r| self.until_healthy(svc, r, check, started, true)),
+                    .map(|r| self.until_healthy(svc, r, check, started)),
             )
             .await?;
             states[name].send_replace(Phase::Healthy);
@@ -784,22 +801,18 @@ impl Topology {
         Ok(())
     }
 
-    /// Compose's health loop for one replica. `compose`: the first probe
-    /// after one interval (Docker's timing); else at once.
+    /// Compose's health loop for one replica, as Docker times it: the
+    /// first probe one interval after the start, failures within
+    /// `start_period` not counted, `retries` failures in a row unhealthy.
     async fn until_healthy(
         &self,
         svc: &Svc,
         r: &Replica,
         check: &Healthcheck,
         started: Instant,
-        compose: bool,
     ) -> anyhow::Result<()> {
         let mut failures = 0;
-        let mut next = if compose {
-            started + check.interval
-        } else {
-            Instant::now()
-        };
+        let mut next = started + check.interval;
         loop {
             while Instant::now() < next {
                 if let Some(status) = self.exited(r) {
@@ -1164,7 +1177,7 @@ impl Topology {
             let ready = Instant::now();
             loop {
                 let out = tokio::process::Command::new(bin.join("pg_isready"))
-                    .args(["-q", "-h"])
+                    .args(["-q", "-U", user, "-h"])
                     .arg(&sock)
                     .args(["-p", &POSTGRES_PORT.to_string()])
                     .status()
