@@ -19,7 +19,21 @@ pub struct SettingsError(String);
 /// Order: `S::default()`, then the TOML file named by `FOOD_CONFIG` (if set),
 /// then `FOOD_<SERVICE>__<FIELD>` (nested fields joined with `__`).
 /// `FOOD_KAFKA_BROKERS` and `FOOD_DATA_DIR` apply to every service.
+///
+/// A `FOOD_<SERVICE>__*` variable that names no field of `S` is refused.
 pub fn load<S>(service: &str) -> Result<S, SettingsError>
+where
+    S: Serialize + DeserializeOwned + Default,
+{
+    let settings: S = load_fields(service)?;
+    refuse_unknown_env(&settings, &env_prefix(service))?;
+    Ok(settings)
+}
+
+/// [`load`] for a part of a service's settings (the shared
+/// [`ServiceSettings`] of a service with more, to name the culprit of an
+/// error): variables for fields outside `S` are left alone.
+pub fn load_fields<S>(service: &str) -> Result<S, SettingsError>
 where
     S: Serialize + DeserializeOwned + Default,
 {
@@ -30,7 +44,7 @@ where
         }
         figment = figment.merge(Toml::file(path));
     }
-    let prefix = format!("FOOD_{}__", service.to_ascii_uppercase());
+    let prefix = env_prefix(service);
     figment = figment
         .merge(
             Env::raw()
@@ -64,6 +78,43 @@ where
         };
         SettingsError(format!("{name}: {}", e.kind).replace('\n', " "))
     })
+}
+
+fn env_prefix(service: &str) -> String {
+    format!("FOOD_{}__", service.to_ascii_uppercase())
+}
+
+/// A `FOOD_<SERVICE>__*` variable that names no setting is refused rather
+/// than ignored: a misspelt or renamed variable in a deployment (compose,
+/// Kubernetes) would otherwise leave the default in force without a word.
+fn refuse_unknown_env<S: Serialize>(settings: &S, prefix: &str) -> Result<(), SettingsError> {
+    let known =
+        serde_json::to_value(settings).map_err(|e| SettingsError(format!("settings: {e}")))?;
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let mut at = &known;
+        for part in rest.to_ascii_lowercase().split("__") {
+            let serde_json::Value::Object(fields) = at else {
+                // A list or a value taken whole: its inside is not named.
+                break;
+            };
+            match fields.get(part) {
+                Some(value) => at = value,
+                None => {
+                    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    names.sort_unstable();
+                    return Err(SettingsError(format!(
+                        "{name}: no such setting (known here: {})",
+                        names.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Kafka settings shared by every service.
@@ -225,6 +276,31 @@ mod tests {
             let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
             assert!(err.contains("FOOD_TESTSVC__KAFKA__PARTITIONS"), "{err}");
             assert!(!err.contains('\n'));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_variable_that_names_no_setting_is_refused_with_its_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_TESTSVC__KAFKA__BROKERS", "10.0.0.1:9092");
+            jail.set_env("FOOD_TESTSVC__METRICS_LISTEN", "127.0.0.1:9100");
+            load::<ServiceSettings>("testsvc").expect("known names, nested and optional");
+
+            jail.set_env("FOOD_TESTSVC__DATABASE_ADDR", "postgres://db/x");
+            let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
+            assert!(
+                err.contains("FOOD_TESTSVC__DATABASE_ADDR: no such setting"),
+                "{err}"
+            );
+            assert!(err.contains("database_url"), "the known names: {err}");
+            assert!(!err.contains('\n'));
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_TESTSVC__KAFKA__BROKER", "10.0.0.1:9092");
+            let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
+            assert!(err.contains("FOOD_TESTSVC__KAFKA__BROKER: "), "{err}");
             Ok(())
         });
     }
