@@ -235,6 +235,17 @@ impl Topology {
             if temp.wait(Duration::from_secs(30)).await.is_none() {
                 return Err(self.failure(r, "its first start did not stop within 30 s"));
             }
+            // The process waited for is the lifeline's; the postmaster may
+            // still be releasing its shared memory, and a second start
+            // before it has would fail ("pre-existing shared memory block
+            // is still in use"). It removes postmaster.pid last.
+            let stopping = Instant::now();
+            while data.join("postmaster.pid").exists() {
+                if stopping.elapsed() > Duration::from_secs(30) {
+                    return Err(self.failure(r, "its first start left postmaster.pid for 30 s"));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
         Ok(server(&[
             "-c",
