@@ -1,6 +1,7 @@
-//! The compose file and gateway config are checked here, since no Docker
-//! engine runs in CI: every `FOOD_*` variable names a real setting, and the
-//! gateway's TOML parses into its settings.
+//! The compose file, the Kubernetes manifests and the gateway config are
+//! checked here: every `FOOD_*` variable they set names a real setting
+//! (a service refuses one that does not, at start), and the gateway's TOML
+//! parses into its settings. tests/compose runs the compose file itself.
 
 use serde_json::Value;
 
@@ -24,8 +25,9 @@ fn has_path(settings: &Value, path: &[String]) -> bool {
     true
 }
 
-#[test]
-fn every_food_variable_in_compose_names_a_real_setting() {
+/// Checks that each `FOOD_*` name in `names` (from `source`) is a setting
+/// of the service its prefix names; returns how many were checked.
+fn check_food_variables<'a>(source: &str, names: impl IntoIterator<Item = &'a str>) -> usize {
     let defaults: Vec<(&str, Value)> = vec![
         (
             "MENU",
@@ -44,6 +46,37 @@ fn every_food_variable_in_compose_names_a_real_setting() {
             serde_json::to_value(food_gateway::Settings::default()).unwrap(),
         ),
     ];
+    let mut checked = 0;
+    for key in names {
+        let Some(rest) = key.strip_prefix("FOOD_") else {
+            continue;
+        };
+        if matches!(
+            key,
+            "FOOD_KAFKA_BROKERS" | "FOOD_LOG_FORMAT" | "FOOD_CONFIG" | "FOOD_DATA_DIR"
+        ) {
+            continue;
+        }
+        let (svc_name, field) = rest
+            .split_once("__")
+            .unwrap_or_else(|| panic!("{key} in {source}"));
+        let settings = &defaults
+            .iter()
+            .find(|(n, _)| *n == svc_name)
+            .unwrap_or_else(|| panic!("{key} in {source}: no service {svc_name}"))
+            .1;
+        let path: Vec<String> = field.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        assert!(
+            has_path(settings, &path),
+            "{key} ({source}) is not a setting"
+        );
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn every_food_variable_in_compose_names_a_real_setting() {
     let doc = compose();
     let services = doc["services"].as_mapping().unwrap();
     let mut checked = 0;
@@ -51,34 +84,27 @@ fn every_food_variable_in_compose_names_a_real_setting() {
         let Some(env) = svc.get("environment").and_then(|e| e.as_mapping()) else {
             continue;
         };
-        for (key, _) in env {
-            let key = key.as_str().unwrap();
-            let Some(rest) = key.strip_prefix("FOOD_") else {
-                continue;
-            };
-            if matches!(
-                key,
-                "FOOD_KAFKA_BROKERS" | "FOOD_LOG_FORMAT" | "FOOD_CONFIG" | "FOOD_DATA_DIR"
-            ) {
-                continue;
-            }
-            let (svc_name, field) = rest
-                .split_once("__")
-                .unwrap_or_else(|| panic!("{key} in {name:?}"));
-            let settings = &defaults
-                .iter()
-                .find(|(n, _)| *n == svc_name)
-                .unwrap_or_else(|| panic!("{key}: no service {svc_name}"))
-                .1;
-            let path: Vec<String> = field.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            assert!(
-                has_path(settings, &path),
-                "{key} (service {name:?}) is not a setting"
-            );
-            checked += 1;
-        }
+        let source = format!("docker-compose.yml, service {}", name.as_str().unwrap());
+        checked += check_food_variables(&source, env.keys().filter_map(|k| k.as_str()));
     }
     assert!(checked >= 10, "checked {checked} variables");
+}
+
+#[test]
+fn every_food_variable_in_the_kubernetes_manifests_names_a_real_setting() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/k8s");
+    let mut checked = 0;
+    for file in ["configmap.yaml", "secret-databases.yaml"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let data = doc
+            .get("data")
+            .or_else(|| doc.get("stringData"))
+            .and_then(|d| d.as_mapping())
+            .unwrap_or_else(|| panic!("{file} has data or stringData"));
+        checked += check_food_variables(file, data.keys().filter_map(|k| k.as_str()));
+    }
+    assert!(checked >= 20, "checked {checked} variables");
 }
 
 #[test]
