@@ -73,7 +73,7 @@ pub fn jars_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// `java`: `$JAVA_HOME/bin/java` when set, else the one on `PATH`.
-fn java() -> PathBuf {
+pub fn java() -> PathBuf {
     std::env::var_os("JAVA_HOME")
         .map(|h| PathBuf::from(h).join("bin/java"))
         .filter(|j| j.is_file())
@@ -448,6 +448,31 @@ fn read_pid(shell: &mut Child) -> anyhow::Result<u32> {
         .with_context(|| format!("the watchdog printed {line:?}, not a pid"))
 }
 
+/// The command line that runs `main_class` from the broker's `jars` on
+/// [`java`] with `heap_mib` of heap, logging as the file `log4j2` says
+/// (write [`log4j2_properties`] there for the nodes' logging): for a node
+/// or a tool started under another command, in a network namespace say.
+pub fn java_argv(
+    jars: &Path,
+    heap_mib: u32,
+    log4j2: &Path,
+    main_class: &str,
+) -> Vec<std::ffi::OsString> {
+    let mut argv = vec![java().into_os_string()];
+    argv.extend(jvm_options(heap_mib).into_iter().map(Into::into));
+    argv.push(format!("-Dlog4j2.configurationFile={}", log4j2.display()).into());
+    argv.push("-cp".into());
+    argv.push(jars.join("*").into_os_string());
+    argv.push(main_class.into());
+    argv
+}
+
+/// The nodes' log4j2 configuration: INFO and up to stderr, the request and
+/// state-change chatter at WARN.
+pub fn log4j2_properties() -> &'static str {
+    LOG4J2
+}
+
 fn jvm_options(heap_mib: u32) -> Vec<String> {
     vec![
         format!("-Xmx{heap_mib}m"),
@@ -465,15 +490,14 @@ async fn format(
     cluster_id: &str,
     node_dir: &Path,
 ) -> anyhow::Result<()> {
-    let out = Command::new(java())
-        .args(jvm_options(128))
-        .arg(format!(
-            "-Dlog4j2.configurationFile={}",
-            node_dir.join("log4j2.properties").display()
-        ))
-        .arg("-cp")
-        .arg(jars.join("*"))
-        .arg("kafka.tools.StorageTool")
+    let argv = java_argv(
+        jars,
+        128,
+        &node_dir.join("log4j2.properties"),
+        "kafka.tools.StorageTool",
+    );
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
         .arg("format")
         .arg(format!("--cluster-id={cluster_id}"))
         .arg("--config")

@@ -43,7 +43,7 @@ where
                 .map(|_| "data_dir".into()),
         )
         .merge(Env::prefixed(&prefix).split("__"));
-    figment.extract().map_err(|e| {
+    let settings: S = figment.extract().map_err(|e| {
         // `#[serde(flatten)]` loses the key path; the shared fields read on
         // their own name the culprit.
         let e = if e.path.is_empty() {
@@ -63,7 +63,42 @@ where
             e.path.join(".")
         };
         SettingsError(format!("{name}: {}", e.kind).replace('\n', " "))
-    })
+    })?;
+    refuse_unknown_env(&settings, &prefix)?;
+    Ok(settings)
+}
+
+/// A `FOOD_<SERVICE>__*` variable that names no setting is refused rather
+/// than ignored: a misspelt or renamed variable in a deployment (compose,
+/// Kubernetes) would otherwise leave the default in force without a word.
+fn refuse_unknown_env<S: Serialize>(settings: &S, prefix: &str) -> Result<(), SettingsError> {
+    let known =
+        serde_json::to_value(settings).map_err(|e| SettingsError(format!("settings: {e}")))?;
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let mut at = &known;
+        for part in rest.to_ascii_lowercase().split("__") {
+            let serde_json::Value::Object(fields) = at else {
+                // A list or a value taken whole: its inside is not named.
+                break;
+            };
+            match fields.get(part) {
+                Some(value) => at = value,
+                None => {
+                    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    names.sort_unstable();
+                    return Err(SettingsError(format!(
+                        "{name}: no such setting (known here: {})",
+                        names.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Kafka settings shared by every service.
@@ -225,6 +260,31 @@ mod tests {
             let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
             assert!(err.contains("FOOD_TESTSVC__KAFKA__PARTITIONS"), "{err}");
             assert!(!err.contains('\n'));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_variable_that_names_no_setting_is_refused_with_its_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_TESTSVC__KAFKA__BROKERS", "10.0.0.1:9092");
+            jail.set_env("FOOD_TESTSVC__METRICS_LISTEN", "127.0.0.1:9100");
+            load::<ServiceSettings>("testsvc").expect("known names, nested and optional");
+
+            jail.set_env("FOOD_TESTSVC__DATABASE_ADDR", "postgres://db/x");
+            let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
+            assert!(
+                err.contains("FOOD_TESTSVC__DATABASE_ADDR: no such setting"),
+                "{err}"
+            );
+            assert!(err.contains("database_url"), "the known names: {err}");
+            assert!(!err.contains('\n'));
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FOOD_TESTSVC__KAFKA__BROKER", "10.0.0.1:9092");
+            let err = load::<ServiceSettings>("testsvc").unwrap_err().to_string();
+            assert!(err.contains("FOOD_TESTSVC__KAFKA__BROKER: "), "{err}");
             Ok(())
         });
     }
