@@ -19,7 +19,21 @@ pub struct SettingsError(String);
 /// Order: `S::default()`, then the TOML file named by `FOOD_CONFIG` (if set),
 /// then `FOOD_<SERVICE>__<FIELD>` (nested fields joined with `__`).
 /// `FOOD_KAFKA_BROKERS` and `FOOD_DATA_DIR` apply to every service.
+///
+/// A `FOOD_<SERVICE>__*` variable that names no field of `S` is refused.
 pub fn load<S>(service: &str) -> Result<S, SettingsError>
+where
+    S: Serialize + DeserializeOwned + Default,
+{
+    let settings: S = load_fields(service)?;
+    refuse_unknown_env(&settings, &env_prefix(service))?;
+    Ok(settings)
+}
+
+/// [`load`] for a part of a service's settings (the shared
+/// [`ServiceSettings`] of a service with more, to name the culprit of an
+/// error): variables for fields outside `S` are left alone.
+pub fn load_fields<S>(service: &str) -> Result<S, SettingsError>
 where
     S: Serialize + DeserializeOwned + Default,
 {
@@ -30,7 +44,7 @@ where
         }
         figment = figment.merge(Toml::file(path));
     }
-    let prefix = format!("FOOD_{}__", service.to_ascii_uppercase());
+    let prefix = env_prefix(service);
     figment = figment
         .merge(
             Env::raw()
@@ -43,7 +57,7 @@ where
                 .map(|_| "data_dir".into()),
         )
         .merge(Env::prefixed(&prefix).split("__"));
-    let settings: S = figment.extract().map_err(|e| {
+    figment.extract().map_err(|e| {
         // `#[serde(flatten)]` loses the key path; the shared fields read on
         // their own name the culprit.
         let e = if e.path.is_empty() {
@@ -63,9 +77,11 @@ where
             e.path.join(".")
         };
         SettingsError(format!("{name}: {}", e.kind).replace('\n', " "))
-    })?;
-    refuse_unknown_env(&settings, &prefix)?;
-    Ok(settings)
+    })
+}
+
+fn env_prefix(service: &str) -> String {
+    format!("FOOD_{}__", service.to_ascii_uppercase())
 }
 
 /// A `FOOD_<SERVICE>__*` variable that names no setting is refused rather

@@ -102,12 +102,12 @@ impl Settings {
     /// their errors ("invalid socket address syntax"); on failure the shared
     /// part is loaded alone so the message names the setting.
     pub fn load() -> Result<Self, SettingsError> {
-        food_kit::settings::load::<Self>("menu").map_err(|err| {
-            match food_kit::settings::load::<ServiceSettings>("menu") {
+        food_kit::settings::load::<Self>("menu").map_err(
+            |err| match food_kit::settings::load_fields::<ServiceSettings>("menu") {
                 Err(named) => named,
                 Ok(_) => err,
-            }
-        })
+            },
+        )
     }
 
     /// Logs the effective settings, secrets redacted.

@@ -29,11 +29,17 @@
 //! runs under a lifeline ([`process`]), and [`Topology`]'s `Drop` kills
 //! whatever runs in its namespaces and removes them, their links, the
 //! bridge, the /etc/netns dirs and the temporary dir.
+//!
+//! Layout: [`compose`] reads the file; [`net`] makes the bridge, the
+//! namespaces and their hosts files; [`process`] the lifelines; [`images`]
+//! the Kafka and PostgreSQL stand-ins; this module starts, probes and
+//! stops replicas.
 
 // The API serves every test module of the target; not each uses all of it.
 #![allow(dead_code)]
 
 pub mod compose;
+mod images;
 mod net;
 mod process;
 
@@ -49,6 +55,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use compose::{Condition, Healthcheck, Project, Service, Source};
+use images::{TOOLS_LOG4J2, as_postgres_user, postgres_bin};
 use net::{Endpoint, Network};
 use process::Lifelined;
 
@@ -202,10 +209,13 @@ impl Topology {
             None
         };
 
-        let mut root = tempfile::Builder::new().prefix("food-compose-").tempdir()?;
+        let mut root = tempfile::Builder::new()
+            .prefix(&format!("food-compose-{}-", std::process::id()))
+            .tempdir()?;
         if std::env::var_os("FOOD_COMPOSE_KEEP").is_some() {
             // Logs and data stay for a look after the run.
             root.disable_cleanup(true);
+            std::fs::write(root.path().join(".keep"), "")?;
             eprintln!("compose: keeping {}", root.path().display());
         }
         // The postgres user walks through it to its data and socket.
@@ -501,10 +511,11 @@ impl Topology {
         p.try_wait().is_none().then_some(p.pid)
     }
 
-    /// Waits until a replica is healthy by its compose healthcheck: the
-    /// first probe at once, then one per `interval`; Err when `within`
-    /// passes, the process exits, or (after `start_period`) `retries`
-    /// probes in a row fail.
+    /// Waits until a replica is healthy by its compose healthcheck: its
+    /// command (or the probe standing in for the image's), run at once and
+    /// then every 200 ms rather than every `interval`, so that the caller
+    /// measures when the replica serves, not the interval; Err when
+    /// `within` passes or the process exits.
     pub async fn wait_healthy(
         &self,
         service: &str,
@@ -517,12 +528,25 @@ impl Topology {
             .healthcheck
             .as_ref()
             .with_context(|| format!("{service} has no healthcheck"))?;
-        tokio::time::timeout(
-            within,
-            self.until_healthy(svc, r, check, Instant::now(), false),
-        )
-        .await
-        .map_err(|_| self.failure(r, &format!("was not healthy within {within:?}")))?
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.exited(r) {
+                return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
+            }
+            let (ok, line) = self.probe(svc, r, check).await;
+            {
+                let mut s = r.state.lock().unwrap();
+                s.last_check = Some(format!("{} {line}", if ok { "ok:" } else { "failed:" }));
+                s.probes += 1;
+            }
+            if ok {
+                return Ok(());
+            }
+            if start.elapsed() > within {
+                return Err(self.failure(r, &format!("was not healthy within {within:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// `docker compose run --rm <service> [command]`: a one-off container of
@@ -742,7 +766,7 @@ impl Topology {
             futures::future::try_join_all(
                 svc.replicas
                     .iter()
-                    .map(|r| self.until_healthy(svc, r, check, started, true)),
+                    .map(|r| self.until_healthy(svc, r, check, started)),
             )
             .await?;
             states[name].send_replace(Phase::Healthy);
@@ -784,22 +808,18 @@ impl Topology {
         Ok(())
     }
 
-    /// Compose's health loop for one replica. `compose`: the first probe
-    /// after one interval (Docker's timing); else at once.
+    /// Compose's health loop for one replica, as Docker times it: the
+    /// first probe one interval after the start, failures within
+    /// `start_period` not counted, `retries` failures in a row unhealthy.
     async fn until_healthy(
         &self,
         svc: &Svc,
         r: &Replica,
         check: &Healthcheck,
         started: Instant,
-        compose: bool,
     ) -> anyhow::Result<()> {
         let mut failures = 0;
-        let mut next = if compose {
-            started + check.interval
-        } else {
-            Instant::now()
-        };
+        let mut next = started + check.interval;
         loop {
             while Instant::now() < next {
                 if let Some(status) = self.exited(r) {
@@ -1021,258 +1041,6 @@ impl Topology {
         ])
     }
 
-    /// Writes the broker's server.properties from the `KAFKA_*` variables,
-    /// formats its storage when new, and returns the broker's argv.
-    async fn prepare_kafka(&self, svc: &Svc, r: &Replica) -> anyhow::Result<Vec<OsString>> {
-        let jars = self.jars.as_ref().context("the Kafka jars")?;
-        let mut props = kafka_properties(&svc.spec.environment, |v| self.container_path(svc, v))?;
-        let listeners = props
-            .get_mut("listeners")
-            .context("kafka: KAFKA_LISTENERS is required")?;
-        listeners.push_str(&format!(",HOST://:{KAFKA_HOST_PORT}"));
-        let advertised = props
-            .get_mut("advertised.listeners")
-            .context("kafka: KAFKA_ADVERTISED_LISTENERS is required")?;
-        advertised.push_str(&format!(",HOST://{}:{KAFKA_HOST_PORT}", r.endpoint.address));
-        let map = props
-            .get_mut("listener.security.protocol.map")
-            .context("kafka: KAFKA_LISTENER_SECURITY_PROTOCOL_MAP is required")?;
-        map.push_str(",HOST:PLAINTEXT");
-        if let Some(dirs) = props.get("log.dirs") {
-            for d in dirs.split(',') {
-                std::fs::create_dir_all(d)?;
-            }
-        }
-        let config = r.dir.join("server.properties");
-        let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::write(&config, text)?;
-        let log4j2 = r.dir.join("log4j2.properties");
-        std::fs::write(&log4j2, food_broker::apache::log4j2_properties())?;
-        let cluster_id = svc
-            .spec
-            .environment
-            .get("CLUSTER_ID")
-            .cloned()
-            .unwrap_or_else(|| "5L6g3nShT-eMCtK--X86sw".to_owned());
-
-        let mut format = vec![
-            OsString::from("ip"),
-            "netns".into(),
-            "exec".into(),
-            r.endpoint.namespace.clone().into(),
-        ];
-        format.extend(food_broker::apache::java_argv(
-            jars,
-            128,
-            &log4j2,
-            "kafka.tools.StorageTool",
-        ));
-        format.extend([
-            "format".into(),
-            format!("--cluster-id={cluster_id}").into(),
-            "--config".into(),
-            config.clone().into(),
-            "--ignore-formatted".into(),
-        ]);
-        let out = tokio::process::Command::new(&format[0])
-            .args(&format[1..])
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .context("running Kafka's StorageTool")?;
-        append(&r.log, &out)?;
-        if !out.status.success() {
-            return Err(self.failure(r, &format!("could not format its storage ({})", out.status)));
-        }
-        let mut argv = food_broker::apache::java_argv(jars, 512, &log4j2, "kafka.Kafka");
-        argv.push(config.into());
-        Ok(argv)
-    }
-
-    /// Does what the postgres image's entrypoint does on an empty data dir
-    /// (initdb, the database, the init scripts on a socket-only server),
-    /// and returns the server's argv.
-    async fn prepare_postgres(&self, svc: &Svc, r: &Replica) -> anyhow::Result<Vec<OsString>> {
-        let bin = self.pg_bin.clone().context("PostgreSQL's binaries")?;
-        let env = &svc.spec.environment;
-        let user = env.get("POSTGRES_USER").map_or("postgres", String::as_str);
-        let password = env
-            .get("POSTGRES_PASSWORD")
-            .context("postgres: POSTGRES_PASSWORD is required (as by the image)")?;
-        let db = env.get("POSTGRES_DB").map_or(user, String::as_str);
-        let pgdata = env
-            .get("PGDATA")
-            .map_or("/var/lib/postgresql/data", String::as_str);
-        let data = PathBuf::from(self.container_path(svc, pgdata));
-        let data = if data == Path::new(pgdata) {
-            r.dir.join("pgdata")
-        } else {
-            data
-        };
-        let sock = r.dir.join("sock");
-        std::fs::create_dir_all(&data)?;
-        std::fs::create_dir_all(&sock)?;
-        chown_postgres(&data)?;
-        chown_postgres(&sock)?;
-        let server = |extra: &[&str]| -> Vec<OsString> {
-            let mut argv = vec![
-                bin.join("postgres").into_os_string(),
-                "-D".into(),
-                data.clone().into(),
-                "-c".into(),
-                format!("unix_socket_directories={}", sock.display()).into(),
-            ];
-            argv.extend(extra.iter().map(OsString::from));
-            argv
-        };
-        if !data.join("PG_VERSION").exists() {
-            chmod(&data, 0o700)?;
-            let pwfile = r.dir.join("pwfile");
-            std::fs::write(&pwfile, format!("{password}\n"))?;
-            chmod(&pwfile, 0o644)?;
-            let mut initdb = as_postgres_user();
-            initdb.extend([
-                bin.join("initdb").into_os_string(),
-                "-D".into(),
-                data.clone().into(),
-                format!("--username={user}").into(),
-                format!("--pwfile={}", pwfile.display()).into(),
-                "--encoding=UTF8".into(),
-                "--locale=C.UTF-8".into(),
-                "--auth-local=trust".into(),
-                "--auth-host=scram-sha-256".into(),
-            ]);
-            self.run_step(r, &initdb, "initdb").await?;
-            std::fs::remove_file(&pwfile)?;
-            let mut hba = std::fs::OpenOptions::new()
-                .append(true)
-                .open(data.join("pg_hba.conf"))?;
-            std::io::Write::write_all(&mut hba, b"\nhost all all all scram-sha-256\n")?;
-
-            // A server on its socket alone while the init scripts run, as
-            // the image's entrypoint does.
-            let mut temp = vec![
-                OsString::from("ip"),
-                "netns".into(),
-                "exec".into(),
-                r.endpoint.namespace.clone().into(),
-            ];
-            temp.extend(as_postgres_user());
-            temp.extend(server(&["-c", "listen_addresses="]));
-            let mut temp = spawn_in(&temp, &r.log, &r.dir.join("home"))?;
-            let ready = Instant::now();
-            loop {
-                let out = tokio::process::Command::new(bin.join("pg_isready"))
-                    .args(["-q", "-h"])
-                    .arg(&sock)
-                    .args(["-p", &POSTGRES_PORT.to_string()])
-                    .status()
-                    .await?;
-                if out.success() {
-                    break;
-                }
-                if let Some(status) = temp.try_wait() {
-                    return Err(self.failure(r, &format!("its first start exited ({status})")));
-                }
-                if ready.elapsed() > Duration::from_secs(60) {
-                    return Err(
-                        self.failure(r, "did not accept connections on its socket within 60 s")
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let psql = |database: &str| -> Vec<OsString> {
-                vec![
-                    bin.join("psql").into_os_string(),
-                    "-v".into(),
-                    "ON_ERROR_STOP=1".into(),
-                    "--no-psqlrc".into(),
-                    "-h".into(),
-                    sock.clone().into(),
-                    "-p".into(),
-                    POSTGRES_PORT.to_string().into(),
-                    "-U".into(),
-                    user.into(),
-                    "-d".into(),
-                    database.into(),
-                ]
-            };
-            if db != "postgres" {
-                let mut create = psql("postgres");
-                create.extend([
-                    "-c".into(),
-                    format!("CREATE DATABASE \"{}\"", db.replace('"', "\"\"")).into(),
-                ]);
-                self.run_step(r, &create, "creating POSTGRES_DB").await?;
-            }
-            for (name, file) in self.init_scripts(svc)? {
-                if name.ends_with(".sql") {
-                    let mut apply = psql(db);
-                    apply.extend(["-f".into(), file.into()]);
-                    self.run_step(r, &apply, &format!("applying {name}"))
-                        .await?;
-                } else if name.ends_with(".sh") {
-                    let mut script = self.env_argv(svc, r);
-                    script.extend(["sh".into(), file.into()]);
-                    self.run_step(r, &script, &format!("running {name}"))
-                        .await?;
-                } else {
-                    append_line(&r.log, &format!("harness: ignoring {name}"))?;
-                }
-            }
-            temp.signal("INT");
-            if temp.wait(Duration::from_secs(30)).await.is_none() {
-                return Err(self.failure(r, "its first start did not stop within 30 s"));
-            }
-        }
-        Ok(server(&[
-            "-c",
-            "listen_addresses=*",
-            "-c",
-            &format!("port={POSTGRES_PORT}"),
-        ]))
-    }
-
-    /// The files mounted at /docker-entrypoint-initdb.d, by name.
-    fn init_scripts(&self, svc: &Svc) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-        const DIR: &str = "/docker-entrypoint-initdb.d";
-        let mut scripts = BTreeMap::new();
-        for m in &svc.spec.volumes {
-            let source = match &m.source {
-                Source::Bind(p) => p.clone(),
-                Source::Volume(v) => self.root.path().join("volumes").join(v),
-            };
-            if m.target == DIR {
-                for e in std::fs::read_dir(&source)? {
-                    let e = e?;
-                    scripts.insert(e.file_name().to_string_lossy().into_owned(), e.path());
-                }
-            } else if let Some(name) = m.target.strip_prefix(&format!("{DIR}/")) {
-                anyhow::ensure!(source.is_file(), "{} is not a file", source.display());
-                scripts.insert(name.to_owned(), source);
-            }
-        }
-        Ok(scripts)
-    }
-
-    /// Runs a preparation step, its output appended to the replica's log.
-    async fn run_step(&self, r: &Replica, argv: &[OsString], what: &str) -> anyhow::Result<()> {
-        let out = tokio::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .current_dir(r.dir.join("home"))
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .with_context(|| format!("{what}: running {:?}", argv[0]))?;
-        append(&r.log, &out)?;
-        if !out.status.success() {
-            return Err(self.failure(r, &format!("failed while {what} ({})", out.status)));
-        }
-        Ok(())
-    }
-
     /// A container path under one of the service's volume targets, moved to
     /// the volume's folder (or the bind mount's source); others as they are.
     fn container_path(&self, svc: &Svc, value: &str) -> String {
@@ -1438,83 +1206,6 @@ fn check_binary(s: &Service, bin_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The newest /usr/lib/postgresql/<version>/bin.
-fn postgres_bin() -> anyhow::Result<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL is not installed (deploy/postgres/provision.sh installs it)")?
-        .flatten()
-        .filter_map(|e| {
-            let v = e.file_name().to_string_lossy().parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("postgres").is_file().then_some((v, bin))
-        })
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .map(|(_, b)| b)
-        .context("no /usr/lib/postgresql/<version>/bin/postgres")
-}
-
-fn as_postgres_user() -> Vec<OsString> {
-    [
-        "setpriv",
-        "--reuid=postgres",
-        "--regid=postgres",
-        "--init-groups",
-    ]
-    .into_iter()
-    .map(OsString::from)
-    .collect()
-}
-
-/// The apache/kafka image's reading of its environment: each `KAFKA_*`
-/// variable but the JVM's is a property, `_` → `.`, `__` → `-`, `___` →
-/// `_`; values naming a path under a volume go through `path`.
-fn kafka_properties(
-    env: &BTreeMap<String, String>,
-    path: impl Fn(&str) -> String,
-) -> anyhow::Result<BTreeMap<String, String>> {
-    const NOT_PROPERTIES: &[&str] = &[
-        "KAFKA_VERSION",
-        "KAFKA_HEAP_OPTS",
-        "KAFKA_LOG4J_OPTS",
-        "KAFKA_OPTS",
-        "KAFKA_JMX_OPTS",
-        "KAFKA_JVM_PERFORMANCE_OPTS",
-        "KAFKA_GC_LOG_OPTS",
-        "KAFKA_LOG4J_ROOT_LOGLEVEL",
-        "KAFKA_LOG4J_LOGGERS",
-        "KAFKA_TOOLS_LOG4J_LOGLEVEL",
-        "KAFKA_JMX_HOSTNAME",
-        "KAFKA_JMX_PORT",
-    ];
-    let mut props = BTreeMap::new();
-    for (k, v) in env {
-        let Some(name) = k.strip_prefix("KAFKA_") else {
-            continue;
-        };
-        if NOT_PROPERTIES.contains(&k.as_str()) {
-            continue;
-        }
-        let name = name
-            .to_ascii_lowercase()
-            .split("___")
-            .map(|p| {
-                p.split("__")
-                    .map(|q| q.replace('_', "."))
-                    .collect::<Vec<_>>()
-                    .join("-")
-            })
-            .collect::<Vec<_>>()
-            .join("_");
-        let value = v.split(',').map(&path).collect::<Vec<_>>().join(",");
-        props.insert(name, value);
-    }
-    anyhow::ensure!(!props.is_empty(), "kafka: no KAFKA_* configuration");
-    Ok(props)
-}
-
 /// Spawns `argv` under a lifeline with `cwd` as its working directory.
 fn spawn_in(argv: &[OsString], log: &Path, cwd: &Path) -> anyhow::Result<Lifelined> {
     // The lifeline's shell passes its cwd on.
@@ -1544,15 +1235,6 @@ fn chmod(path: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("chmod {}", path.display()))
-}
-
-fn chown_postgres(path: &Path) -> anyhow::Result<()> {
-    let status = std::process::Command::new("chown")
-        .args(["-R", "postgres:postgres"])
-        .arg(path)
-        .status()?;
-    anyhow::ensure!(status.success(), "chown postgres {}", path.display());
-    Ok(())
 }
 
 /// Single-quoted for sh.
@@ -1589,40 +1271,9 @@ pub fn log_tail(path: &Path, n: usize) -> String {
         .collect()
 }
 
-/// Apache Kafka's tools: warnings and errors only, to stderr.
-const TOOLS_LOG4J2: &str = "\
-status = warn
-appender.err.type = Console
-appender.err.name = err
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.err.ref = err
-";
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kafka_variables_become_properties_as_the_image_reads_them() {
-        let env: BTreeMap<String, String> = [
-            ("KAFKA_NODE_ID", "1"),
-            ("KAFKA_LOG_DIRS", "/var/lib/kafka/data"),
-            ("KAFKA_SOME__DASHED___UNDER", "x"),
-            ("KAFKA_HEAP_OPTS", "-Xmx1G"),
-            ("OTHER", "y"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let props = kafka_properties(&env, |p| p.replace("/var/lib/kafka/data", "/tmp/v")).unwrap();
-        assert_eq!(props["node.id"], "1");
-        assert_eq!(props["log.dirs"], "/tmp/v");
-        assert_eq!(props["some-dashed_under"], "x");
-        assert_eq!(props.len(), 3);
-    }
 
     #[test]
     fn a_healthy_condition_on_a_service_without_healthcheck_is_refused() {

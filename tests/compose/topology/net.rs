@@ -238,8 +238,8 @@ fn free_subnet(pid: u32, run: u32) -> anyhow::Result<[u8; 3]> {
     bail!("no free 10.x.y.0/24 for the compose network")
 }
 
-/// Removes namespaces, links and /etc/netns dirs named for a pid that no
-/// longer runs.
+/// Removes namespaces, links, /etc/netns dirs and temporary dirs named for
+/// a pid that no longer runs.
 fn remove_stale() {
     let dead = |pid: &str| -> bool {
         pid.parse::<u32>()
@@ -263,6 +263,21 @@ fn remove_stale() {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if stale_ns(&name) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    // The temporary dirs of runs killed before their Drop (but one kept
+    // with FOOD_COMPOSE_KEEP).
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name
+                .strip_prefix("food-compose-")
+                .and_then(|rest| rest.split('-').next())
+                && dead(pid)
+                && !e.path().join(".keep").exists()
+            {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }

@@ -77,10 +77,17 @@ impl Lifelined {
 
     /// Waits for the process to end by itself, at most `within`.
     pub async fn wait(&mut self, within: Duration) -> Option<ExitStatus> {
-        tokio::time::timeout(within, self.shell.wait())
-            .await
-            .ok()
-            .and_then(Result::ok)
+        // Not `Child::wait`: it closes stdin first, which is the lifeline.
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if start.elapsed() > within {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
