@@ -18,6 +18,11 @@
 //!   could not connect takes its address out at once, before the next
 //!   probe, and is sent once more to another address: it never reached a
 //!   server, so repeating it is safe whatever the method;
+//! - a call whose connection broke while it was in flight (the replica
+//!   died under it) fails as UNAVAILABLE, not as an unknown error; it is
+//!   sent once more to another address when repeating it is safe: a read
+//!   (`Get*`, `List*`, `BatchGet*`) or a call marked [`Idempotent`] (an
+//!   order with an idempotency key);
 //! - when no address answers, calls go to all of them, so that they fail
 //!   fast with the real cause rather than wait out their deadline.
 //!
@@ -58,7 +63,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 use tonic::{
-    ConnectError, Status,
+    ConnectError, Status, TimeoutExpired,
     body::Body,
     transport::{Channel, Endpoint, Uri},
 };
@@ -112,6 +117,21 @@ pub fn system_resolver() -> Resolver {
 
 /// Applied to each replica's endpoint: timeouts, keep-alive.
 pub type Configure = Arc<dyn Fn(Endpoint) -> Endpoint + Send + Sync>;
+
+/// Marks a call (in its `tonic::Request` extensions) as safe to send again
+/// after its connection broke in flight: applying it twice is applying it
+/// once (a create with an idempotency key). Reads need no mark.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Idempotent;
+
+/// Whether a call may be sent again after it may have reached a server.
+fn repeatable(parts: &http::request::Parts) -> bool {
+    let method = parts.uri.path().rsplit('/').next().unwrap_or_default();
+    ["Get", "List", "BatchGet"]
+        .iter()
+        .any(|read| method.starts_with(read))
+        || parts.extensions.get::<Idempotent>().is_some()
+}
 
 /// A gRPC channel over every address a URL's host resolves to; see the
 /// module doc. Cloning is cheap: clones share connections and health.
@@ -248,7 +268,7 @@ impl Service<Request<Body>> for Balanced {
         let members = self.shared.snapshot();
         if let [only] = &*members {
             let only = only.clone();
-            return Box::pin(async move { only.send(request).await });
+            return Box::pin(async move { only.finish(only.send(request).await) });
         }
         Box::pin(self.shared.clone().call(members, request))
     }
@@ -293,27 +313,34 @@ impl Shared {
             ))));
         };
         if members.len() == 1 {
-            return first.send(request).await;
+            return first.finish(first.send(request).await);
         }
         // Kept whole so that a call that never reached a server can be
         // sent again; the food services' calls are all unary and small.
         let (parts, body) = request.into_parts();
         let bytes = body.collect().await?.to_bytes();
         let again = rebuild(&parts, bytes.clone());
+        let repeatable = repeatable(&parts);
         let request = Request::from_parts(parts, Body::new(Full::new(bytes)));
         match first.send(request).await {
-            Err(e) if never_connected(e.as_ref()) => {
-                self.down(first, &e);
+            Err(e) if never_connected(e.as_ref()) || (repeatable && broke(e.as_ref())) => {
+                if never_connected(e.as_ref()) {
+                    self.down(first, &e);
+                }
                 match self.pick(&members, Some(first.addr)) {
-                    Some(second) => second.send(again).await.inspect_err(|e| {
-                        if never_connected(e.as_ref()) {
+                    Some(second) => {
+                        let result = second.send(again).await;
+                        if let Err(e) = &result
+                            && never_connected(e.as_ref())
+                        {
                             self.down(second, e);
                         }
-                    }),
-                    None => Err(e),
+                        second.finish(result)
+                    }
+                    None => first.finish(Err(e)),
                 }
             }
-            other => other,
+            other => first.finish(other),
         }
     }
 
@@ -429,11 +456,24 @@ impl Shared {
 impl Member {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, BoxError> {
         self.calls.increment(1);
-        self.channel
-            .clone()
-            .oneshot(request)
-            .await
-            .map_err(Into::into)
+        let result = self.channel.clone().oneshot(request).await;
+        result.map_err(Into::into)
+    }
+
+    /// A call's last result as the caller sees it: a connection that broke
+    /// under it is UNAVAILABLE (tonic would say UNKNOWN), as gRPC has it
+    /// for a transport failure.
+    fn finish(&self, result: Result<Response<Body>, BoxError>) -> Result<Response<Body>, BoxError> {
+        result.map_err(|e| {
+            if broke(e.as_ref()) {
+                Box::new(Status::unavailable(format!(
+                    "the connection to {} broke: {e}",
+                    self.addr
+                )))
+            } else {
+                e
+            }
+        })
     }
 }
 
@@ -470,6 +510,19 @@ fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
         source = e.source();
     }
     false
+}
+
+/// True when `error` is a connection that broke with the call in flight:
+/// not a failure to connect, not the call's deadline, not a status.
+fn broke(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.is::<ConnectError>() || e.is::<TimeoutExpired>() || e.is::<Status>() {
+            return false;
+        }
+        source = e.source();
+    }
+    true
 }
 
 /// A copy of a request whose body was read whole.
@@ -561,6 +614,53 @@ mod tests {
         );
         assert_eq!(p.iter().filter(|a| **a == addrs[0]).count(), 3);
         assert!(picks(Some(addrs[0])).iter().all(|a| *a == addrs[2]));
+    }
+
+    #[test]
+    fn reads_and_marked_calls_may_be_sent_again() {
+        let parts = |path: &str, mark: bool| {
+            let mut r = Request::builder().uri(path).body(()).unwrap();
+            if mark {
+                r.extensions_mut().insert(Idempotent);
+            }
+            r.into_parts().0
+        };
+        assert!(repeatable(&parts(
+            "/food.menu.v1.MenuService/GetItem",
+            false
+        )));
+        assert!(repeatable(&parts(
+            "/food.menu.v1.MenuService/BatchGetItems",
+            false
+        )));
+        assert!(repeatable(&parts(
+            "/food.order.v1.OrderService/ListOrders",
+            false
+        )));
+        assert!(!repeatable(&parts(
+            "/food.order.v1.OrderService/CreateOrder",
+            false
+        )));
+        assert!(repeatable(&parts(
+            "/food.order.v1.OrderService/CreateOrder",
+            true
+        )));
+        assert!(!repeatable(&parts(
+            "/food.delivery.v1.DeliveryService/UpdateStatus",
+            false
+        )));
+    }
+
+    #[test]
+    fn a_broken_connection_is_told_from_a_refused_one_and_a_deadline() {
+        let refused = ConnectError(Box::new(io::Error::from(io::ErrorKind::ConnectionRefused)));
+        assert!(never_connected(&refused));
+        assert!(!broke(&refused));
+        assert!(!broke(&TimeoutExpired(())));
+        assert!(!broke(&Status::not_found("x")));
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert!(broke(&reset));
+        assert!(!never_connected(&reset));
     }
 
     #[test]
