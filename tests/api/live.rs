@@ -77,6 +77,46 @@ async fn a_resumed_stream_skips_what_the_client_already_has() {
 }
 
 #[tokio::test]
+async fn a_resumed_stream_replays_each_change_it_missed() {
+    // Arrange: a watcher sees the current state and goes away; two changes
+    // follow, seen by another watcher (so the gateway has them).
+    let stack = spawn_stack().await;
+    let order = stack.create_order(Who::Alice).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    stack.wait_for_delivery(&id).await;
+    let path = format!("/delivery/status/{id}/stream");
+    let mut sse = SseReader::new(stack.get(&path, Who::Ops).send().await.unwrap());
+    let seen = sse.next(PATIENCE).await.unwrap();
+    let mut other = SseReader::new(stack.get(&path, Who::Ops).send().await.unwrap());
+    other.next(PATIENCE).await.unwrap();
+    drop(sse);
+    stack.put_status(&id, "ASSIGNED", Who::Ops).await;
+    stack.put_status(&id, "CANCELLED", Who::Ops).await;
+    for _ in 0..2 {
+        other.next(PATIENCE).await.expect("the change");
+    }
+
+    // Act
+    let res = stack
+        .get(&path, Who::Ops)
+        .header("Last-Event-ID", &seen.id)
+        .send()
+        .await
+        .unwrap();
+    let mut resumed = SseReader::new(res);
+
+    // Assert: both changes, in order, not only the state they led to
+    assert_eq!(
+        resumed.next(PATIENCE).await.unwrap().json()["status"],
+        "ASSIGNED"
+    );
+    assert_eq!(
+        resumed.next(PATIENCE).await.unwrap().json()["status"],
+        "CANCELLED"
+    );
+}
+
+#[tokio::test]
 async fn a_resumed_stream_sends_the_current_state_when_it_is_newer() {
     let stack = spawn_stack().await;
     let order = stack.create_order(Who::Alice).await;

@@ -10,7 +10,10 @@
 //!   missing healthcheck in a copy of the compose file each fail `up`,
 //!   naming the service;
 //! - `isolation`: no route off the machine, and nothing of a run left
-//!   after it.
+//!   after it;
+//! - `replicas`: two order-service and two delivery-service replicas share
+//!   the partitions and the calls, and losing one (killed, or its link cut)
+//!   loses and repeats nothing under load.
 //!
 //! They need root (namespaces, links, mounts), PostgreSQL's binaries, Java
 //! and the project's binaries built (`cargo test --workspace` builds the
@@ -23,4 +26,5 @@
 mod faults;
 mod flow;
 mod isolation;
+mod replicas;
 mod topology;

@@ -2,9 +2,16 @@
 //! starts without them), a deadline on connecting and on every call (a
 //! stopped service gives a fast UNAVAILABLE, a hung one a timeout), and the
 //! request id passed on as `x-trace-id` metadata.
+//!
+//! Each URL may name several replicas (`order-service` scaled to two
+//! resolves to two addresses): calls are spread round-robin over the
+//! replicas that answer their health probe, a dead or cut-off one stops
+//! getting calls within about a second and gets them again once it answers
+//! (`food_kit::grpc::balance`, settings `FOOD_GATEWAY__BALANCE__*`).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
+use food_kit::grpc::balance::{Balanced, Configure};
 use food_proto::{
     delivery::v1::delivery_service_client::DeliveryServiceClient,
     menu::v1::menu_service_client::MenuServiceClient,
@@ -14,7 +21,6 @@ use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
 };
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -43,7 +49,7 @@ impl Interceptor for TraceInterceptor {
     }
 }
 
-pub type TracedChannel = InterceptedService<Channel, TraceInterceptor>;
+pub type TracedChannel = InterceptedService<Balanced, TraceInterceptor>;
 
 /// The three downstream services. Cloning is cheap: clones share connections.
 #[derive(Clone, Debug)]
@@ -52,24 +58,27 @@ pub struct Downstream {
     pub order: OrderServiceClient<TracedChannel>,
     pub delivery: DeliveryServiceClient<TracedChannel>,
     /// Plain channels for health checks, by service name.
-    channels: Vec<(&'static str, Channel)>,
+    channels: Vec<(&'static str, Balanced)>,
     timeout: Duration,
 }
 
 impl Downstream {
     /// Creates the channels without connecting; connections are made on the
-    /// first call and remade after a failure.
+    /// first call and remade after a failure. Must be called within a Tokio
+    /// runtime (a name is watched by a task).
     pub fn connect_lazy(settings: &Settings) -> anyhow::Result<Self> {
         let timeout = Duration::from_millis(settings.downstream_timeout_ms.max(1));
-        let channel = |name: &str, url: &str| -> anyhow::Result<Channel> {
-            let endpoint = Endpoint::from_shared(url.to_owned())
-                .map_err(|e| anyhow::anyhow!("{name}_url: {e}"))?
+        let configure: Configure = Arc::new(move |endpoint| {
+            endpoint
                 .connect_timeout(timeout)
                 .timeout(timeout)
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30))
-                .keep_alive_while_idle(true);
-            Ok(endpoint.connect_lazy())
+                .keep_alive_while_idle(true)
+        });
+        let channel = |name: &str, url: &str| -> anyhow::Result<Balanced> {
+            Balanced::new(name, url, configure.clone(), &settings.balance)
+                .map_err(|e| anyhow::anyhow!("{name}_url: {e:#}"))
         };
         let menu = channel("menu", &settings.menu_url)?;
         let order = channel("order", &settings.order_url)?;

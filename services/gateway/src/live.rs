@@ -4,8 +4,9 @@
 //!
 //! A stream starts with the current state (from `GetStatus`), then sends
 //! each change newer than what it sent; a client too slow to keep up with the
-//! broadcast channel is dropped (and may resume with `Last-Event-ID`) rather
-//! than slowing the others.
+//! broadcast channel is dropped (and may resume with `Last-Event-ID`, which
+//! first replays the changes after that event that this replica still
+//! holds) rather than slowing the others.
 
 use std::{
     collections::VecDeque,
@@ -170,6 +171,17 @@ impl Hub {
         Some(recent.events.iter().skip(pos + 1).cloned().collect())
     }
 
+    /// The recent changes of `order_id` newer than `version`, in feed order.
+    fn recent_of(&self, order_id: &str, version: u64) -> Vec<Arc<LiveEvent>> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent
+            .events
+            .iter()
+            .filter(|e| e.delivery.order_id == order_id && e.delivery.version > version)
+            .cloned()
+            .collect()
+    }
+
     /// The id to send with a delivery's current state: the event that
     /// produced this version if still known, else `v<version>`.
     fn id_for(&self, delivery: &Delivery) -> String {
@@ -240,13 +252,25 @@ pub async fn order_updates(
     let order_id = current.order_id.clone();
     let had = hub.resumed_version(&order_id, last_event_id);
     let mut sent = had;
-    let first = (current.version > had).then(|| {
+    // A resumed stream (one dropped for falling behind during a burst,
+    // say) first gets the changes it missed that this replica still holds,
+    // each as it was, rather than only the state they led to.
+    let mut first: Vec<Update> = Vec::new();
+    if had > 0 {
+        for e in hub.recent_of(&order_id, had) {
+            if e.delivery.version > sent {
+                sent = e.delivery.version;
+                first.push(Update::from(&*e));
+            }
+        }
+    }
+    if current.version > sent {
         sent = current.version;
-        Update {
+        first.push(Update {
             id: hub.id_for(&current),
             delivery: current,
-        }
-    });
+        });
+    }
     let rest = changes(rx).filter_map(move |e| {
         let fresh = e.delivery.order_id == order_id && e.delivery.version > sent;
         if fresh {

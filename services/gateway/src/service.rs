@@ -11,6 +11,7 @@ use food_api::{
     PageError, PutCourier, RejectOrder, Restaurant, RestaurantList, UpdateDelivery,
     UpdateRestaurant, convert,
 };
+use food_kit::grpc::balance::Idempotent;
 use food_proto::{common::v1::PageRequest, delivery::v1 as pd, menu::v1 as pm, order::v1 as po};
 
 use moka::sync::Cache;
@@ -454,6 +455,13 @@ impl Gateway {
             note: non_empty(body.note),
             idempotency_key: non_empty(idempotency_key).or_else(|| non_empty(body.idempotency_key)),
         };
+        // With a key, a create whose connection broke in flight is sent
+        // again to another order-service replica: the key makes it once.
+        let keyed = req.idempotency_key.is_some();
+        let mut req = tonic::Request::new(req);
+        if keyed {
+            req.extensions_mut().insert(Idempotent);
+        }
         Ok(self
             .downstream
             .order

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use food_kit::settings::KafkaSettings;
+use food_kit::{grpc::balance::BalanceSettings, settings::KafkaSettings};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -28,6 +28,12 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// Deadline of every downstream gRPC call (and of connecting).
     pub downstream_timeout_ms: u64,
+    /// How the replicas behind each URL are found and watched
+    /// (`FOOD_GATEWAY__BALANCE__PROBE_INTERVAL_MS`, `..._PROBE_TIMEOUT_MS`,
+    /// `..._RESOLVE_INTERVAL_MS`): a URL whose host is a name is resolved
+    /// again and again and calls go round-robin over the addresses that
+    /// answer their health probe; an IP address is one replica.
+    pub balance: BalanceSettings,
     /// Requests served at once; more are refused at once with 503 rather
     /// than queued, so that an overload never turns into a hang.
     pub max_in_flight: usize,
@@ -58,6 +64,7 @@ impl Default for Settings {
             rate_limit_per_sec: 0,
             body_limit_bytes: 1024 * 1024,
             downstream_timeout_ms: 3000,
+            balance: BalanceSettings::default(),
             max_in_flight: 512,
             graphiql: false,
             menu_cache_ms: 1000,
@@ -83,6 +90,9 @@ impl Settings {
             rate_limit_per_sec = self.rate_limit_per_sec,
             body_limit_bytes = self.body_limit_bytes,
             downstream_timeout_ms = self.downstream_timeout_ms,
+            probe_interval_ms = self.balance.probe_interval_ms,
+            probe_timeout_ms = self.balance.probe_timeout_ms,
+            resolve_interval_ms = self.balance.resolve_interval_ms,
             max_in_flight = self.max_in_flight,
             graphiql = self.graphiql,
             menu_cache_ms = self.menu_cache_ms,

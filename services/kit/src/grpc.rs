@@ -1,6 +1,8 @@
 //! gRPC plumbing shared by the services: the host every service serves on
-//! ([`host::GrpcHost`]), reflection, and errors carrying a machine code.
+//! ([`host::GrpcHost`]), the client channel over a service's replicas
+//! ([`balance::Balanced`]), reflection, and errors carrying a machine code.
 
+pub mod balance;
 pub mod host;
 
 pub use host::GrpcHost;

@@ -26,7 +26,10 @@
 //! commit a lower id after a higher one, every round reads all unsent rows
 //! and marks exactly the ids the broker acknowledged, at once: a row that
 //! committed below the highest acknowledged id after the round read is
-//! still unsent, and the next round publishes it.
+//! still unsent, and the next round publishes it. A round there is one
+//! batch: a transaction's ids may sit around another's, and a batch read
+//! after the previous one's last id would split it, sending an order's
+//! OrderStatusChanged before its OrderPlaced.
 
 use std::{
     sync::{
@@ -155,7 +158,8 @@ pub const MARK_EVERY: Duration = Duration::from_millis(250);
 
 /// How long the relay sleeps when nothing woke it; a safety net only.
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// Batches per [`Relay::relay_once`] call, so that marks and wake-ups interleave.
+/// Batches per [`Relay::relay_once`] call on SQLite, so that marks and
+/// wake-ups interleave (one on PostgreSQL, see there).
 const ROUNDS: usize = 8;
 /// How often the backlog gauge is refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
@@ -198,10 +202,21 @@ impl Relay {
     /// acknowledged ones are marked sent by [`Relay::mark`]. Returns how many
     /// were published.
     ///
-    /// Two batches are in flight at once: while the broker acknowledges one,
-    /// the next is read and handed to the producer. Marks still happen in id
-    /// order, each after its batch is fully acknowledged.
+    /// On SQLite two batches are in flight at once: while the broker
+    /// acknowledges one, the next is read (after the last id of the one
+    /// before) and handed to the producer. Marks still happen in id order,
+    /// each after its batch is fully acknowledged.
+    ///
+    /// On PostgreSQL a round is one batch. Ids are taken when rows are
+    /// inserted, not when they commit, and concurrent transactions (two
+    /// replicas, or a consumer beside the order committer) interleave
+    /// them: one transaction may hold ids 1 and 4 while another commits 2
+    /// and 3 first. A second batch read after id 3 would then send 4
+    /// without 1, an OrderStatusChanged before its order's OrderPlaced.
+    /// Each round instead reads every unsent row from the start, so a
+    /// transaction's rows go out together and in id order.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let rounds = if self.deferred_marks() { ROUNDS } else { 1 };
         let mut after = if self.deferred_marks() {
             self.acked.load(Ordering::Acquire)
         } else {
@@ -210,7 +225,7 @@ impl Relay {
         let mut in_flight: std::collections::VecDeque<Vec<(i64, DeliveryFuture)>> =
             std::collections::VecDeque::new();
         let mut sent = 0;
-        for _ in 0..ROUNDS {
+        for _ in 0..rounds {
             let batch = self.send_batch(after).await?;
             let Some(&(last, _)) = batch.last() else {
                 break;

@@ -25,7 +25,7 @@ mod service;
 mod store;
 mod validate;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use food_events::topics::Topics;
@@ -33,7 +33,10 @@ use food_kit::{
     Db, Shutdown,
     db::{Migrations, Step},
     event_service::{EventService, ensure_topics, group_consumer},
-    grpc::GrpcHost,
+    grpc::{
+        GrpcHost,
+        balance::{BalanceSettings, Balanced},
+    },
     outbox::{Relay, Waker},
     settings::ServiceSettings,
 };
@@ -43,7 +46,6 @@ use food_proto::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
-use tonic::transport::Endpoint;
 
 pub use events::DeliveryEvents;
 
@@ -59,6 +61,10 @@ pub struct Settings {
     pub menu_url: String,
     /// Bound on each menu call, so that a stuck menu fails orders fast.
     pub menu_timeout_ms: u64,
+    /// How the menu-service replicas behind `menu_url` are found and
+    /// watched (`FOOD_ORDER__MENU_BALANCE__PROBE_INTERVAL_MS`, ...): calls go
+    /// round-robin over those that answer their health probe.
+    pub menu_balance: BalanceSettings,
     /// How long a menu item's price and availability, and whether its
     /// restaurant is open, are used before menu-service is asked again; 0
     /// asks for every order.
@@ -87,6 +93,7 @@ impl Default for Settings {
             service: ServiceSettings::with_listen("127.0.0.1:50052"),
             menu_url: "http://127.0.0.1:50051".into(),
             menu_timeout_ms: 2000,
+            menu_balance: BalanceSettings::default(),
             menu_cache_ms: 1000,
             relay_linger_ms: 2,
             acceptance_sweep_ms: 1000,
@@ -136,11 +143,13 @@ impl Application {
         ensure_topics(&s.kafka, &topics).await?;
 
         let timeout = Duration::from_millis(settings.menu_timeout_ms);
-        let menu_channel = Endpoint::from_shared(settings.menu_url.clone())
-            .with_context(|| format!("menu_url `{}`", settings.menu_url))?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_lazy();
+        let menu_channel = Balanced::new(
+            "menu",
+            &settings.menu_url,
+            Arc::new(move |endpoint| endpoint.connect_timeout(timeout).timeout(timeout)),
+            &settings.menu_balance,
+        )
+        .context("menu_url")?;
         let menu = menu::MenuItems::new(
             MenuServiceClient::new(menu_channel),
             Duration::from_millis(settings.menu_cache_ms),

@@ -15,6 +15,9 @@ async fn main() -> ExitCode {
             tracing::info!(
                 menu_url = %settings.menu_url,
                 menu_timeout_ms = settings.menu_timeout_ms,
+                menu_probe_interval_ms = settings.menu_balance.probe_interval_ms,
+                menu_probe_timeout_ms = settings.menu_balance.probe_timeout_ms,
+                menu_resolve_interval_ms = settings.menu_balance.resolve_interval_ms,
                 menu_cache_ms = settings.menu_cache_ms,
                 relay_linger_ms = settings.relay_linger_ms,
                 acceptance_sweep_ms = settings.acceptance_sweep_ms,

@@ -12,11 +12,12 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use food_kit::grpc::balance::Balanced;
 use food_proto::menu::v1::{
     BatchGetItemsRequest, Item, Restaurant, menu_service_client::MenuServiceClient,
 };
 use moka::sync::Cache;
-use tonic::{Status, transport::Channel};
+use tonic::Status;
 
 /// Far more than any menu; a bound all the same.
 const MAX_ITEMS: u64 = 100_000;
@@ -33,7 +34,7 @@ pub struct Found {
 }
 
 pub struct MenuItems {
-    client: MenuServiceClient<Channel>,
+    client: MenuServiceClient<Balanced>,
     cache: Option<Caches>,
 }
 
@@ -47,7 +48,7 @@ struct Caches {
 }
 
 impl MenuItems {
-    pub fn new(client: MenuServiceClient<Channel>, ttl: Duration) -> Self {
+    pub fn new(client: MenuServiceClient<Balanced>, ttl: Duration) -> Self {
         let cache = (!ttl.is_zero()).then(|| Caches {
             items: Cache::builder()
                 .max_capacity(MAX_ITEMS)

@@ -8,6 +8,7 @@ mod list;
 mod lookup;
 mod ops;
 mod postgres;
+mod replicas;
 mod restaurants;
 mod seeding;
 mod upgrade;

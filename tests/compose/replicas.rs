@@ -1,0 +1,1090 @@
+//! Two order-service and two delivery-service replicas on the compose
+//! topology (`docker compose up --scale order-service=2 --scale
+//! delivery-service=2`) share the work, and the platform survives losing
+//! one: killed (SIGKILL) in one run, its link cut and later restored in the
+//! other.
+//!
+//! Under a steady order load through the gateway's published port (ops
+//! places orders for `cust-local`, each POST retried with its idempotency
+//! key until acknowledged), every 25th acknowledged order is watched over
+//! SSE while ops moves its delivery to DELIVERED. Checked afterwards:
+//! - both replicas of each consumer group own partitions (Kafka's
+//!   ConsumerGroupCommand in the kafka namespace), before the fault and
+//!   after a cut replica's link is back;
+//! - every acknowledged order has exactly one order row and one delivery
+//!   (the databases), no order or delivery exists that was not
+//!   acknowledged, and each delivery's history holds each status once;
+//! - nothing was applied twice and nothing skipped: each consumer's
+//!   `processed_events` rows are exactly the distinct event ids on the
+//!   topic it reads;
+//! - every status change reached the SSE watcher;
+//! - the gateway kept answering: failed requests are counted with when
+//!   they happened, and the gateway's per-replica call counts
+//!   (`grpc_client_calls_total`) show it balanced over both order-service
+//!   replicas and stopped calling a killed one.
+//!
+//! The takeover time is the longest an order acknowledged after the fault,
+//! on a partition the lost replica owned, waited for its delivery. It is
+//! bounded by the consumers' settings (services/events/src/kafka.rs): a
+//! replica that vanishes without leaving its group keeps its partitions
+//! until the coordinator has had no heartbeat for `session.timeout.ms`
+//! (10 s); the survivor, heartbeating every `heartbeat.interval.ms` (1 s),
+//! hears of the rebalance within a second and resumes from the last
+//! committed offsets. Expected: about 10 to 12 s.
+//!
+//! The load's rate is `FOOD_REPLICAS_RATE` orders per second (default 80:
+//! the debug binaries, Apache Kafka and PostgreSQL beside each other on two
+//! shared cores top out at 70 to 90; release binaries, `FOOD_BIN_DIR`, go
+//! further); the achieved rate is printed.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    net::Ipv4Addr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
+
+use food_client::gateway::{Client, Endpoint};
+use serde_json::{Value, json};
+use sqlx::{PgPool, Row, postgres::PgPoolOptions};
+use tokio::task::JoinSet;
+
+use crate::topology::{Options, Topology};
+
+/// The ops key whose hash deploy/gateway.toml holds; not rate-limited.
+const OPS: &str = "ops-local";
+/// The customer deploy/gateway.toml's customer key acts as.
+const CUSTOMER_ID: &str = "cust-local";
+/// An item of a kitchen that accepts by itself.
+const ITEM: &str = "margherita";
+const MOVES: [&str; 4] = ["ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"];
+/// One acknowledged order in this many is watched over SSE and moved.
+const WATCH_EVERY: usize = 25;
+/// POSTs in flight at most; beyond it the placer waits (and the achieved
+/// rate falls below the planned one, which is printed).
+const IN_FLIGHT: usize = 64;
+const LOAD: Duration = Duration::from_secs(34);
+const FAULT_AT: Duration = Duration::from_secs(10);
+const LINK_UP_AT: Duration = Duration::from_secs(24);
+const ORDER_KILL_AT: Duration = Duration::from_secs(24);
+
+fn rate() -> u64 {
+    std::env::var("FOOD_REPLICAS_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(80)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// SIGKILL a delivery-service replica, later an order-service one.
+    Kill,
+    /// Take a delivery-service replica's link down, later up again.
+    Cut,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and network namespaces: .ci/run runs it"]
+async fn killing_a_delivery_and_an_order_replica_under_load_loses_and_repeats_nothing() {
+    run(Fault::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and network namespaces: .ci/run runs it"]
+async fn cutting_a_delivery_replica_off_under_load_loses_and_repeats_nothing() {
+    run(Fault::Cut).await;
+}
+
+async fn run(fault: Fault) {
+    let began = Instant::now();
+    let options = Options {
+        scale: BTreeMap::from([
+            ("order-service".to_owned(), 2),
+            ("delivery-service".to_owned(), 2),
+        ]),
+        ..Options::default()
+    };
+    let mut topology = Topology::up(options)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!(
+        "replicas ({fault:?}): topology up in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    let base = topology.gateway_url();
+    let deliveries_db = pool(&topology.postgres_url("deliveries")).await;
+    let orders_db = pool(&topology.postgres_url("orders")).await;
+
+    // Both replicas of each group own partitions.
+    for (group, service) in [
+        ("delivery-service", "delivery-service"),
+        ("order-service", "order-service"),
+    ] {
+        let owners = both_own_partitions(&topology, group, service, Duration::from_secs(40)).await;
+        eprintln!("replicas ({fault:?}): group {group}: {}", show(&owners));
+    }
+
+    // The replica to lose, chosen before the load: the worst case, the one
+    // that publishes delivery-service's outbox (the holder of its
+    // PostgreSQL advisory lock), with the partitions it owns.
+    let victim = relay_leader(&topology, &deliveries_db, "delivery-service").await;
+    let lost_addr = topology.address("delivery-service", victim);
+    let owners = assignment(&topology, "delivery-service").await.unwrap();
+    let lost_partitions: HashSet<i32> = owners
+        .get(&lost_addr)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+
+    // The load, then the fault.
+    let load = Load::start(base.clone(), rate());
+    let load_start = load.started;
+    tokio::time::sleep_until((load_start + FAULT_AT).into()).await;
+    let calls_before = downstream_calls(&base).await;
+    let fault_wall = SystemTime::now();
+    let fault_at = Instant::now();
+    match fault {
+        Fault::Kill => topology.kill("delivery-service", victim).unwrap(),
+        Fault::Cut => topology.link_down("delivery-service", victim).unwrap(),
+    }
+    eprintln!(
+        "replicas ({fault:?}): delivery-service-{victim} ({lost_addr}, outbox publisher, \
+         partitions {lost_partitions:?} of food.orders.v1) lost at {:.1} s",
+        (fault_at - load_start).as_secs_f64()
+    );
+
+    // Second phase: the cut link comes back, or an order-service replica is killed.
+    let mut order_kill = None;
+    match fault {
+        Fault::Cut => {
+            tokio::time::sleep_until((load_start + LINK_UP_AT).into()).await;
+            topology.link_up("delivery-service", victim).unwrap();
+            eprintln!(
+                "replicas (Cut): delivery-service-{victim} link up at {:.1} s",
+                load_start.elapsed().as_secs_f64()
+            );
+        }
+        Fault::Kill => {
+            tokio::time::sleep_until((load_start + ORDER_KILL_AT).into()).await;
+            let before = downstream_calls(&base).await;
+            let killed_at = Instant::now();
+            topology.kill("order-service", 2).unwrap();
+            order_kill = Some((killed_at, before));
+            eprintln!(
+                "replicas (Kill): order-service-2 ({}) killed at {:.1} s",
+                topology.address("order-service", 2),
+                (killed_at - load_start).as_secs_f64()
+            );
+        }
+    }
+
+    let load = load.finish().await;
+    let load_took = load.load_took;
+    let f = load.figures;
+    let acked: HashMap<String, SystemTime> = f.acked.clone();
+    let calls_after = downstream_calls(&base).await;
+
+    // A cut replica rejoins its group.
+    if fault == Fault::Cut {
+        let owners = both_own_partitions(
+            &topology,
+            "delivery-service",
+            "delivery-service",
+            Duration::from_secs(60),
+        )
+        .await;
+        eprintln!(
+            "replicas (Cut): after the link came back: delivery-service: {}",
+            show(&owners)
+        );
+    }
+
+    // Every acknowledged order has its delivery (waiting for the tail).
+    let mut created;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        created = delivery_created(&deliveries_db).await;
+        if acked.keys().all(|id| created.contains_key(id)) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let lost: Vec<&String> = acked
+        .keys()
+        .filter(|id| !created.contains_key(*id))
+        .collect();
+    let unacked_deliveries = created.keys().filter(|id| !acked.contains_key(*id)).count();
+    let order_rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1")
+        .bind(CUSTOMER_ID)
+        .fetch_one(&orders_db)
+        .await
+        .unwrap()
+        .get("n");
+
+    // Histories: each status once.
+    let histories = histories(&deliveries_db).await;
+    let repeated: Vec<(&String, &Vec<String>)> = histories
+        .iter()
+        .filter(|(_, h)| {
+            let distinct: HashSet<&String> = h.iter().collect();
+            distinct.len() != h.len()
+        })
+        .collect();
+    let watched_wrong: Vec<String> = f
+        .watched
+        .iter()
+        .filter(|id| {
+            histories.get(*id).map(Vec::as_slice)
+                != Some(
+                    &[
+                        "PENDING",
+                        "ASSIGNED",
+                        "PICKED_UP",
+                        "IN_TRANSIT",
+                        "DELIVERED",
+                    ]
+                    .map(String::from)[..],
+                )
+        })
+        .cloned()
+        .collect();
+
+    // The topics against the consumers' event-id records, once the last
+    // events (order statuses following the last deliveries) have settled.
+    settle(&topology, &[&deliveries_db, &orders_db]).await;
+    let orders_topic = read_all(&topology, "food.orders.v1").await;
+    let deliveries_topic = read_all(&topology, "food.deliveries.v1").await;
+    let orders_applied = processed(&deliveries_db, "delivery-service.orders").await;
+    let deliveries_applied = processed(&orders_db, "order-service.deliveries").await;
+    let check_consumer = |name: &str, topic: &Topic, applied: &HashSet<String>| {
+        let ids: HashSet<&String> = topic.events.iter().map(|e| &e.event_id).collect();
+        let missing = ids.iter().filter(|id| !applied.contains(**id)).count();
+        let unknown = applied.iter().filter(|id| !ids.contains(id)).count();
+        eprintln!(
+            "replicas ({fault:?}): {name}: {} records on the topic, {} distinct event ids \
+             ({} sent twice by a relay), {} applied, missing {missing}, not on the topic {unknown}",
+            topic.events.len(),
+            ids.len(),
+            topic.events.len() - ids.len(),
+            applied.len(),
+        );
+        (missing, unknown)
+    };
+    let (orders_missing, orders_unknown) =
+        check_consumer("delivery-service.orders", &orders_topic, &orders_applied);
+    let (deliveries_missing, deliveries_unknown) = check_consumer(
+        "order-service.deliveries",
+        &deliveries_topic,
+        &deliveries_applied,
+    );
+
+    // SSE: every change of a watched order reached its watcher, once.
+    let mut sse_missed = Vec::new();
+    let mut sse_repeated = 0;
+    for id in &f.watched {
+        let seen = f.seen.get(id).cloned().unwrap_or_default();
+        let statuses: Vec<&str> = seen.iter().map(|(_, s)| s.as_str()).collect();
+        if !MOVES.iter().all(|m| statuses.contains(m)) {
+            sse_missed.push(format!("{id}: {statuses:?}"));
+        }
+        let versions: HashSet<u64> = seen.iter().map(|(v, _)| *v).collect();
+        sse_repeated += seen.len() - versions.len();
+    }
+
+    // Takeover: how long orders acknowledged after the fault waited for
+    // their delivery, on the lost replica's partitions and on the others.
+    let partition_of: HashMap<&str, i32> = orders_topic
+        .events
+        .iter()
+        .map(|e| (e.key.as_str(), e.partition))
+        .collect();
+    let mut waits_lost = Vec::new();
+    let mut waits_kept = Vec::new();
+    let killed_order_at = order_kill.as_ref().map(|(at, _)| *at);
+    let window_end = killed_order_at.unwrap_or(fault_at + Duration::from_secs(3600));
+    for (id, ack) in &acked {
+        let Some(created_at) = created.get(id) else {
+            continue;
+        };
+        if *ack < fault_wall || ack_instant(*ack, fault_wall, fault_at) >= window_end {
+            continue;
+        }
+        let wait = created_at.duration_since(*ack).unwrap_or_default();
+        match partition_of.get(id.as_str()) {
+            Some(p) if lost_partitions.contains(p) => waits_lost.push(wait),
+            _ => waits_kept.push(wait),
+        }
+    }
+    let max = |w: &[Duration]| w.iter().max().copied().unwrap_or_default().as_millis();
+    let takeover_ms = max(&waits_lost);
+
+    // The gateway: failed requests and per-replica calls.
+    let failures = f.failures.clone();
+    let failure_span = |from: Instant| {
+        let after: Vec<&(Instant, String)> =
+            failures.iter().filter(|(at, _)| *at >= from).collect();
+        (
+            after.len(),
+            after
+                .iter()
+                .map(|(at, _)| *at - from)
+                .max()
+                .unwrap_or_default(),
+        )
+    };
+    let order_addrs = [1, 2].map(|r| topology.address("order-service", r).to_string());
+    let delivery_addrs = [1, 2].map(|r| topology.address("delivery-service", r).to_string());
+    let per_replica =
+        |calls: &BTreeMap<(String, String), f64>, service: &str, addrs: &[String; 2]| {
+            addrs
+                .iter()
+                .map(|a| {
+                    calls
+                        .iter()
+                        .filter(|((s, r), _)| s == service && r.starts_with(&format!("{a}:")))
+                        .map(|(_, n)| *n)
+                        .sum::<f64>()
+                })
+                .collect::<Vec<f64>>()
+        };
+    let orders_before = per_replica(&calls_before, "order", &order_addrs);
+    let deliveries_after = per_replica(&calls_after, "delivery", &delivery_addrs);
+    let deliveries_before = per_replica(&calls_before, "delivery", &delivery_addrs);
+
+    // How late changes reached the SSE watchers: delivery-service's outbox
+    // relay publishes them, one replica at a time.
+    let lag_max = |from: SystemTime, to: SystemTime| {
+        f.sse_lag
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .map(|(_, lag)| *lag)
+            .max()
+            .unwrap_or_default()
+            .as_millis()
+    };
+    let sse_lag_before = lag_max(SystemTime::UNIX_EPOCH, fault_wall);
+    let sse_lag_after = lag_max(fault_wall, SystemTime::now());
+    let achieved = acked.len() as f64 / load_took.as_secs_f64();
+    eprintln!(
+        "replicas ({fault:?}) figures:\n\
+         \x20 load: planned {} orders/s, achieved {achieved:.0}/s over {:.1} s\n\
+         \x20 acknowledged {}, order rows {order_rows}, deliveries {} ({unacked_deliveries} without an acknowledged order)\n\
+         \x20 lost {}, duplicates: histories with a status twice {}, SSE changes seen twice {sse_repeated}\n\
+         \x20 watched over SSE {}, moved to DELIVERED {}, SSE missing a change {}, \
+         longest SSE lag {sse_lag_before} ms before the fault, {sse_lag_after} ms after\n\
+         \x20 takeover (delivery-service-{victim} lost, partitions {lost_partitions:?}): \
+         longest wait for a delivery {takeover_ms} ms on its partitions ({} orders), \
+         {} ms on the others ({} orders)\n\
+         \x20 gateway: failed requests {} in all; after the delivery-service fault {:?}\n\
+         \x20 gateway calls per order-service replica before the fault {:?}, \
+         per delivery-service replica before {:?} and after {:?}",
+        rate(),
+        load_took.as_secs_f64(),
+        acked.len(),
+        created.len(),
+        lost.len(),
+        repeated.len(),
+        f.watched.len(),
+        f.moved,
+        sse_missed.len(),
+        waits_lost.len(),
+        max(&waits_kept),
+        waits_kept.len(),
+        failures.len(),
+        failure_span(fault_at),
+        orders_before,
+        deliveries_before,
+        deliveries_after,
+    );
+    let mut grouped: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (at, what) in &failures {
+        grouped
+            .entry(what.as_str())
+            .or_default()
+            .push(format!("{:.2}", (*at - load_start).as_secs_f64()));
+    }
+    for (what, at) in grouped {
+        eprintln!(
+            "  failed: {what}, {} times, at {} s",
+            at.len(),
+            at.join(" ")
+        );
+    }
+
+    assert!(
+        achieved >= rate() as f64 * 0.6,
+        "the load ran: {achieved:.0} of {} orders/s",
+        rate()
+    );
+    assert_eq!(
+        lost,
+        Vec::<&String>::new(),
+        "acknowledged orders without a delivery"
+    );
+    assert_eq!(
+        order_rows as usize,
+        acked.len(),
+        "one order row per acknowledged order"
+    );
+    assert_eq!(
+        unacked_deliveries, 0,
+        "deliveries of orders never acknowledged"
+    );
+    assert!(repeated.is_empty(), "statuses applied twice: {repeated:?}");
+    assert!(
+        watched_wrong.is_empty(),
+        "watched deliveries with another history: {watched_wrong:?}"
+    );
+    assert_eq!(
+        (orders_missing, orders_unknown),
+        (0, 0),
+        "delivery-service's record of food.orders.v1"
+    );
+    assert_eq!(
+        (deliveries_missing, deliveries_unknown),
+        (0, 0),
+        "order-service's record of food.deliveries.v1"
+    );
+    assert!(
+        sse_missed.is_empty(),
+        "changes the SSE watcher missed: {sse_missed:?}"
+    );
+    assert_eq!(sse_repeated, 0, "changes the SSE watcher got twice");
+    assert_eq!(
+        f.moved as usize,
+        f.watched.len(),
+        "every watched delivery moved to DELIVERED"
+    );
+    assert!(
+        !waits_lost.is_empty(),
+        "orders on the lost replica's partitions after the fault"
+    );
+    assert!(
+        takeover_ms < 20_000,
+        "the survivor took over within 20 s (session.timeout.ms 10 s): {takeover_ms} ms"
+    );
+    let share = orders_before[0] / (orders_before[0] + orders_before[1]).max(1.0);
+    assert!(
+        (0.3..=0.7).contains(&share),
+        "the gateway balanced over both order-service replicas: {orders_before:?}"
+    );
+    // POST /orders never touches delivery-service: losing it fails no order.
+    let failed_posts_after_fault = failures
+        .iter()
+        .filter(|(at, what)| {
+            *at >= fault_at && what.starts_with("POST") && killed_order_at.is_none_or(|k| *at < k)
+        })
+        .count();
+    assert_eq!(
+        failed_posts_after_fault, 0,
+        "POST /orders failed while only delivery-service was hurt"
+    );
+
+    if let Some((killed_at, before)) = order_kill {
+        let killed = order_addrs[1].clone();
+        let calls_killed = |calls: &BTreeMap<(String, String), f64>| {
+            calls
+                .iter()
+                .filter(|((s, r), _)| s == "order" && r.starts_with(&format!("{killed}:")))
+                .map(|(_, n)| *n)
+                .sum::<f64>()
+        };
+        let after_kill = calls_killed(&calls_after) - calls_killed(&before);
+        let (n, last) = failure_span(killed_at);
+        eprintln!(
+            "replicas (Kill): order-service-2 killed: gateway calls to it afterwards {after_kill}, \
+             failed requests afterwards {n}, the last {} ms after the kill",
+            last.as_millis()
+        );
+        assert!(
+            last < Duration::from_secs(2),
+            "requests failed for at most ~1 s after an order-service replica died: {} ms",
+            last.as_millis()
+        );
+    }
+    drop(topology);
+}
+
+// ---------------------------------------------------------------------------
+// The load
+
+#[derive(Clone, Default)]
+struct Figures {
+    /// Order id → when its POST was acknowledged.
+    acked: HashMap<String, SystemTime>,
+    /// Requests that failed (a transport error or a 5xx), with when.
+    failures: Vec<(Instant, String)>,
+    watched: Vec<String>,
+    /// Order id → (version, status) of each SSE event its watcher got.
+    seen: HashMap<String, Vec<(u64, String)>>,
+    /// For each change an SSE watcher got (not the first event, the state
+    /// when the stream opened): when it arrived, and how long after the
+    /// change was made (its `updated_at`).
+    sse_lag: Vec<(SystemTime, Duration)>,
+    moved: u64,
+}
+
+struct Load {
+    started: Instant,
+    figures: Arc<Mutex<Figures>>,
+    placer: tokio::task::JoinHandle<()>,
+    movers: JoinSet<()>,
+}
+
+struct Finished {
+    figures: Figures,
+    load_took: Duration,
+}
+
+impl Load {
+    fn start(base: String, rate: u64) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(IN_FLIGHT)
+            .build()
+            .unwrap();
+        let figures = Arc::new(Mutex::new(Figures::default()));
+        let (to_move, moving) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let moving = Arc::new(tokio::sync::Mutex::new(moving));
+        let started = Instant::now();
+        let placer = {
+            let (http, base, figures) = (http.clone(), base.clone(), figures.clone());
+            tokio::spawn(async move {
+                let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+                let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut placing = JoinSet::new();
+                let mut n = 0usize;
+                while started.elapsed() < LOAD {
+                    tick.tick().await;
+                    let permit = permits.clone().acquire_owned().await.unwrap();
+                    n += 1;
+                    let key = format!("replicas-{}-{n}", std::process::id());
+                    let (http, base, figures, to_move) =
+                        (http.clone(), base.clone(), figures.clone(), to_move.clone());
+                    placing.spawn(async move {
+                        let id = place(&http, &base, &key, &figures).await;
+                        drop(permit);
+                        let watch = {
+                            let mut f = figures.lock().unwrap();
+                            f.acked.insert(id.clone(), SystemTime::now());
+                            let watch = f.acked.len() % WATCH_EVERY == 0;
+                            if watch {
+                                f.watched.push(id.clone());
+                            }
+                            watch
+                        };
+                        if watch {
+                            let _ = to_move.send(id);
+                        }
+                    });
+                    while placing.try_join_next().is_some() {}
+                }
+                while placing.join_next().await.is_some() {}
+            })
+        };
+        let mut movers = JoinSet::new();
+        for _ in 0..6 {
+            let (http, base, figures, moving) =
+                (http.clone(), base.clone(), figures.clone(), moving.clone());
+            movers.spawn(async move {
+                loop {
+                    let next = moving.lock().await.recv().await;
+                    let Some(id) = next else { break };
+                    follow(&http, &base, &id, &figures).await;
+                }
+            });
+        }
+        Self {
+            started,
+            figures,
+            placer,
+            movers,
+        }
+    }
+
+    async fn finish(mut self) -> Finished {
+        self.placer.await.unwrap();
+        let load_took = self.started.elapsed();
+        let drained = tokio::time::timeout(Duration::from_secs(90), async {
+            while let Some(done) = self.movers.join_next().await {
+                done.unwrap();
+            }
+        })
+        .await;
+        assert!(
+            drained.is_ok(),
+            "every watched delivery moved within 90 s of the load's end"
+        );
+        let figures = self.figures.lock().unwrap().clone();
+        Finished { figures, load_took }
+    }
+}
+
+fn failed(figures: &Mutex<Figures>, what: String) {
+    figures
+        .lock()
+        .unwrap()
+        .failures
+        .push((Instant::now(), what));
+}
+
+/// POSTs one order until it is acknowledged; its id.
+async fn place(http: &reqwest::Client, base: &str, key: &str, figures: &Mutex<Figures>) -> String {
+    loop {
+        let r = http
+            .post(format!("{base}/orders"))
+            .bearer_auth(OPS)
+            .header("Idempotency-Key", key)
+            .json(&json!({
+                "customer_id": CUSTOMER_ID,
+                "items": [{"item_id": ITEM, "quantity": 1}],
+                "delivery_address": "2 Replica Row",
+            }))
+            .send()
+            .await;
+        match r {
+            Ok(r) if r.status() == 201 => {
+                let order: Value = r.json().await.unwrap();
+                return order["id"].as_str().unwrap().to_owned();
+            }
+            Ok(r) if r.status().is_client_error() => {
+                panic!(
+                    "POST /orders refused: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )
+            }
+            Ok(r) => failed(figures, format!("POST /orders: {}", r.status())),
+            Err(e) => failed(figures, format!("POST /orders: {e}")),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for the order's delivery, watches it over SSE and moves it to
+/// DELIVERED.
+async fn follow(http: &reqwest::Client, base: &str, id: &str, figures: &Arc<Mutex<Figures>>) {
+    let give_up = Instant::now() + Duration::from_secs(90);
+    loop {
+        match http
+            .get(format!("{base}/delivery/status/{id}"))
+            .bearer_auth(OPS)
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 200 => break,
+            Ok(r) if r.status() == 404 => {}
+            Ok(r) => failed(figures, format!("GET /delivery/status: {}", r.status())),
+            Err(e) => failed(figures, format!("GET /delivery/status: {e}")),
+        }
+        assert!(
+            Instant::now() < give_up,
+            "the delivery of {id} appeared within 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let watcher = tokio::spawn(watch(
+        base.to_owned(),
+        id.to_owned(),
+        figures.clone(),
+        first_tx,
+    ));
+    let _ = tokio::time::timeout(Duration::from_secs(10), first_rx).await;
+
+    for status in MOVES {
+        loop {
+            let r = http
+                .put(format!("{base}/delivery/status/{id}"))
+                .bearer_auth(OPS)
+                .json(&json!({"status": status, "courier": "courier-1"}))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status() == 200 => break,
+                Ok(r) if r.status() == 409 => {
+                    // A pick-up before the kitchen's acceptance reached
+                    // delivery-service, or a PUT whose answer was lost
+                    // though it applied: look at where the delivery is.
+                    if status_of(http, base, id).await.as_deref() == Some(status) {
+                        break;
+                    }
+                }
+                Ok(r) if r.status().is_client_error() => {
+                    panic!(
+                        "PUT {status} for {id} refused: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )
+                }
+                Ok(r) => failed(
+                    figures,
+                    format!("PUT /delivery/status {status}: {}", r.status()),
+                ),
+                Err(e) => failed(figures, format!("PUT /delivery/status {status}: {e}")),
+            }
+            assert!(
+                Instant::now() < give_up,
+                "{id} moved to {status} within 90 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    figures.lock().unwrap().moved += 1;
+    let _ = tokio::time::timeout(Duration::from_secs(60), watcher).await;
+}
+
+/// The delivery's status now, if the gateway answers.
+async fn status_of(http: &reqwest::Client, base: &str, id: &str) -> Option<String> {
+    let r = http
+        .get(format!("{base}/delivery/status/{id}"))
+        .bearer_auth(OPS)
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 200 {
+        return None;
+    }
+    let delivery: Value = r.json().await.ok()?;
+    delivery["status"].as_str().map(str::to_owned)
+}
+
+/// Reads the order's SSE stream until DELIVERED (reconnecting with the
+/// last event id if the stream breaks), recording each event.
+async fn watch(
+    base: String,
+    id: String,
+    figures: Arc<Mutex<Figures>>,
+    first: tokio::sync::oneshot::Sender<()>,
+) {
+    let client = Client::builder(
+        Endpoint::new(&base, Some(OPS.to_owned()), Duration::from_secs(10)).unwrap(),
+    )
+    .build()
+    .unwrap();
+    let mut first = Some(first);
+    let mut last_id: Option<String> = None;
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < give_up {
+        let path = format!("/delivery/status/{id}/stream");
+        let mut stream = match client.stream(&path, last_id.as_deref()).await {
+            Ok(s) => s,
+            Err(e) => {
+                failed(&figures, format!("GET {path}: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        while let Some(event) = stream.next().await {
+            let Ok(event) = event else {
+                failed(&figures, format!("SSE {id} broke"));
+                break;
+            };
+            last_id = event.id.clone().or(last_id);
+            let delivery: Value = serde_json::from_str(&event.data).unwrap();
+            let status = delivery["status"].as_str().unwrap_or_default().to_owned();
+            let version = delivery["version"].as_u64().unwrap_or_default();
+            let arrived = SystemTime::now();
+            let made = delivery["updated_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(SystemTime::from);
+            {
+                let mut f = figures.lock().unwrap();
+                f.seen
+                    .entry(id.clone())
+                    .or_default()
+                    .push((version, status.clone()));
+                if let (None, Some(made)) = (&first, made) {
+                    let lag = arrived.duration_since(made).unwrap_or_default();
+                    f.sse_lag.push((arrived, lag));
+                }
+            }
+            if let Some(first) = first.take() {
+                let _ = first.send(());
+            }
+            if status == "DELIVERED" {
+                return;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What the checks read
+
+async fn pool(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// Order id → when its delivery was created.
+async fn delivery_created(db: &PgPool) -> HashMap<String, SystemTime> {
+    sqlx::query("SELECT order_id, created_at FROM deliveries")
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let micros: i64 = r.get("created_at");
+            (
+                r.get::<String, _>("order_id"),
+                SystemTime::UNIX_EPOCH + Duration::from_micros(micros as u64),
+            )
+        })
+        .collect()
+}
+
+/// Order id → its delivery's statuses, oldest first.
+async fn histories(db: &PgPool) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for r in sqlx::query("SELECT order_id, status FROM delivery_history ORDER BY order_id, version")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        out.entry(r.get("order_id"))
+            .or_default()
+            .push(r.get("status"));
+    }
+    out
+}
+
+async fn processed(db: &PgPool, consumer: &str) -> HashSet<String> {
+    sqlx::query("SELECT event_id FROM processed_events WHERE consumer = $1")
+        .bind(consumer)
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get("event_id"))
+        .collect()
+}
+
+/// Waits until the topics' ends and the consumers' records stop moving
+/// (the same for two looks a second apart), so that both are read whole.
+async fn settle(topology: &Topology, dbs: &[&PgPool]) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let probe: BaseConsumer = topology.kafka_client_config().create().unwrap();
+    let mut last = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let mut now = Vec::new();
+        for topic in ["food.orders.v1", "food.deliveries.v1"] {
+            for p in 0..3 {
+                let (_, high) = probe
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))
+                    .unwrap_or((0, -1));
+                now.push(high);
+            }
+        }
+        for db in dbs {
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM processed_events")
+                .fetch_one(*db)
+                .await
+                .unwrap()
+                .get("n");
+            now.push(n);
+        }
+        if last.as_ref() == Some(&now) {
+            return;
+        }
+        last = Some(now);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Which replica of `service` holds the advisory lock that makes its
+/// outbox relay the publisher (by the address of its connection).
+async fn relay_leader(topology: &Topology, db: &PgPool, service: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let holders: Vec<String> = sqlx::query(
+            "SELECT host(a.client_addr) AS addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()",
+        )
+        .fetch_all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.get::<Option<String>, _>("addr"))
+        .collect();
+        for replica in 1..=topology.replicas(service) {
+            if holders.contains(&topology.address(service, replica).to_string()) {
+                return replica;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a {service} replica publishes its outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Each member's partitions of `group`, by the member's address, from
+/// Kafka's own ConsumerGroupCommand.
+async fn assignment(
+    topology: &Topology,
+    group: &str,
+) -> anyhow::Result<BTreeMap<Ipv4Addr, Vec<i32>>> {
+    let out = topology
+        .kafka_tool(
+            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+            &[
+                "--bootstrap-server",
+                "kafka:9092",
+                "--describe",
+                "--group",
+                group,
+            ],
+        )
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut owners: BTreeMap<Ipv4Addr, Vec<i32>> = BTreeMap::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+        if cols.len() < 9 || cols[0] != group {
+            continue;
+        }
+        let (Ok(partition), Ok(host)) = (
+            cols[2].parse::<i32>(),
+            cols[7].trim_start_matches('/').parse::<Ipv4Addr>(),
+        ) else {
+            continue;
+        };
+        owners.entry(host).or_default().push(partition);
+    }
+    Ok(owners)
+}
+
+/// Waits until every replica of `service` owns a partition of `group`.
+async fn both_own_partitions(
+    topology: &Topology,
+    group: &str,
+    service: &str,
+    within: Duration,
+) -> BTreeMap<Ipv4Addr, Vec<i32>> {
+    let deadline = Instant::now() + within;
+    loop {
+        let owners = assignment(topology, group).await.unwrap_or_default();
+        let all = (1..=topology.replicas(service)).all(|r| {
+            owners
+                .get(&topology.address(service, r))
+                .is_some_and(|p| !p.is_empty())
+        });
+        if all {
+            return owners;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every {service} replica owns a partition of {group} within {within:?}: {}",
+            show(&owners)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn show(owners: &BTreeMap<Ipv4Addr, Vec<i32>>) -> String {
+    owners
+        .iter()
+        .map(|(a, p)| format!("{a} owns {p:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `grpc_client_calls_total` from the gateway's /metrics, by (service, replica).
+async fn downstream_calls(base: &str) -> BTreeMap<(String, String), f64> {
+    let text = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(OPS)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("grpc_client_calls_total{"))
+    {
+        let label = |name: &str| {
+            line.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        out.insert((label("service"), label("replica")), value);
+    }
+    out
+}
+
+struct TopicEvent {
+    key: String,
+    partition: i32,
+    event_id: String,
+}
+
+struct Topic {
+    events: Vec<TopicEvent>,
+}
+
+/// Every record of `topic`, from its beginning to its end now.
+async fn read_all(topology: &Topology, topic: &str) -> Topic {
+    use rdkafka::{
+        Message,
+        consumer::{BaseConsumer, Consumer},
+    };
+    let probe: BaseConsumer = topology.kafka_client_config().create().unwrap();
+    let timeout = Duration::from_secs(10);
+    let metadata = probe.fetch_metadata(Some(topic), timeout).unwrap();
+    let count: i64 = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| {
+            let (low, high) = probe.fetch_watermarks(topic, p.id(), timeout).unwrap();
+            high - low
+        })
+        .sum();
+    let messages = food_kit::testing::read_topic(
+        &topology.kafka_bootstrap(),
+        topic,
+        count as usize,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(messages.len() as i64, count, "read all of {topic}");
+    Topic {
+        events: messages
+            .iter()
+            .map(|m| TopicEvent {
+                key: food_kit::testing::key_of(m),
+                partition: m.partition(),
+                event_id: food_events::decode(m.payload().unwrap()).unwrap().event_id,
+            })
+            .collect(),
+    }
+}
+
+/// The monotonic instant of a wall-clock time, by its distance from a pair
+/// taken together.
+fn ack_instant(at: SystemTime, wall: SystemTime, mono: Instant) -> Instant {
+    match at.duration_since(wall) {
+        Ok(after) => mono + after,
+        Err(e) => mono - e.duration(),
+    }
+}
