@@ -63,9 +63,9 @@ const WATCH_EVERY: usize = 25;
 /// POSTs in flight at most; beyond it the placer waits (and the achieved
 /// rate falls below the planned one, which is printed).
 const IN_FLIGHT: usize = 64;
-const LOAD: Duration = Duration::from_secs(34);
+const LOAD: Duration = Duration::from_secs(40);
 const FAULT_AT: Duration = Duration::from_secs(10);
-const LINK_UP_AT: Duration = Duration::from_secs(24);
+const LINK_UP_AT: Duration = Duration::from_secs(30);
 const ORDER_KILL_AT: Duration = Duration::from_secs(24);
 
 fn rate() -> u64 {

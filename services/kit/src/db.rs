@@ -267,14 +267,16 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
 }
 
 /// Set on every PostgreSQL session, so that a replica cut off from the
-/// network mid-transaction cannot hold its locks (delivery-service's
-/// dispatch lock, row locks) until TCP gives up, which takes hours by
+/// network cannot hold its locks until TCP gives up, which takes hours by
 /// default: the server ends a session idle inside a transaction after 10 s
-/// (ours last milliseconds) and notices a silent client of an idle session
-/// within about 16 s (keepalive probes after 10 s idle, every 2 s, 3 lost).
-/// The replica's pool then opens new connections once it is reachable.
+/// (ours last milliseconds), holding delivery-service's dispatch lock or
+/// row locks; and it drops a silent client's session (the outbox
+/// publisher's lock) within about 11 s: keepalive probes after 5 s idle,
+/// every 2 s, 3 lost, or 10 s of data it sent going unacknowledged. The
+/// replica's pool opens new connections once it is reachable again.
 const POSTGRES_SESSION: &str = "SET idle_in_transaction_session_timeout = '10s'; \
-     SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;";
+     SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; \
+     SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000;";
 
 async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     // Validate the URL with the SQLite driver's own parser for a clear error.

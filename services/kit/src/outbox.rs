@@ -163,6 +163,9 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const ROUNDS: usize = 8;
 /// How often the backlog gauge is refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+/// How often the PostgreSQL publisher checks that the session holding its
+/// lock lives.
+const LEADER_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Sent rows are kept this long for inspection, then deleted.
 const KEEP_SENT: Duration = Duration::from_secs(3600);
 
@@ -419,13 +422,14 @@ impl Relay {
     pub async fn run(self, shutdown: Shutdown) {
         // With several replicas on one PostgreSQL database, one relay at a
         // time publishes, so rows keep their order.
-        let _leader = match self.db.backend() {
+        let mut leader = match self.db.backend() {
             Backend::Postgres => match self.lead(&shutdown).await {
                 Some(conn) => Some(conn),
                 None => return,
             },
             Backend::Sqlite => None,
         };
+        let mut last_leader_check = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(50);
         let mut last_cleanup = tokio::time::Instant::now();
         let mut last_backlog = tokio::time::Instant::now() - BACKLOG_EVERY;
@@ -433,6 +437,24 @@ impl Relay {
         loop {
             if shutdown.is_triggered() {
                 break;
+            }
+            // The lock lives as long as its session: a session the server
+            // dropped (this replica was cut off from it) no longer holds it,
+            // and another replica may publish by now.
+            if let Some(conn) = leader.as_mut()
+                && last_leader_check.elapsed() >= LEADER_CHECK_EVERY
+            {
+                last_leader_check = tokio::time::Instant::now();
+                if let Err(e) = sqlx::query("SELECT 1").execute(&mut **conn).await {
+                    tracing::warn!(relay = %self.name, error = %e, "lost the session holding the publisher's lock; waiting to lead again");
+                    if let Some(lost) = leader.take() {
+                        drop(lost.detach());
+                    }
+                    match self.lead(&shutdown).await {
+                        Some(conn) => leader = Some(conn),
+                        None => break,
+                    }
+                }
             }
             let round = tokio::select! {
                 r = self.relay_once() => r,

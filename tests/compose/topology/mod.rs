@@ -533,13 +533,7 @@ impl Topology {
             if let Some(status) = self.exited(r) {
                 return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
             }
-            let (ok, line) = self.probe(svc, r, check).await;
-            {
-                let mut s = r.state.lock().unwrap();
-                s.last_check = Some(format!("{} {line}", if ok { "ok:" } else { "failed:" }));
-                s.probes += 1;
-            }
-            if ok {
+            if self.checked(svc, r, check).await {
                 return Ok(());
             }
             if start.elapsed() > within {
@@ -834,16 +828,8 @@ impl Topology {
             if let Some(status) = self.exited(r) {
                 return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
             }
-            let (ok, line) = self.probe(svc, r, check).await;
-            {
-                let mut s = r.state.lock().unwrap();
-                s.last_check = Some(format!("{} {line}", if ok { "ok:" } else { "failed:" }));
-                s.probes += 1;
-                if ok {
-                    s.healthy = Some(self.began.elapsed());
-                }
-            }
-            if ok {
+            if self.checked(svc, r, check).await {
+                r.state.lock().unwrap().healthy = Some(self.began.elapsed());
                 return Ok(());
             }
             if started.elapsed() > check.start_period {
@@ -859,6 +845,15 @@ impl Topology {
                 }
             }
         }
+    }
+
+    /// One healthcheck, its line kept for error messages: healthy or not.
+    async fn checked(&self, svc: &Svc, r: &Replica, check: &Healthcheck) -> bool {
+        let (ok, line) = self.probe(svc, r, check).await;
+        let mut s = r.state.lock().unwrap();
+        s.last_check = Some(format!("{} {line}", if ok { "ok:" } else { "failed:" }));
+        s.probes += 1;
+        ok
     }
 
     /// One healthcheck: `(healthy, its one-line output)`.
