@@ -11,7 +11,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use food_kit::grpc::balance::{Balanced, Configure};
+use food_kit::{
+    grpc::balance::{Balanced, Configure},
+    healthcheck::grpc_serving,
+};
 use food_proto::{
     delivery::v1::delivery_service_client::DeliveryServiceClient,
     menu::v1::menu_service_client::MenuServiceClient,
@@ -21,9 +24,6 @@ use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 use crate::settings::Settings;
@@ -95,19 +95,7 @@ impl Downstream {
     /// `grpc.health.v1` of each service: `Ok` when it reports SERVING.
     pub async fn health(&self) -> Vec<(&'static str, Result<(), String>)> {
         let checks = self.channels.iter().map(|(name, channel)| async move {
-            let mut client = HealthClient::new(channel.clone());
-            let call = client.check(HealthCheckRequest {
-                service: String::new(),
-            });
-            let result = match tokio::time::timeout(self.timeout, call).await {
-                Err(_) => Err("timed out".to_owned()),
-                Ok(Err(status)) => Err(format!("unreachable: {}", status.message())),
-                Ok(Ok(res)) => match res.into_inner().status() {
-                    ServingStatus::Serving => Ok(()),
-                    other => Err(format!("not serving: {}", other.as_str_name())),
-                },
-            };
-            (*name, result)
+            (*name, grpc_serving(channel.clone(), self.timeout).await)
         });
         futures::future::join_all(checks).await
     }

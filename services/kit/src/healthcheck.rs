@@ -10,6 +10,10 @@ use std::{
 };
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::{
+    client::GrpcService,
+    codegen::{Body, Bytes, StdError},
+};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -63,21 +67,46 @@ impl Probe {
     }
 }
 
+/// Asks `grpc.health.v1` (the overall status, service "") on `channel`:
+/// `Ok` when SERVING within `timeout`, else why not, one line. The one
+/// question the probes, the gateway's `/readyz` and the balancer's
+/// replica checks all ask.
+pub async fn grpc_serving<T>(channel: T, timeout: Duration) -> Result<(), String>
+where
+    T: GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
+    let mut client = HealthClient::new(channel);
+    let check = client.check(HealthCheckRequest {
+        service: String::new(),
+    });
+    match tokio::time::timeout(timeout, check).await {
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        Ok(Err(status)) => Err(format!("unreachable: {}", status.message())),
+        Ok(Ok(res)) => match res.into_inner().status() {
+            ServingStatus::Serving => Ok(()),
+            other => Err(format!("not serving: {}", other.as_str_name())),
+        },
+    }
+}
+
 async fn grpc(target: SocketAddr) -> Result<String, String> {
+    // Connected first, so that a refusal says why (tonic's own error says
+    // only "transport error").
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{target}"))
         .map_err(|e| e.to_string())?
         .connect()
         .await
         .map_err(|e| format!("cannot connect to {target}: {}", source_message(&e)))?;
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .map_err(|s| format!("health check at {target} failed: {}", s.message()))?;
-    match response.into_inner().status() {
-        ServingStatus::Serving => Ok(format!("serving at {target}")),
-        other => Err(format!("{} at {target}", other.as_str_name())),
+    match grpc_serving(channel, DEADLINE).await {
+        Ok(()) => Ok(format!("serving at {target}")),
+        // The caller's line says "not serving" already.
+        Err(why) => Err(format!(
+            "{} at {target}",
+            why.strip_prefix("not serving: ").unwrap_or(&why)
+        )),
     }
 }
 

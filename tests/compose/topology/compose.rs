@@ -17,8 +17,6 @@ use serde_yaml::Value;
 pub struct Project {
     /// Top-level `name`, else the compose file's directory name.
     pub name: String,
-    /// Relative bind-mount sources are resolved against this directory.
-    pub dir: PathBuf,
     pub services: BTreeMap<String, Service>,
     /// Top-level `volumes` (named volumes).
     pub volumes: Vec<String>,
@@ -170,7 +168,6 @@ impl Project {
         }
         Ok(Self {
             name,
-            dir: dir.to_path_buf(),
             services,
             volumes,
         })

@@ -35,9 +35,6 @@
 //! the Kafka and PostgreSQL stand-ins; this module starts, probes and
 //! stops replicas.
 
-// The API serves every test module of the target; not each uses all of it.
-#![allow(dead_code)]
-
 pub mod compose;
 mod images;
 mod net;
@@ -310,13 +307,6 @@ impl Topology {
         format!("http://127.0.0.1:{port}")
     }
 
-    /// The host port that forwards to `service`'s `container_port`.
-    pub fn published_port(&self, service: &str, container_port: u16) -> Option<u16> {
-        self.published
-            .get(&(service.to_owned(), container_port))
-            .copied()
-    }
-
     /// Replicas of a service, numbered from 1 as compose does.
     pub fn replicas(&self, service: &str) -> usize {
         self.services.get(service).map_or(0, |s| s.replicas.len())
@@ -464,23 +454,6 @@ impl Topology {
         }
     }
 
-    /// Starts a killed replica again with the same command and environment
-    /// (as `docker start`: it does not wait for health; see
-    /// [`Topology::wait_healthy`]).
-    pub async fn start(&mut self, service: &str, replica: usize) -> anyhow::Result<()> {
-        let (svc, r) = self.svc_replica(service, replica)?;
-        {
-            let mut p = r.process.lock().unwrap();
-            if let Some(running) = p.as_mut() {
-                if running.try_wait().is_none() {
-                    bail!("{service}-{replica} is running");
-                }
-                *p = None;
-            }
-        }
-        self.start_replica(svc, r).await
-    }
-
     /// Takes a replica's link down (packets dropped, the process keeps
     /// running) and up again.
     pub fn link_down(&self, service: &str, replica: usize) -> anyhow::Result<()> {
@@ -493,54 +466,6 @@ impl Topology {
         let veth = &self.replica(service, replica)?.endpoint.veth;
         net::ip(&["link", "set", veth, "up"])?;
         Ok(())
-    }
-
-    /// The replica's captured stdout+stderr.
-    pub fn log_path(&self, service: &str, replica: usize) -> PathBuf {
-        self.replica(service, replica)
-            .expect("a replica of the topology")
-            .log
-            .clone()
-    }
-
-    /// The pid of a replica's process while it runs.
-    pub fn pid(&self, service: &str, replica: usize) -> Option<u32> {
-        let r = self.replica(service, replica).ok()?;
-        let mut p = r.process.lock().unwrap();
-        let p = p.as_mut()?;
-        p.try_wait().is_none().then_some(p.pid)
-    }
-
-    /// Waits until a replica is healthy by its compose healthcheck: its
-    /// command (or the probe standing in for the image's), run at once and
-    /// then every 200 ms rather than every `interval`, so that the caller
-    /// measures when the replica serves, not the interval; Err when
-    /// `within` passes or the process exits.
-    pub async fn wait_healthy(
-        &self,
-        service: &str,
-        replica: usize,
-        within: Duration,
-    ) -> anyhow::Result<()> {
-        let (svc, r) = self.svc_replica(service, replica)?;
-        let check = svc
-            .spec
-            .healthcheck
-            .as_ref()
-            .with_context(|| format!("{service} has no healthcheck"))?;
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.exited(r) {
-                return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
-            }
-            if self.checked(svc, r, check).await {
-                return Ok(());
-            }
-            if start.elapsed() > within {
-                return Err(self.failure(r, &format!("was not healthy within {within:?}")));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
     }
 
     /// `docker compose run --rm <service> [command]`: a one-off container of
@@ -632,11 +557,6 @@ impl Topology {
         .await;
         self.net.lock().unwrap().remove(&name);
         result
-    }
-
-    /// How long `up` took.
-    pub fn up_took(&self) -> Duration {
-        self.up_took
     }
 
     /// One line per replica: when it started and when it was healthy,

@@ -67,10 +67,9 @@ use tonic::{
     body::Body,
     transport::{Channel, Endpoint, Uri},
 };
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
 use tower::{Service, ServiceExt};
+
+use crate::healthcheck::grpc_serving;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -426,18 +425,7 @@ impl Shared {
     async fn probe(&self, timeout: Duration) {
         let members = self.snapshot();
         let probes = members.iter().map(|m| async move {
-            let mut client = HealthClient::new(m.channel.clone());
-            let check = client.check(HealthCheckRequest {
-                service: String::new(),
-            });
-            let verdict = match tokio::time::timeout(timeout, check).await {
-                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-                Ok(Err(status)) => Err(status.message().to_owned()),
-                Ok(Ok(res)) => match res.into_inner().status() {
-                    ServingStatus::Serving => Ok(()),
-                    other => Err(other.as_str_name().to_owned()),
-                },
-            };
+            let verdict = grpc_serving(m.channel.clone(), timeout).await;
             let was = m.up.swap(verdict.is_ok(), Ordering::Relaxed);
             match verdict {
                 Ok(()) if !was => {
