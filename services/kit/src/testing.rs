@@ -108,6 +108,12 @@ pub fn with_search_path(url: &str, schema: &str) -> String {
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
 
+/// How long a healthcheck run may take in a test. The probe itself gives
+/// up after its 800 ms deadline; the rest is starting a debug binary, which
+/// took 1.3 s on a 2-core machine busy with the rest of the suite. A run
+/// past this bound waited on something it should not have.
+pub const HEALTHCHECK_BOUND: Duration = Duration::from_secs(5);
+
 /// What `<binary> healthcheck` answered: exit code, stdout, stderr and how
 /// long it took.
 #[derive(Debug)]
@@ -144,7 +150,7 @@ pub async fn run_healthcheck(binary: &str, env: &[(&str, &str)]) -> HealthcheckR
 }
 
 /// Checks what every binary's healthcheck does without a server: nothing
-/// listening at its address is exit 1 with one line, in under a second; a
+/// listening at its address is exit 1 with one line, within the bound; a
 /// listen address that does not parse is exit 2 naming the variable.
 pub async fn healthcheck_refuses_without_a_server(binary: &str, name: &str, listen_var: &str) {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -160,7 +166,7 @@ pub async fn healthcheck_refuses_without_a_server(binary: &str, name: &str, list
         )),
         "{run:?}"
     );
-    assert!(run.took < Duration::from_secs(1), "{run:?}");
+    assert!(run.took < HEALTHCHECK_BOUND, "{run:?}");
 
     let run = run_healthcheck(binary, &[(listen_var, "nowhere")]).await;
     assert_eq!(run.code, Some(2), "{run:?}");

@@ -1,9 +1,9 @@
 //! `menu-service healthcheck` asks the running service at the address its
 //! settings give, as compose healthchecks and Kubernetes probes call it.
 
-use std::time::Duration;
-
-use food_kit::testing::{healthcheck_refuses_without_a_server, run_healthcheck};
+use food_kit::testing::{
+    healthcheck_refuses_without_a_server, run_healthcheck, HEALTHCHECK_BOUND,
+};
 
 use crate::helpers::spawn_app;
 
@@ -22,7 +22,7 @@ async fn healthcheck_exits_0_while_the_service_serves_and_1_once_it_stops() {
         run.stdout.trim(),
         format!("menu-service: serving at 127.0.0.1:{}", app.addr.port())
     );
-    assert!(run.took < Duration::from_secs(1), "{run:?}");
+    assert!(run.took < HEALTHCHECK_BOUND, "{run:?}");
 
     app.stop().await;
     let run = run_healthcheck(MENU_SERVICE, &env).await;
