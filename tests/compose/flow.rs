@@ -1,5 +1,6 @@
 //! The seed flow on the compose topology, through the gateway's published
-//! port, as a user of `docker compose up` would drive it.
+//! port, as a user of `docker compose up` would drive it; then `food-bench`
+//! against that gateway, as an operator measures a deployment.
 
 use std::time::{Duration, Instant};
 
@@ -169,6 +170,52 @@ async fn the_seed_flow_runs_on_the_compose_topology() {
         "foodctl menu list shows the seed menu:\n{stdout}"
     );
     eprintln!("foodctl menu list: {} lines", stdout.lines().count());
+
+    // food-bench from the host, as an operator points it at a deployment:
+    // every scenario, short runs, Kafka through the host's listener.
+    let out = tokio::process::Command::new(topology.bin_dir().join("food-bench"))
+        .args(["--gateway", &base, "--token", OPS])
+        .args(["--kafka-brokers", &topology.kafka_bootstrap()])
+        .args(["--duration", "2s", "--changes", "100", "--rates", "50,100"])
+        .arg("--json")
+        .output()
+        .await
+        .expect("running food-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "food-bench: {}\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("food-bench's JSON report");
+    for row in report["menu"].as_array().expect("menu rows") {
+        assert!(row["requests"].as_u64() > Some(0), "{row}");
+        assert_eq!(row["errors"], 0, "{row}");
+    }
+    assert!(report["orders"]["requests"].as_u64() > Some(0));
+    assert_eq!(report["orders"]["errors"], 0, "{}", report["orders"]);
+    let live = &report["live"];
+    assert_eq!(live["changes"], 100);
+    for path in ["sse", "graphql", "kafka"] {
+        assert_eq!(live[path]["missed"], 0, "{path}: {}", live[path]);
+    }
+    assert!(live["broker"]["p99_ms"].as_f64() > Some(0.0), "{live}");
+    for rate in report["mixed"]["rates"].as_array().expect("mixed rates") {
+        assert_eq!(rate["errors"], 0, "{rate}");
+    }
+    eprintln!(
+        "food-bench on the compose topology: GET /menu/items {:.0} req/s, POST /orders {:.0}/s, \
+         PUT → SSE p99 {:.1} ms, Kafka p99 {:.1} ms (broker {:.1} ms), mixed at 100 req/s p99 {:.1} ms",
+        report["menu"][1]["per_second"].as_f64().unwrap(),
+        report["orders"]["per_second"].as_f64().unwrap(),
+        live["sse"]["p99_ms"].as_f64().unwrap(),
+        live["kafka"]["p99_ms"].as_f64().unwrap(),
+        live["broker"]["p99_ms"].as_f64().unwrap(),
+        report["mixed"]["rates"][1]["latency"]["p99_ms"]
+            .as_f64()
+            .unwrap(),
+    );
 }
 
 async fn get(http: &reqwest::Client, url: &str, key: Option<&str>) -> Value {

@@ -1,5 +1,6 @@
 //! How a Kafka client of the event topics is configured (feature `kafka`):
-//! one set of reader settings for the services' consumers (food-kit builds
+//! the services' producer ([`producer_config`], which `food-bench` also
+//! measures the broker with), one set of reader settings for the services' consumers (food-kit builds
 //! its committing consumer on [`reader_config`]), the gateway's live feed
 //! and the clients' tails ([`tail_config`]).
 //!
@@ -38,6 +39,25 @@ pub fn reader_config(brokers: &str, group: &str) -> ClientConfig {
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .set("topic.metadata.refresh.interval.ms", "5000")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "1000")
+        .set("broker.address.family", "v4");
+    c
+}
+
+/// An idempotent producer (acks=all) that never gives up on a message:
+/// `message.timeout.ms=0` waits out a broker outage instead of dropping,
+/// and idempotence keeps each partition's order across retries.
+pub fn producer_config(brokers: &str) -> ClientConfig {
+    let mut c = client_config();
+    c.set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "0")
+        .set("socket.nagle.disable", "true")
+        .set("retry.backoff.ms", "50")
+        .set("retry.backoff.max.ms", "1000")
         .set("reconnect.backoff.ms", "50")
         .set("reconnect.backoff.max.ms", "1000")
         .set("broker.address.family", "v4");

@@ -26,24 +26,8 @@ fn admin_config(brokers: &str) -> ClientConfig {
     c
 }
 
-/// An idempotent producer (acks=all) that never gives up on a message:
-/// `message.timeout.ms=0` waits out a broker outage instead of dropping,
-/// and idempotence keeps each partition's order across retries.
-pub fn producer_config(brokers: &str) -> ClientConfig {
-    let mut c = client_config();
-    c.set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "0")
-        .set("message.timeout.ms", "0")
-        .set("socket.nagle.disable", "true")
-        .set("retry.backoff.ms", "50")
-        .set("retry.backoff.max.ms", "1000")
-        .set("reconnect.backoff.ms", "50")
-        .set("reconnect.backoff.max.ms", "1000")
-        .set("broker.address.family", "v4");
-    c
-}
+/// The services' producer: [`food_events::kafka::producer_config`].
+pub use food_events::kafka::producer_config;
 
 /// A consumer in `group` that commits only offsets the application stored
 /// (after its transaction), starting from the oldest record a new group

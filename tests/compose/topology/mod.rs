@@ -308,6 +308,11 @@ impl Topology {
     }
 
     /// Replicas of a service, numbered from 1 as compose does.
+    /// Where the project binaries it runs are.
+    pub fn bin_dir(&self) -> &Path {
+        &self.options.bin_dir
+    }
+
     pub fn replicas(&self, service: &str) -> usize {
         self.services.get(service).map_or(0, |s| s.replicas.len())
     }

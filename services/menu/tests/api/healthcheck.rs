@@ -1,9 +1,7 @@
 //! `menu-service healthcheck` asks the running service at the address its
 //! settings give, as compose healthchecks and Kubernetes probes call it.
 
-use food_kit::testing::{
-    healthcheck_refuses_without_a_server, run_healthcheck, HEALTHCHECK_BOUND,
-};
+use food_kit::testing::{HEALTHCHECK_BOUND, healthcheck_refuses_without_a_server, run_healthcheck};
 
 use crate::helpers::spawn_app;
 

@@ -1,0 +1,213 @@
+//! `--local`: a `food-stack` of the bench's own, on a fresh data dir and
+//! free ports, stopped (SIGTERM) at the end. Its stdout tells when it is
+//! ready; its log goes to `stack.log` in the data dir, shown when it fails.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use tokio::io::AsyncBufReadExt;
+
+const BIN: &str = "food-stack";
+/// A cold start creates topics and databases and seeds the menu.
+const READY_WITHIN: Duration = Duration::from_secs(120);
+
+/// The keys `food-stack` writes to `<data dir>/local-keys.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LocalKeys {
+    pub ops: String,
+    #[serde(default)]
+    pub customers: BTreeMap<String, String>,
+}
+
+pub struct LocalStack {
+    pub gateway: SocketAddr,
+    pub kafka_brokers: String,
+    pub keys: LocalKeys,
+    pub pid: u32,
+    child: tokio::process::Child,
+    log: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl LocalStack {
+    /// Starts `binary` (or the one [`find_binary`] finds) on a fresh data
+    /// dir under `parent` (else the system's temp dir).
+    pub async fn start(binary: Option<PathBuf>, parent: Option<&Path>) -> anyhow::Result<Self> {
+        let binary = match binary {
+            Some(b) => b,
+            None => find_binary()?,
+        };
+        let dir = match parent {
+            Some(p) => {
+                std::fs::create_dir_all(p)?;
+                tempfile::Builder::new()
+                    .prefix("food-bench-")
+                    .tempdir_in(p)?
+            }
+            None => tempfile::Builder::new().prefix("food-bench-").tempdir()?,
+        };
+        let data = dir.path().join("data");
+        let log = dir.path().join("stack.log");
+        let port = || -> anyhow::Result<String> {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            Ok(l.local_addr()?.to_string())
+        };
+        let mut command = tokio::process::Command::new(&binary);
+        command
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--fresh", "--no-contexts"])
+            .args(["--gateway-addr", &port()?])
+            .args(["--menu-addr", &port()?])
+            .args(["--order-addr", &port()?])
+            .args(["--delivery-addr", &port()?])
+            .args(["--broker-addr", &port()?])
+            // Its own settings only: an operator's FOOD_* variables are for
+            // their deployment, not this one.
+            .env_remove("FOOD_DATA_DIR")
+            .env_remove("FOOD_KAFKA_BROKERS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .kill_on_drop(true);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("FOOD_") && k.contains("__") {
+                command.env_remove(k);
+            }
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id().context("food-stack exited at once")?;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut gateway = None;
+        let mut kafka = None;
+        let ready = tokio::time::timeout(READY_WITHIN, async {
+            while let Some(line) = lines.next_line().await? {
+                let mut words = line.split_whitespace();
+                match (words.next(), words.next(), words.next()) {
+                    (Some("broker"), Some("ready"), Some(addr)) => kafka = Some(addr.to_owned()),
+                    (Some("gateway"), Some("ready"), Some(addr)) => {
+                        gateway = Some(addr.parse::<SocketAddr>()?);
+                        return anyhow::Ok(());
+                    }
+                    _ => {}
+                }
+            }
+            bail!("food-stack exited before it was ready")
+        })
+        .await;
+        let failed = match ready {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("not ready within {} s", READY_WITHIN.as_secs())),
+        };
+        if let Some(why) = failed {
+            let _ = child.start_kill();
+            bail!("{}: {why}\n{}", binary.display(), tail(&log));
+        }
+        // Keep reading stdout so the stack never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let keys_file = data.join("local-keys.json");
+        let keys: LocalKeys = serde_json::from_slice(
+            &std::fs::read(&keys_file)
+                .with_context(|| format!("reading {}", keys_file.display()))?,
+        )
+        .with_context(|| format!("reading {}", keys_file.display()))?;
+        Ok(Self {
+            gateway: gateway.unwrap(),
+            kafka_brokers: kafka.context("food-stack did not say where its broker is")?,
+            keys,
+            pid,
+            child,
+            log,
+            _dir: Some(dir),
+        })
+    }
+
+    /// SIGTERM, then up to 20 s for a clean stop.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        match tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => bail!("food-stack stopped with {status}\n{}", tail(&self.log)),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                let _ = self.child.start_kill();
+                bail!("food-stack did not stop within 20 s of SIGTERM")
+            }
+        }
+    }
+}
+
+/// The last lines of the stack's log.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(20);
+    format!(
+        "last lines of {}:\n{}",
+        log.display(),
+        lines[from..].join("\n")
+    )
+}
+
+/// `FOOD_STACK_BIN`, else `food-stack` beside this binary (cargo puts them
+/// together), else on the PATH; run by cargo (`cargo run -p food-bench`,
+/// a test), it builds the missing binary in this binary's profile.
+pub fn find_binary() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("FOOD_STACK_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    if let Some(p) = beside_exe() {
+        return Ok(p);
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let release = std::env::current_exe()
+            .ok()
+            .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-p", "food-stack", "--bin", BIN]);
+        if release {
+            cmd.arg("--release");
+        }
+        eprintln!("food-bench: building {BIN} ...");
+        let status = cmd.status().context("running cargo")?;
+        if !status.success() {
+            bail!("cargo build -p food-stack failed: {status}");
+        }
+        if let Some(p) = beside_exe() {
+            return Ok(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(p) = std::env::split_paths(&path)
+            .map(|d| d.join(BIN))
+            .find(|p| p.is_file())
+    {
+        return Ok(p);
+    }
+    bail!(
+        "cannot find the `{BIN}` binary; build it (`cargo build --release -p food-stack`), \
+         put it on the PATH, or pass --stack-bin"
+    )
+}
+
+fn beside_exe() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(BIN))
+        .find(|p| p.is_file())
+}
