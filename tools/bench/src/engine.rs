@@ -64,6 +64,8 @@ pub struct KindOutcome {
     pub ok: u64,
     /// By cause: an HTTP status (`"503"`), `timeout`, `connect` or `io`.
     pub errors: BTreeMap<String, u64>,
+    /// The first answer's body of each HTTP status counted as an error.
+    pub samples: BTreeMap<String, String>,
 }
 
 impl KindOutcome {
@@ -73,6 +75,7 @@ impl KindOutcome {
             latency: new_histogram(),
             ok: 0,
             errors: BTreeMap::new(),
+            samples: BTreeMap::new(),
         }
     }
 
@@ -81,6 +84,9 @@ impl KindOutcome {
         self.ok += other.ok;
         for (k, v) in &other.errors {
             *self.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.samples {
+            self.samples.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
 
@@ -117,6 +123,17 @@ impl Outcome {
             all.add(&k.latency).unwrap();
         }
         all
+    }
+
+    /// The first error body of each status, by `kind status`.
+    pub fn error_samples(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for k in &self.kinds {
+            for (status, body) in &k.samples {
+                out.insert(format!("{} {status}", k.name), body.clone());
+            }
+        }
+        out
     }
 
     pub fn error_causes(&self) -> BTreeMap<String, u64> {
@@ -191,18 +208,19 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends `call` and reads the whole answer: `Ok` for a 2xx, else the cause.
-    async fn send(&mut self, call: &Call) -> Result<(), String> {
+    /// Sends `call` and reads the whole answer: `Ok` for a 2xx, else the
+    /// cause (and the body of an error status).
+    async fn send(&mut self, call: &Call) -> Result<(), Failure> {
         let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(call)).await;
-        let result = result.unwrap_or_else(|_| Err("timeout".to_owned()));
-        if matches!(&result, Err(cause) if !cause.starts_with(|c: char| c.is_ascii_digit())) {
+        let result = result.unwrap_or_else(|_| Err(Failure::from("timeout")));
+        if matches!(&result, Err(f) if f.body.is_none()) {
             // A broken or stalled connection is not used again.
             self.sender = None;
         }
         result
     }
 
-    async fn exchange(&mut self, call: &Call) -> Result<(), String> {
+    async fn exchange(&mut self, call: &Call) -> Result<(), Failure> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             self.open().await?;
         }
@@ -216,7 +234,8 @@ impl Conn {
         if !headers.contains_key(header::HOST) {
             headers.insert(
                 header::HOST,
-                header::HeaderValue::from_str(&self.target.host).map_err(|_| "bad host")?,
+                header::HeaderValue::from_str(&self.target.host)
+                    .map_err(|_| "bad host".to_owned())?,
             );
         }
         if call.idempotency_key {
@@ -230,15 +249,41 @@ impl Conn {
             .await
             .map_err(|_| "io".to_owned())?;
         let status = resp.status();
-        resp.into_body()
+        let body = resp
+            .into_body()
             .collect()
             .await
-            .map_err(|_| "io".to_owned())?;
+            .map_err(|_| "io".to_owned())?
+            .to_bytes();
         if status.is_success() {
             Ok(())
         } else {
-            Err(status.as_u16().to_string())
+            let mut text = String::from_utf8_lossy(&body).into_owned();
+            text.truncate(text.floor_char_boundary(300));
+            Err(Failure {
+                cause: status.as_u16().to_string(),
+                body: Some(text),
+            })
         }
+    }
+}
+
+/// Why a request is counted as an error.
+struct Failure {
+    cause: String,
+    /// The answer's body, for an error status.
+    body: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(cause: String) -> Self {
+        Self { cause, body: None }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(cause: &str) -> Self {
+        cause.to_owned().into()
     }
 }
 
@@ -358,13 +403,18 @@ fn outcomes(kinds: &[&str]) -> Vec<KindOutcome> {
     kinds.iter().map(|k| KindOutcome::new(k)).collect()
 }
 
-fn tally(k: &mut KindOutcome, result: Result<(), String>, took: Duration) {
+fn tally(k: &mut KindOutcome, result: Result<(), Failure>, took: Duration) {
     match result {
         Ok(()) => {
             k.ok += 1;
             record(&mut k.latency, took);
         }
-        Err(cause) => *k.errors.entry(cause).or_default() += 1,
+        Err(Failure { cause, body }) => {
+            if let Some(body) = body {
+                k.samples.entry(cause.clone()).or_insert(body);
+            }
+            *k.errors.entry(cause).or_default() += 1;
+        }
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Throughput {
     pub requests: u64,
     pub errors: u64,
     pub error_causes: BTreeMap<String, u64>,
+    /// The first body of each error status, by `kind status`.
+    pub error_samples: BTreeMap<String, String>,
     pub per_second: f64,
     pub latency: Quantiles,
     pub usage: PhaseUsage,
@@ -87,6 +89,7 @@ impl Throughput {
             requests: out.requests(),
             errors: out.errors(),
             error_causes: out.error_causes(),
+            error_samples: out.error_samples(),
             per_second,
             latency: Quantiles::of(&out.latency()),
             stack_cpu_us_per_request: usage.stack_cpu_s.map(per_request),
@@ -115,6 +118,8 @@ pub struct MixedRate {
     pub requests: u64,
     pub errors: u64,
     pub error_causes: BTreeMap<String, u64>,
+    /// The first body of each error status, by `kind status`.
+    pub error_samples: BTreeMap<String, String>,
     /// From each request's scheduled time.
     pub latency: Quantiles,
     pub kinds: BTreeMap<String, KindFigures>,
@@ -138,6 +143,7 @@ impl MixedRate {
             requests: out.requests(),
             errors: out.errors(),
             error_causes: out.error_causes(),
+            error_samples: out.error_samples(),
             kinds: out
                 .kinds
                 .iter()
