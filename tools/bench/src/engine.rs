@@ -307,11 +307,7 @@ pub async fn closed_loop(
     let deadline = started + duration;
     let merged = Arc::new(Mutex::new(outcomes(kinds)));
     let mut tasks = Vec::new();
-    for c in 0..connections {
-        let mut conn = Conn::new(target.clone());
-        conn.open()
-            .await
-            .map_err(|_| anyhow::anyhow!("cannot connect to {}", target.addr))?;
+    for (c, mut conn) in open_all(target, connections).await?.into_iter().enumerate() {
         let mut next = calls(c);
         let merged = merged.clone();
         let mut local = outcomes(kinds);
@@ -327,14 +323,7 @@ pub async fn closed_loop(
             merge(&merged, &local);
         }));
     }
-    for t in tasks {
-        t.await.context("a load connection")?;
-    }
-    let kinds = Arc::try_unwrap(merged).unwrap().into_inner().unwrap();
-    Ok(Outcome {
-        kinds,
-        elapsed: started.elapsed(),
-    })
+    gather(tasks, merged, || started.elapsed()).await
 }
 
 /// `rate` requests per second for `duration`, spread over `connections`
@@ -353,14 +342,7 @@ pub async fn open_loop(
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let interval = 1.0 / rate;
     let connections = (connections as u64).min(total.max(1));
-    let mut conns = Vec::new();
-    for _ in 0..connections {
-        let mut conn = Conn::new(target.clone());
-        conn.open()
-            .await
-            .map_err(|_| anyhow::anyhow!("cannot connect to {}", target.addr))?;
-        conns.push(conn);
-    }
+    let conns = open_all(target, connections as usize).await?;
     let started = tokio::time::Instant::now() + Duration::from_millis(10);
     let give_up = started + duration + REQUEST_TIMEOUT;
     let merged = Arc::new(Mutex::new(outcomes(kinds)));
@@ -389,14 +371,34 @@ pub async fn open_loop(
             merge(&merged, &local);
         }));
     }
+    gather(tasks, merged, || started.elapsed()).await
+}
+
+/// `n` connections, open before the clock starts.
+async fn open_all(target: &Target, n: usize) -> anyhow::Result<Vec<Conn>> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut conn = Conn::new(target.clone());
+        conn.open()
+            .await
+            .map_err(|_| anyhow::anyhow!("cannot connect to {}", target.addr))?;
+        conns.push(conn);
+    }
+    Ok(conns)
+}
+
+/// Waits for the connections' tasks, then the outcome they merged.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    merged: Arc<Mutex<Vec<KindOutcome>>>,
+    started: impl FnOnce() -> Duration,
+) -> anyhow::Result<Outcome> {
     for t in tasks {
         t.await.context("a load connection")?;
     }
+    let elapsed = started();
     let kinds = Arc::try_unwrap(merged).unwrap().into_inner().unwrap();
-    Ok(Outcome {
-        kinds,
-        elapsed: started.elapsed(),
-    })
+    Ok(Outcome { kinds, elapsed })
 }
 
 fn outcomes(kinds: &[&str]) -> Vec<KindOutcome> {

@@ -441,18 +441,31 @@ impl Bench<'_> {
         measured: &Procs,
         calls: impl FnMut(usize) -> Calls,
     ) -> anyhow::Result<(Outcome, procs::PhaseUsage)> {
+        self.metered(name, measured, |progress| async move {
+            engine::closed_loop(
+                target,
+                self.connections(),
+                self.duration(),
+                &["request"],
+                calls,
+                &progress,
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Runs `run` under a progress bar, sampling `measured` meanwhile.
+    async fn metered<F: Future<Output = anyhow::Result<Outcome>>>(
+        &self,
+        name: &str,
+        measured: &Procs,
+        run: impl FnOnce(Progress) -> F,
+    ) -> anyhow::Result<(Outcome, procs::PhaseUsage)> {
         let progress = Progress::default();
         let (bar, ticker) = timed_bar(name, self.duration(), &progress);
         let meter = Meter::start(measured);
-        let out = engine::closed_loop(
-            target,
-            self.connections(),
-            self.duration(),
-            &["request"],
-            calls,
-            &progress,
-        )
-        .await;
+        let out = run(progress).await;
         let usage = meter.finish();
         ticker.abort();
         bar.finish_and_clear();
@@ -606,16 +619,10 @@ impl Bench<'_> {
                 .await?,
         );
         let kinds: Vec<&str> = MIX.iter().map(|(k, _)| *k).collect();
+        let kinds = &kinds;
         let mut rates = Vec::new();
         for (i, &rate) in self.args.rates.iter().enumerate() {
             self.settle().await;
-            let progress = Progress::default();
-            let (bar, ticker) = timed_bar(
-                &format!("mixed at {rate:.0} req/s"),
-                self.duration(),
-                &progress,
-            );
-            let meter = Meter::start(&self.measured);
             let calls = |c| -> Calls {
                 let mut rng = world.rng(10 + i as u64, c);
                 let world = world.clone();
@@ -632,20 +639,22 @@ impl Bench<'_> {
                     }
                 })
             };
-            let out = engine::open_loop(
-                &self.target,
-                self.connections(),
-                rate,
-                self.duration(),
-                &kinds,
-                calls,
-                &progress,
-            )
-            .await;
-            let usage = meter.finish();
-            ticker.abort();
-            bar.finish_and_clear();
-            rates.push(MixedRate::new(rate, &out?, usage, slo_ms));
+            let name = format!("mixed at {rate:.0} req/s");
+            let (out, usage) = self
+                .metered(&name, &self.measured, |progress| async move {
+                    engine::open_loop(
+                        &self.target,
+                        self.connections(),
+                        rate,
+                        self.duration(),
+                        kinds,
+                        calls,
+                        &progress,
+                    )
+                    .await
+                })
+                .await?;
+            rates.push(MixedRate::new(rate, &out, usage, slo_ms));
         }
         let max_rate_within_slo = rates
             .iter()
