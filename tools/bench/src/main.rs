@@ -509,7 +509,7 @@ impl Bench<'_> {
     /// The body the gateway answers `call` with, for the ceiling to return.
     async fn route_of(&self, call: &Call) -> anyhow::Result<Route> {
         let url = format!("{}{}", self.world.client.url(), call.path);
-        let http = reqwest_client();
+        let http = reqwest::Client::new();
         let mut rb = http.request(call.method.clone(), &url);
         for (k, v) in call.headers.iter() {
             rb = rb.header(k, v);
@@ -672,8 +672,4 @@ impl Bench<'_> {
             max_rate_within_slo,
         })
     }
-}
-
-fn reqwest_client() -> reqwest::Client {
-    reqwest::Client::new()
 }
