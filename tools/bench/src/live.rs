@@ -23,7 +23,7 @@ use anyhow::{Context as _, bail};
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use rdkafka::{
-    ClientConfig, Message,
+    Message,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
     consumer::{Consumer, StreamConsumer},
@@ -381,7 +381,7 @@ async fn wait_for_assignment(consumer: &StreamConsumer) -> anyhow::Result<()> {
 /// services' producer settings), each timed until a consumer has it.
 async fn broker_latency(brokers: &str, samples: usize) -> anyhow::Result<Quantiles> {
     let admin: AdminClient<DefaultClientContext> = {
-        let mut c = ClientConfig::new();
+        let mut c = food_events::kafka::client_config();
         c.set("bootstrap.servers", brokers);
         c.create()?
     };

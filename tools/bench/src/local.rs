@@ -162,14 +162,14 @@ fn tail(log: &Path) -> String {
 }
 
 /// `FOOD_STACK_BIN`, else `food-stack` beside this binary (cargo puts them
-/// together), else on the PATH; run by cargo (`cargo run -p food-bench`,
-/// a test), it builds the missing binary in this binary's profile.
+/// together), else on the PATH. Run by cargo (`cargo run -p food-bench`),
+/// it first builds `food-stack` in this binary's profile, a no-op when it
+/// is up to date, so a changed stack is never measured stale, as
+/// `food_broker::broker_binary` does for the broker. Tests pass
+/// `FOOD_STACK_BIN`: a build from inside a test would use other features.
 pub fn find_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_STACK_BIN") {
         return Ok(PathBuf::from(p));
-    }
-    if let Some(p) = beside_exe() {
-        return Ok(p);
     }
     if let Some(cargo) = std::env::var_os("CARGO") {
         let release = std::env::current_exe()
@@ -180,14 +180,13 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
         if release {
             cmd.arg("--release");
         }
-        eprintln!("food-bench: building {BIN} ...");
         let status = cmd.status().context("running cargo")?;
         if !status.success() {
             bail!("cargo build -p food-stack failed: {status}");
         }
-        if let Some(p) = beside_exe() {
-            return Ok(p);
-        }
+    }
+    if let Some(p) = beside_exe() {
+        return Ok(p);
     }
     if let Some(path) = std::env::var_os("PATH")
         && let Some(p) = std::env::split_paths(&path)

@@ -133,6 +133,13 @@ const STATUS_POOL_PER_CONNECTION: usize = 8;
 /// The default SLO the mixed report judges rates by.
 const DEFAULT_SLO: Duration = Duration::from_millis(50);
 
+impl Args {
+    /// The p99 threshold the mixed report judges rates by, in ms.
+    fn slo_ms(&self) -> f64 {
+        self.slo.unwrap_or(DEFAULT_SLO).as_secs_f64() * 1e3
+    }
+}
+
 fn main() -> ExitCode {
     let mut argv = std::env::args_os();
     if argv.nth(1).is_some_and(|a| a == "ceiling") {
@@ -251,7 +258,7 @@ async fn bench(
         connections: args.connections as usize,
         rates: args.rates.clone(),
         changes: args.changes,
-        slo_ms: args.slo.unwrap_or(DEFAULT_SLO).as_secs_f64() * 1e3,
+        slo_ms: args.slo_ms(),
         seed: args.seed,
     };
     let mut report = Report {
@@ -262,7 +269,7 @@ async fn bench(
             gateway: world.client.url().to_owned(),
             local: stack.is_some(),
             kafka_brokers: kafka.clone(),
-            measured_pids: stack.map_or_else(|| args.pids.clone(), |s| vec![s.pid]),
+            measured_pids: measured.roots().to_vec(),
         },
         settings,
         menu: None,
@@ -612,7 +619,7 @@ impl Bench<'_> {
 
     async fn mixed(&self) -> anyhow::Result<MixedReport> {
         let world = &self.world;
-        let slo_ms = self.args.slo.unwrap_or(DEFAULT_SLO).as_secs_f64() * 1e3;
+        let slo_ms = self.args.slo_ms();
         let pool = Arc::new(
             world
                 .delivery_pool(STATUS_POOL_PER_CONNECTION * self.connections())

@@ -49,6 +49,11 @@ impl Procs {
         }
     }
 
+    /// The processes given (without their descendants).
+    pub fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty()
     }

@@ -5,6 +5,18 @@ use serde_json::Value;
 
 const BENCH: &str = env!("CARGO_BIN_EXE_food-bench");
 
+/// `food-bench` run by a test, on the `food-stack` cargo built beside it
+/// (`cargo test --workspace` builds both); without one, food-bench builds
+/// it itself.
+fn bench() -> std::process::Command {
+    let mut command = std::process::Command::new(BENCH);
+    let stack = std::path::Path::new(BENCH).with_file_name("food-stack");
+    if stack.is_file() {
+        command.env("FOOD_STACK_BIN", stack);
+    }
+    command
+}
+
 /// `--local` starts a food-stack with its embedded broker whatever
 /// `FOOD_TEST_BROKER` says, so the suite's run on Apache Kafka would only
 /// repeat these tests.
@@ -85,7 +97,7 @@ fn a_short_local_run_reports_every_figure() {
     }
     // Each run 2 s; fewer changes and lower rates than the defaults, so
     // that a debug build on a busy machine finishes in about a minute.
-    let out = std::process::Command::new(BENCH)
+    let out = bench()
         .args(["--local", "--duration", "2s", "--changes", "200"])
         .args(["--rates", "50,100", "--slo", "5s", "--json"])
         .output()
@@ -177,21 +189,18 @@ fn a_missed_slo_exits_1_and_bad_flags_exit_2() {
     if !on_the_default_broker() {
         return;
     }
-    let usage = std::process::Command::new(BENCH)
-        .args(["--local", "--rates", "0"])
-        .output()
-        .unwrap();
+    let usage = bench().args(["--local", "--rates", "0"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("--rates"));
 
-    let nowhere = std::process::Command::new(BENCH)
+    let nowhere = bench()
         .args(["--gateway", "http://127.0.0.1:9", "--token", "x", "menu"])
         .output()
         .unwrap();
     assert_eq!(nowhere.status.code(), Some(3), "{nowhere:?}");
 
     // 1 µs at p99 cannot be held by anything.
-    let missed = std::process::Command::new(BENCH)
+    let missed = bench()
         .args([
             "--local",
             "--duration",
