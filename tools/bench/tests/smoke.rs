@@ -5,15 +5,27 @@ use serde_json::Value;
 
 const BENCH: &str = env!("CARGO_BIN_EXE_food-bench");
 
-/// `food-bench` run by a test, on the `food-stack` cargo built beside it
-/// (`cargo test --workspace` builds both); without one, food-bench builds
-/// it itself.
+/// `food-bench` run by a test, on the `food-stack` and `food-broker` cargo
+/// built beside it (`cargo test --workspace` builds them all). Without
+/// `CARGO` in their environment neither food-bench nor food-stack runs a
+/// `cargo build` of its own: one from inside a test would build them again
+/// with other features, which on a cold cache outlasts the test's limit.
 fn bench() -> std::process::Command {
     let mut command = std::process::Command::new(BENCH);
-    let stack = std::path::Path::new(BENCH).with_file_name("food-stack");
-    if stack.is_file() {
-        command.env("FOOD_STACK_BIN", stack);
+    let beside = |name: &str| std::path::Path::new(BENCH).with_file_name(name);
+    for (var, bin) in [
+        ("FOOD_STACK_BIN", "food-stack"),
+        ("FOOD_BROKER_BIN", "food-broker"),
+    ] {
+        let path = beside(bin);
+        assert!(
+            path.is_file(),
+            "{} is missing: build it with `cargo build --workspace`",
+            path.display()
+        );
+        command.env(var, path);
     }
+    command.env_remove("CARGO");
     command
 }
 
