@@ -166,3 +166,64 @@ mod tests {
         );
     }
 }
+
+/// Properties of the page rule: what any client may send is read or refused
+/// with a `PageError`, never a panic.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_cursor_round_trips_whatever_its_keys_hold(keys in proptest::array::uniform3(any::<String>())) {
+            let cursor = encode_cursor(&[&keys[0], &keys[1], &keys[2]]);
+            // "opaque to clients and safe in URLs"
+            prop_assert!(cursor.bytes().all(|b| b.is_ascii_hexdigit()));
+            prop_assert_eq!(decode_cursor::<3>(&cursor), Ok(Some(keys)));
+        }
+
+        /// "A cursor of another list (another key length) is refused like
+        /// any forged one."
+        #[test]
+        fn another_lists_cursor_is_refused(keys in proptest::collection::vec(any::<String>(), 0..6)) {
+            prop_assume!(keys.len() != 1);
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            prop_assert_eq!(decode_cursor::<1>(&encode_cursor(&refs)), Err(PageError::ForeignCursor));
+        }
+
+        /// Forged cursors: arbitrary text, hex of arbitrary bytes, and hex
+        /// of JSON that is almost a cursor. Each is refused with an error
+        /// naming the `cursor` field, or (by chance) read as a cursor that
+        /// encodes back to itself.
+        #[test]
+        fn any_forged_cursor_is_refused_cleanly(cursor in prop_oneof![
+            any::<String>(),
+            any::<Vec<u8>>().prop_map(hex::encode),
+            "\\[(-?[0-9]{1,20}|\"[a-z]{0,3}\"|null|\\[\\]|\\{\\})(,(\"[a-z]{0,3}\"|[0-9]|true)){0,3}\\]".prop_map(hex::encode),
+        ]) {
+            match decode_cursor::<1>(&cursor) {
+                Ok(None) => prop_assert!(cursor.is_empty()),
+                Ok(Some([key])) => prop_assert_eq!(
+                    decode_cursor::<1>(&encode_cursor(&[&key])), Ok(Some([key]))
+                ),
+                Err(e) => prop_assert_eq!(e.field(), "cursor"),
+            }
+        }
+
+        #[test]
+        fn a_limit_is_taken_exactly_when_it_is_1_to_the_maximum(n in prop_oneof![0..1100u32, any::<u32>()]) {
+            match limit(Some(n)) {
+                Ok(taken) => prop_assert!((1..=MAX_LIMIT).contains(&n) && taken == n),
+                Err(e) => {
+                    prop_assert!(n == 0 || n > MAX_LIMIT);
+                    prop_assert_eq!(e.field(), "limit");
+                }
+            }
+            // On the wire 0 is "unset", the default; the rest is the same rule.
+            let wire = wire_limit(n);
+            if n == 0 { prop_assert_eq!(wire, Ok(DEFAULT_LIMIT)) } else { prop_assert_eq!(wire, limit(Some(n))) }
+        }
+    }
+}

@@ -479,3 +479,261 @@ mod tests {
         assert_eq!(serde_json::to_string(&PickedUp).unwrap(), "\"PICKED_UP\"");
     }
 }
+
+/// Properties of the two state machines, stated as docs/design.md section 5
+/// says them and checked over random walks of arbitrary requests.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn delivery_status() -> impl Strategy<Value = DeliveryStatus> {
+        proptest::sample::select(DeliveryStatus::ALL.to_vec())
+    }
+
+    fn order_status() -> impl Strategy<Value = OrderStatus> {
+        proptest::sample::select(OrderStatus::ALL.to_vec())
+    }
+
+    /// A status name, spelt as a person might: any case, `-` or ` ` for
+    /// `_`, with blanks around it.
+    fn spelt(name: &'static str) -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec((any::<bool>(), 0..3u8), name.len()),
+            "[ \t]{0,2}",
+            "[ \t]{0,2}",
+        )
+            .prop_map(move |(shapes, before, after)| {
+                let body: String = name
+                    .chars()
+                    .zip(shapes)
+                    .map(|(c, (lower, sep))| match (c, sep) {
+                        ('_', 1) => '-',
+                        ('_', 2) => ' ',
+                        (c, _) if lower => c.to_ascii_lowercase(),
+                        (c, _) => c,
+                    })
+                    .collect();
+                format!("{before}{body}{after}")
+            })
+    }
+
+    /// Text that is no status name under any spelling: arbitrary text, and
+    /// names with one character added, dropped or changed (the near misses
+    /// a typo makes).
+    fn not_a_status() -> impl Strategy<Value = String> {
+        let names: Vec<&str> = DeliveryStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain(OrderStatus::ALL.iter().map(|s| s.as_str()))
+            .collect();
+        let near_miss = (
+            proptest::sample::select(names),
+            any::<prop::sample::Index>(),
+            "[A-Z0-9#é]",
+        )
+            .prop_map(|(name, at, c)| {
+                let mut s = name.to_owned();
+                let i = at.index(s.len());
+                match i % 3 {
+                    0 => s.insert_str(i, &c),
+                    1 => s.replace_range(i..=i, &c),
+                    _ => {
+                        s.remove(i);
+                    }
+                }
+                s
+            });
+        prop_oneof![near_miss, any::<String>()].prop_filter("a real status name", |s| {
+            let n = normalise(s);
+            !DeliveryStatus::ALL.iter().any(|st| st.as_str() == n)
+                && !OrderStatus::ALL.iter().any(|st| st.as_str() == n)
+        })
+    }
+
+    /// docs/design.md 5: "PENDING -> ASSIGNED -> PICKED_UP -> IN_TRANSIT ->
+    /// DELIVERED, and from any non-terminal status to CANCELLED or FAILED.
+    /// Any other transition is refused." (The reassignment ASSIGNED ->
+    /// ASSIGNED is delivery-service's, with a courier; see its walk.)
+    fn design_allows_delivery(from: DeliveryStatus, to: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        let happy = [Pending, Assigned, PickedUp, InTransit, Delivered];
+        let next = happy.windows(2).any(|w| w == [from, to]);
+        let ended = matches!(from, Delivered | Cancelled | Failed);
+        !ended && (next || matches!(to, Cancelled | Failed))
+    }
+
+    /// docs/design.md 5, the order: the happy path `PLACED -> PREPARING ->
+    /// READY_FOR_PICKUP -> OUT_FOR_DELIVERY -> DELIVERED`; "PLACED ->
+    /// REJECTED"; "CANCELLED ... while PLACED or PREPARING"; "FAILED when
+    /// the delivery fails" (a delivery fails from any non-terminal status);
+    /// "Accepting a PREPARING order again changes its ready_by"; "a pick-up
+    /// of a PREPARING order means the food left the kitchen, ready or not".
+    /// "REJECTED, CANCELLED, DELIVERED and FAILED are terminal."
+    fn design_allows_order(from: OrderStatus, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        let happy = OrderStatus::HAPPY_PATH.windows(2).any(|w| w == [from, to]);
+        let ended = matches!(from, Rejected | Cancelled | Delivered | Failed);
+        !ended
+            && (happy
+                || matches!(
+                    (from, to),
+                    (Placed, Rejected)
+                        | (Placed | Preparing, Cancelled)
+                        | (Preparing, Preparing)
+                        | (Preparing, OutForDelivery)
+                        | (_, Failed)
+                ))
+    }
+
+    proptest! {
+        #[test]
+        fn every_status_reads_back_from_its_name_however_it_is_spelt(
+            (status, spelling) in delivery_status().prop_flat_map(|s| (Just(s), spelt(s.as_str())))
+        ) {
+            prop_assert_eq!(status.to_string().parse::<DeliveryStatus>(), Ok(status));
+            prop_assert_eq!(spelling.parse::<DeliveryStatus>(), Ok(status));
+            let json = serde_json::to_string(&status).unwrap();
+            prop_assert_eq!(serde_json::from_str::<DeliveryStatus>(&json).unwrap(), status);
+        }
+
+        #[test]
+        fn every_order_status_reads_back_from_its_name_however_it_is_spelt(
+            (status, spelling) in order_status().prop_flat_map(|s| (Just(s), spelt(s.as_str())))
+        ) {
+            prop_assert_eq!(status.to_string().parse::<OrderStatus>(), Ok(status));
+            prop_assert_eq!(spelling.parse::<OrderStatus>(), Ok(status));
+            let json = serde_json::to_string(&status).unwrap();
+            prop_assert_eq!(serde_json::from_str::<OrderStatus>(&json).unwrap(), status);
+        }
+
+        #[test]
+        fn any_other_text_is_refused_as_an_unknown_status_naming_it(text in not_a_status()) {
+            prop_assert_eq!(text.parse::<DeliveryStatus>(), Err(UnknownStatus(text.clone())));
+            prop_assert_eq!(text.parse::<OrderStatus>(), Err(UnknownStatus(text.clone())));
+            let json = serde_json::to_string(&text).unwrap();
+            prop_assert!(serde_json::from_str::<DeliveryStatus>(&json).is_err());
+            prop_assert!(serde_json::from_str::<OrderStatus>(&json).is_err());
+        }
+
+        #[test]
+        fn any_wire_value_reads_as_its_status_or_is_refused(v in prop_oneof![-2..10i32, any::<i32>()]) {
+            use food_proto::{delivery::v1 as pd, order::v1 as po};
+            match crate::convert::delivery_status(v) {
+                Ok(s) => prop_assert_eq!(pd::DeliveryStatus::from(s) as i32, v),
+                Err(_) => prop_assert!(DeliveryStatus::ALL.iter().all(|s| pd::DeliveryStatus::from(*s) as i32 != v)),
+            }
+            match crate::convert::order_status(v) {
+                Ok(s) => prop_assert_eq!(po::OrderStatus::from(s) as i32, v),
+                Err(_) => prop_assert!(OrderStatus::ALL.iter().all(|s| po::OrderStatus::from(*s) as i32 != v)),
+            }
+        }
+
+        /// A random walk of arbitrary requests: each is allowed exactly
+        /// when the design allows it, a refusal names the request and
+        /// leaves the status where it was, and a terminal status stays.
+        #[test]
+        fn a_delivery_only_ever_makes_the_moves_the_design_allows(
+            requests in proptest::collection::vec(delivery_status(), 1..40)
+        ) {
+            let mut at = DeliveryStatus::Pending;
+            for to in requests {
+                let before = at;
+                match at.transition(to) {
+                    Ok(next) => {
+                        prop_assert!(design_allows_delivery(before, to), "{before} -> {to} allowed");
+                        prop_assert_eq!(next, to);
+                        // Forward along the happy path or off it to an end.
+                        prop_assert!(to.is_terminal() || to.step() > before.step());
+                        at = next;
+                    }
+                    Err(e) => {
+                        prop_assert!(!design_allows_delivery(before, to), "{before} -> {to} refused");
+                        prop_assert_eq!(e, TransitionError { from: before, to });
+                    }
+                }
+                if before.is_terminal() {
+                    prop_assert_eq!(at, before, "a terminal status stays");
+                }
+            }
+        }
+
+        #[test]
+        fn an_order_only_ever_makes_the_moves_the_design_allows(
+            requests in proptest::collection::vec(order_status(), 1..40)
+        ) {
+            let mut at = OrderStatus::Placed;
+            for to in requests {
+                let before = at;
+                match at.transition(to) {
+                    Ok(next) => {
+                        prop_assert!(design_allows_order(before, to), "{before} -> {to} allowed");
+                        prop_assert_eq!(next, to);
+                        at = next;
+                    }
+                    Err(e) => {
+                        prop_assert!(!design_allows_order(before, to), "{before} -> {to} refused");
+                        prop_assert_eq!(e, OrderTransitionError { from: before, to });
+                    }
+                }
+                if before.is_terminal() {
+                    prop_assert_eq!(at, before, "a terminal status stays");
+                }
+            }
+        }
+
+        /// The order and its delivery driven together, as the services
+        /// drive them: the kitchen's and the customer's moves on the order,
+        /// couriers' and ops' moves on the delivery, each delivery change
+        /// followed by the order (`after_delivery`), a pick-up of an order
+        /// not accepted refused (409 `not_accepted`), and a REJECTED or
+        /// CANCELLED order cancelling its delivery (the compensation).
+        /// After every step the pair is one of the design's consistent
+        /// pairs ("The consistent pairs (order <-> delivery) are ...").
+        #[test]
+        fn an_order_and_its_delivery_driven_together_stay_a_consistent_pair(
+            moves in proptest::collection::vec(prop_oneof![
+                order_status().prop_map(Move::Order),
+                delivery_status().prop_map(Move::Delivery),
+            ], 1..40)
+        ) {
+            let mut order = OrderStatus::Placed;
+            let mut delivery = DeliveryStatus::Pending;
+            for m in moves {
+                match m {
+                    // Only the kitchen's and the customer's own moves; the
+                    // rest of the order follows its delivery.
+                    Move::Order(to @ (OrderStatus::Preparing | OrderStatus::ReadyForPickup
+                        | OrderStatus::Rejected | OrderStatus::Cancelled)) => {
+                        if let Ok(next) = order.transition(to) {
+                            order = next;
+                            if matches!(to, OrderStatus::Rejected | OrderStatus::Cancelled) {
+                                delivery = delivery.transition(DeliveryStatus::Cancelled)
+                                    .map_err(|e| TestCaseError::fail(format!("compensation refused: {e}")))?;
+                            }
+                        }
+                    }
+                    Move::Order(_) => {}
+                    Move::Delivery(DeliveryStatus::PickedUp) if !order.is_accepted() => {}
+                    Move::Delivery(to) => {
+                        if let Ok(next) = delivery.transition(to) {
+                            delivery = next;
+                            if let Some(o) = order.after_delivery(next) {
+                                order = o;
+                            }
+                        }
+                    }
+                }
+                prop_assert!(order.matches_delivery(delivery), "{order} with {delivery}");
+            }
+        }
+    }
+
+    /// One request in [`an_order_and_its_delivery_driven_together_stay_a_consistent_pair`].
+    #[derive(Clone, Copy, Debug)]
+    enum Move {
+        Order(OrderStatus),
+        Delivery(DeliveryStatus),
+    }
+}
