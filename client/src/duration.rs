@@ -46,7 +46,10 @@ pub fn parse_duration_with_unit(s: &str, bare_unit: Duration) -> Result<Duration
             "d" => 86_400.0,
             _ => return Err(format!("`{unit}` is not a unit (ms, s, m, h, d)")),
         };
-        total += secs_to_duration(n * factor, s)?;
+        // Each part fits a Duration but their sum may not (`9e18s9e18s`).
+        total = total
+            .checked_add(secs_to_duration(n * factor, s)?)
+            .ok_or_else(|| format!("`{s}` is too long"))?;
         rest = tail;
     }
     Ok(total)
@@ -92,5 +95,61 @@ mod tests {
             Duration::from_secs(90)
         );
         assert!(parse_duration_with_unit("-2", minute).is_err());
+    }
+}
+
+/// Properties of the duration parser: what a person types is read exactly
+/// or refused with a message, never a panic.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// `1h30m`-style text of any parts reads back as their sum.
+        #[test]
+        fn a_duration_written_in_units_reads_back_as_its_sum(
+            d in 0..10_000u64, h in 0..100_000u64, m in 0..100_000u64, sec in 0..100_000u64, ms in 0..100_000u64
+        ) {
+            let text = format!("{d}d{h}h{m}m{sec}s{ms}ms");
+            let expected = Duration::from_secs(d * 86_400 + h * 3600 + m * 60 + sec) + Duration::from_millis(ms);
+            prop_assert_eq!(parse_duration(&text), Ok(expected));
+            prop_assert_eq!(parse_duration(&format!("{sec}")), Ok(Duration::from_secs(sec)));
+        }
+
+        /// A total beyond what a `Duration` holds is refused as too long,
+        /// whether one part or the sum of several is too large.
+        #[test]
+        fn a_duration_too_long_to_hold_is_refused(
+            parts in proptest::collection::vec((u64::MAX / 4..=u64::MAX, "s|m|h|d"), 1..4)
+        ) {
+            let text: String = parts.iter().map(|(n, unit)| format!("{n}{unit}")).collect();
+            let total: u128 = parts.iter().map(|(n, unit)| u128::from(*n) * match unit.as_str() {
+                "s" => 1, "m" => 60, "h" => 3600, _ => 86_400,
+            }).sum();
+            // Read through f64: a little past u64::MAX seconds may round in.
+            if total > u128::from(u64::MAX) + (1 << 12) {
+                let refused = parse_duration(&text);
+                prop_assert!(refused.as_ref().is_err_and(|e| e.contains("too long")), "{text}: {refused:?}");
+            }
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_without_a_panic(text in prop_oneof![
+            any::<String>(),
+            "[0-9.]{0,25}(ms|s|m|h|d|x|µs)?([0-9.]{0,25}(ms|s|m|h|d))*",
+        ]) {
+            let _ = parse_duration(&text);
+            let _ = parse_duration_with_unit(&text, Duration::from_secs(60));
+        }
+    }
+
+    #[test]
+    fn a_sum_of_parts_past_the_longest_duration_is_refused_not_a_panic() {
+        // Found by `a_duration_too_long_to_hold_is_refused`: each part fits,
+        // their sum overflowed `Duration`'s `+=` and panicked.
+        let refused = parse_duration("10000000000000000000s10000000000000000000s");
+        assert!(refused.is_err_and(|e| e.contains("too long")));
     }
 }
