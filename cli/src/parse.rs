@@ -37,8 +37,11 @@ pub fn parse_eta_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
     let s = s.trim();
     if let Some(rel) = s.strip_prefix('+') {
         let d = parse_duration(rel)?;
-        let d = chrono::Duration::from_std(d).map_err(|_| format!("`{s}` is too far away"))?;
-        return Ok(now + d);
+        // `now + d` panics past chrono's last year; refuse instead.
+        return chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .ok_or_else(|| format!("`{s}` is too far away"));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -380,5 +383,79 @@ mod tests {
         );
         assert_ne!(a, derive_idempotency_key(2, r#"{"items":[]}"#));
         assert_ne!(a, derive_idempotency_key(1, r#"{"items":[1]}"#));
+    }
+}
+
+/// Properties of the flag parsers: what a person types is read as meant or
+/// refused with a reason, never a panic.
+#[cfg(test)]
+mod props {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap()
+    }
+
+    proptest! {
+        /// `ID[:QTY]`: the quantity after the last colon, 1 without one;
+        /// zero and anything that is not a count are refused.
+        #[test]
+        fn an_item_spec_reads_back_its_id_and_quantity(
+            id in "[a-z0-9:_-]{0,20}[a-z0-9_-]", qty in prop_oneof![Just(0u32), 1..=50u32, any::<u32>()]
+        ) {
+            let read = parse_item_spec(&format!("{id}:{qty}"));
+            if qty == 0 {
+                prop_assert!(read.is_err());
+            } else {
+                let read = read.unwrap();
+                prop_assert_eq!((read.item_id.as_str(), read.quantity), (id.as_str(), qty));
+            }
+            if !id.contains(':') {
+                prop_assert_eq!(parse_item_spec(&id).map(|i| i.quantity), Ok(1));
+            }
+        }
+
+        #[test]
+        fn any_item_spec_is_read_or_refused_without_a_panic(spec in any::<String>()) {
+            if let Ok(item) = parse_item_spec(&spec) {
+                prop_assert!(!item.item_id.is_empty() && item.quantity >= 1);
+            }
+        }
+
+        /// `+DURATION` is that long after now; one past the last time a
+        /// clock can hold is refused as too far away.
+        #[test]
+        fn a_relative_eta_is_now_plus_the_duration_or_refused(
+            // Up to 10^16 s: past chrono's last date (about 8.2 × 10^12 s
+            // from now) but within a chrono duration (about 9.2 × 10^15 s).
+            secs in prop_oneof![0..1_000_000u64, 0..10_000_000_000_000_000u64, any::<u64>()]
+        ) {
+            match parse_eta_at(&format!("+{secs}s"), now()) {
+                Ok(at) => prop_assert_eq!((at - now()).num_seconds(), secs as i64),
+                Err(e) => {
+                    prop_assert!(e.contains("too far away"), "{e}");
+                    prop_assert!(secs > 1_000_000_000_000, "{secs}s refused");
+                }
+            }
+        }
+
+        #[test]
+        fn any_eta_or_prep_time_is_read_or_refused_without_a_panic(text in any::<String>()) {
+            let _ = parse_eta_at(&text, now());
+            let _ = parse_eta_at(&format!("+{text}"), now());
+            if let Ok(minutes) = parse_prep_minutes(&text) {
+                prop_assert!(minutes >= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn an_eta_past_the_last_representable_time_is_refused_not_a_panic() {
+        // 10^9 days fits a chrono duration but not a date: `now + d`
+        // panicked.
+        assert!(parse_eta_at("+1000000000d", now()).is_err_and(|e| e.contains("too far away")));
     }
 }
