@@ -85,14 +85,22 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
                 &[("field", field)],
             ));
         }
+        let line_total = Some(item.price_cents)
+            .filter(|p| *p >= 0)
+            .and_then(|p| p.checked_mul(i64::from(*qty)))
+            .ok_or_else(|| price_out_of_range(item))?;
         lines.push(OrderLine {
             item_id: item.id.clone(),
             name: item.name.clone(),
             quantity: *qty,
             unit_price_cents: item.price_cents,
-            line_total_cents: item.price_cents * i64::from(*qty),
+            line_total_cents: line_total,
         });
     }
+    let total_cents = lines
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.line_total_cents))
+        .ok_or_else(|| price_out_of_range(items[0].0))?;
     let kitchen = kitchen(restaurant, &items, now);
     let order = Order {
         id,
@@ -103,7 +111,7 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
         ready_by: None,
         rejection_reason: None,
         status: OrderStatus::Placed,
-        total_cents: lines.iter().map(|l| l.line_total_cents).sum(),
+        total_cents,
         items: lines,
         currency: currency.to_owned(),
         delivery_address: v.address.clone(),
@@ -112,6 +120,18 @@ pub fn price(v: &Valid, found: &Found, id: String, now: DateTime<Utc>) -> Result
         updated_at: now,
     };
     Ok(Priced { order, kitchen })
+}
+
+/// menu-service checks prices on import (0 to 10 000.00), so a negative
+/// one, or one whose order total overflows, is corrupt data from it: never
+/// an amount to charge, wrapped or not.
+fn price_out_of_range(item: &Item) -> Status {
+    tracing::error!(item_id = %item.id, price_cents = item.price_cents, "menu-service returned a price out of range");
+    error(
+        ErrorCode::Internal,
+        "the menu returned a price out of range",
+        &[("item_id", item.id.clone())],
+    )
 }
 
 /// How `restaurant` takes an order of `items` placed `now`. An auto-accept
@@ -486,5 +506,79 @@ mod tests {
             and_list(&["a".into(), "b".into(), "c".into()]),
             "a, b and c"
         );
+    }
+
+    /// Sums of money: an order's total is the exact sum of its lines, each
+    /// quantity × unit price, for any order the validation lets through;
+    /// a price the menu should never hold (negative, or so large that the
+    /// total overflows) is refused, never charged wrapped.
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Up to 100 lines of 1 to 50 (the validation's bounds), each a
+        /// distinct item of one open restaurant with the given prices.
+        fn priced(prices: &[i64], quantities: &[u32]) -> Result<Priced, Status> {
+            let mut found = Found::default();
+            let r = restaurant("luca", "Da Luca", true);
+            found.restaurants.insert(r.id.clone(), Arc::new(r));
+            let ids: Vec<String> = (0..prices.len()).map(|i| format!("item-{i}")).collect();
+            for (id, price) in ids.iter().zip(prices) {
+                found
+                    .items
+                    .insert(id.clone(), Arc::new(item(id, "luca", *price, true)));
+            }
+            let lines: Vec<(&str, u32)> = ids
+                .iter()
+                .map(String::as_str)
+                .zip(quantities.iter().copied())
+                .collect();
+            price(&valid(&lines), &found, "o1".into(), Utc::now())
+        }
+
+        proptest! {
+            #[test]
+            fn an_orders_total_is_the_exact_sum_of_its_lines(
+                lines in proptest::collection::vec((0..=1_000_000i64, 1..=validate::MAX_QUANTITY), 1..=validate::MAX_LINES)
+            ) {
+                let (prices, quantities): (Vec<i64>, Vec<u32>) = lines.into_iter().unzip();
+                let order = priced(&prices, &quantities).unwrap().order;
+                let exact: i128 = prices.iter().zip(&quantities).map(|(p, q)| i128::from(*p) * i128::from(*q)).sum();
+                prop_assert_eq!(i128::from(order.total_cents), exact);
+                for line in &order.items {
+                    prop_assert_eq!(line.line_total_cents, line.unit_price_cents * i64::from(line.quantity));
+                }
+            }
+
+            #[test]
+            fn a_price_out_of_range_is_refused_never_wrapped(
+                lines in proptest::collection::vec((prop_oneof![any::<i64>(), Just(i64::MAX), Just(-1i64)], 1..=validate::MAX_QUANTITY), 1..5)
+            ) {
+                let (prices, quantities): (Vec<i64>, Vec<u32>) = lines.into_iter().unzip();
+                let exact: i128 = prices.iter().zip(&quantities).map(|(p, q)| i128::from(*p) * i128::from(*q)).sum();
+                let fits = prices.iter().all(|p| *p >= 0)
+                    && prices.iter().zip(&quantities).all(|(p, q)| p.checked_mul(i64::from(*q)).is_some())
+                    && i64::try_from(exact).is_ok();
+                match priced(&prices, &quantities) {
+                    Ok(p) => prop_assert!(fits && i128::from(p.order.total_cents) == exact),
+                    Err(e) => {
+                        prop_assert!(!fits, "{e:?}");
+                        prop_assert_eq!(error_code(&e).0, ErrorCode::Internal);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_price_whose_total_overflows_is_refused_not_a_panic() {
+            // Found by `a_price_out_of_range_is_refused_never_wrapped`:
+            // `price × quantity` overflowed i64 (a panic in debug builds, a
+            // wrapped, negative total in release ones).
+            let e = priced(&[i64::MAX / 2], &[3]).unwrap_err();
+            assert_eq!(error_code(&e).0, ErrorCode::Internal);
+            let e = priced(&[-100], &[1]).unwrap_err();
+            assert_eq!(error_code(&e).0, ErrorCode::Internal);
+        }
     }
 }
