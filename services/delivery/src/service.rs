@@ -415,3 +415,297 @@ impl DeliveryService for DeliveryApi {
         self.put(req.into_inner()).await.map(Response::new)
     }
 }
+
+/// Random walks of arbitrary `UpdateStatus` requests against the real
+/// service on SQLite, checked against docs/design.md section 5 and the
+/// courier rows of the auth matrix (section 7).
+#[cfg(test)]
+mod props {
+    use food_api::{Delivery, ErrorCode};
+    use food_kit::grpc::error_code;
+    use food_proto::order::v1::Order;
+    use proptest::prelude::*;
+    use tonic::Code;
+
+    use super::*;
+
+    /// The walk's deliveries: three, so that a courier may carry two and
+    /// claim a third over the cap. The kitchen has accepted all but
+    /// [`WAITING`]'s order (a pick-up of it is refused).
+    const ORDERS: [&str; 3] = ["order-1", "order-waiting", "order-3"];
+    const WAITING: usize = 1;
+    /// The seeded couriers, and one that does not exist.
+    const COURIERS: [&str; 4] = ["courier-1", "courier-2", "courier-3", "courier-ghost"];
+
+    /// The version a request expects, relative to the delivery's current one.
+    #[derive(Clone, Copy, Debug)]
+    enum Expect {
+        Any,
+        Current,
+        Stale(u64),
+        Future(u64),
+    }
+
+    /// One request of the walk.
+    #[derive(Clone, Debug)]
+    struct Step {
+        order: usize,
+        to: DeliveryStatus,
+        courier: Option<&'static str>,
+        /// A courier key acting, else ops.
+        as_courier: Option<&'static str>,
+        expect: Expect,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let courier = proptest::option::of(proptest::sample::select(COURIERS.to_vec()));
+        let as_courier = proptest::option::of(proptest::sample::select(COURIERS[..2].to_vec()));
+        let expect = prop_oneof![
+            Just(Expect::Any),
+            Just(Expect::Current),
+            (1..3u64).prop_map(Expect::Stale),
+            (1..3u64).prop_map(Expect::Future),
+        ];
+        (
+            0..ORDERS.len(),
+            proptest::sample::select(DeliveryStatus::ALL.to_vec()),
+            courier,
+            as_courier,
+            expect,
+        )
+            .prop_map(|(order, to, courier, as_courier, expect)| Step {
+                order,
+                to,
+                courier,
+                as_courier,
+                expect,
+            })
+    }
+
+    /// docs/design.md 5: "PENDING -> ASSIGNED -> PICKED_UP -> IN_TRANSIT ->
+    /// DELIVERED, and from any non-terminal status to CANCELLED or FAILED.
+    /// Any other transition is refused ... with one addition: ASSIGNED ->
+    /// ASSIGNED with another courier (a reassignment, ops only)".
+    fn design_allows(before: &Delivery, s: &Step) -> bool {
+        use DeliveryStatus::*;
+        let from = before.status;
+        let next = [Pending, Assigned, PickedUp, InTransit, Delivered]
+            .windows(2)
+            .any(|w| w == [from, s.to]);
+        let reassignment = from == Assigned
+            && s.to == Assigned
+            && s.as_courier.is_none()
+            && s.courier
+                .is_some_and(|c| before.courier.as_deref() != Some(c));
+        !from.is_terminal() && (next || matches!(s.to, Cancelled | Failed) || reassignment)
+    }
+
+    /// A service on a fresh SQLite database with the walk's deliveries,
+    /// PENDING at version 1, and the three local couriers off shift (so
+    /// that no automatic dispatch moves anything behind the walk's back).
+    async fn service(
+        dir: &tempfile::TempDir,
+        orders: &[(&str, &str)],
+        accepted: &[&str],
+    ) -> DeliveryApi {
+        let url = format!("sqlite://{}/delivery.db", dir.path().display());
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let topics = Topics::with_prefix("props.");
+        let orders: Vec<Order> = orders
+            .iter()
+            .map(|(id, customer)| Order {
+                id: (*id).to_owned(),
+                customer_id: (*customer).to_owned(),
+                delivery_address: "1 Main St".to_owned(),
+                ..Default::default()
+            })
+            .collect();
+        let mut tx = db.begin().await.unwrap();
+        let pairs: Vec<(&str, &Order)> = orders.iter().map(|o| ("trace", o)).collect();
+        store::create_many(&mut tx, &topics, &pairs).await.unwrap();
+        for id in accepted {
+            store::mark_accepted(&mut tx, id).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        DeliveryApi::new(db, topics, Waker::new(), 2)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn request(s: &Step, current: u64) -> UpdateStatusRequest {
+        UpdateStatusRequest {
+            order_id: ORDERS[s.order].to_owned(),
+            status: pb::DeliveryStatus::from(s.to) as i32,
+            courier: s.courier.map(str::to_owned),
+            eta: None,
+            note: Some("props".to_owned()),
+            expected_version: match s.expect {
+                Expect::Any => None,
+                Expect::Current => Some(current),
+                Expect::Stale(k) => Some(current.saturating_sub(k)),
+                Expect::Future(k) => Some(current + k),
+            },
+            as_courier: s.as_courier.map(str::to_owned),
+        }
+    }
+
+    async fn walk(steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let orders = ORDERS.map(|id| (id, "rita"));
+        let api = service(&dir, &orders, &[ORDERS[0], ORDERS[2]]).await;
+        for s in steps {
+            let id = ORDERS[s.order];
+            let before = store::get(&api.db, id).await.unwrap().unwrap();
+            let claimer_load = match s.as_courier {
+                Some(me) => {
+                    store::courier(api.db.reader(), me)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .active
+                }
+                None => 0,
+            };
+            let req = request(&s, before.version);
+            let expected = req.expected_version;
+            let answer = api.update(Request::new(req)).await;
+            let after = store::get(&api.db, id).await.unwrap().unwrap();
+            match answer {
+                Ok(_) => {
+                    prop_assert!(
+                        design_allows(&before, &s),
+                        "{} -> {:?} accepted",
+                        before.status,
+                        s
+                    );
+                    // "Each change bumps a version number": by exactly one.
+                    prop_assert_eq!(after.version, before.version + 1);
+                    prop_assert_eq!(after.status, s.to);
+                    prop_assert_eq!(after.history.len(), before.history.len() + 1);
+                    prop_assert!(
+                        expected.is_none_or(|v| v == before.version),
+                        "{:?} accepted at {}",
+                        expected,
+                        before.version
+                    );
+                    // "a pick-up of an order still PLACED is refused"
+                    prop_assert!(s.to != DeliveryStatus::PickedUp || s.order != WAITING);
+                    // A courier claims for itself and moves only its own.
+                    if let Some(me) = s.as_courier {
+                        prop_assert_eq!(after.courier.as_deref(), Some(me));
+                    }
+                    // "the cap binds automatic dispatch and couriers' claims"
+                    if s.as_courier.is_some() && s.to == DeliveryStatus::Assigned {
+                        prop_assert!(claimer_load < 2, "a claim over the cap");
+                    }
+                }
+                Err(status) => {
+                    // "Any other transition is refused ... and changes nothing".
+                    prop_assert_eq!(&after, &before, "refused {:?} changed the delivery", s);
+                    let (code, _) = error_code(&status);
+                    prop_assert!(
+                        !matches!(status.code(), Code::Internal | Code::Unknown)
+                            && code != ErrorCode::Internal,
+                        "{:?} answered {:?}",
+                        s,
+                        status
+                    );
+                    if s.as_courier.is_none() && expected.is_some_and(|v| v != before.version) {
+                        prop_assert_eq!(code, ErrorCode::VersionConflict);
+                    }
+                }
+            }
+            if before.status.is_terminal() {
+                prop_assert_eq!(after.status, before.status, "a terminal status stays");
+            }
+            if s.courier == Some("courier-ghost") {
+                prop_assert_eq!(&after, &before, "an unknown courier is refused");
+            }
+            // "active_deliveries (the number of its ASSIGNED, PICKED_UP and
+            // IN_TRANSIT deliveries)", after every request.
+            for courier in &COURIERS[..3] {
+                let mut carried = 0;
+                for order in ORDERS {
+                    let d = store::get(&api.db, order).await.unwrap().unwrap();
+                    carried +=
+                        u32::from(d.courier.as_deref() == Some(*courier) && d.status.is_active());
+                }
+                let row = store::courier(api.db.reader(), courier)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                prop_assert_eq!(row.active, carried, "{}'s active deliveries", courier);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // Each case starts a database: fewer cases than the default keep
+        // this under a few seconds.
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn random_requests_only_make_the_changes_the_design_allows(
+            steps in proptest::collection::vec(step(), 1..30)
+        ) {
+            runtime().block_on(walk(steps))?;
+        }
+
+        /// docs/design.md 7: a short id ("the last 8 characters") is
+        /// "resolved among the orders the caller may see". Ids here share
+        /// few endings, so that most short ids match several orders of
+        /// several customers; a customer's lookup finds exactly its own
+        /// orders ending so, and a suffix of any other length is refused.
+        #[test]
+        fn a_short_id_finds_exactly_the_callers_orders_ending_with_it(
+            orders in proptest::collection::btree_map(
+                ("[0-9a-f]{1,6}-", proptest::sample::select(vec!["e920546f", "0000abcd", "ñ1234567"])),
+                proptest::sample::select(vec!["rita", "sam"]),
+                1..10,
+            ),
+            typed in prop_oneof![Just("e920546f".to_owned()), any::<String>()],
+        ) {
+            let orders: Vec<(String, &str)> = orders
+                .into_iter()
+                .map(|((head, tail), customer)| (format!("{head}{tail}"), customer))
+                .collect();
+            runtime().block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let refs: Vec<(&str, &str)> = orders.iter().map(|(id, c)| (id.as_str(), *c)).collect();
+                let api = service(&dir, &refs, &[]).await;
+                for customer in ["rita", "sam"] {
+                    for suffix in ["e920546f", "0000abcd", "ñ1234567", typed.as_str()] {
+                        let answer = api.list_deliveries(Request::new(ListDeliveriesRequest {
+                            customer_id: Some(customer.to_owned()),
+                            order_id_suffix: Some(suffix.to_owned()),
+                            ..Default::default()
+                        })).await;
+                        if suffix.is_empty() {
+                            continue; // no filter at all, as proto3 cannot tell it from unset
+                        }
+                        if suffix.chars().count() != 8 {
+                            let e = answer.expect_err("a suffix of another length is refused");
+                            prop_assert_eq!(error_code(&e).0, ErrorCode::InvalidArgument);
+                            continue;
+                        }
+                        let mut found: Vec<String> = answer.unwrap().into_inner().deliveries
+                            .into_iter().map(|d| d.order_id).collect();
+                        found.sort();
+                        let mut expected: Vec<String> = orders.iter()
+                            .filter(|(id, c)| *c == customer && food_api::short_id(id) == suffix)
+                            .map(|(id, _)| id.clone()).collect();
+                        expected.sort();
+                        prop_assert_eq!(found, expected, "{} looking up {}", customer, suffix);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
