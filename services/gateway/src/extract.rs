@@ -257,4 +257,45 @@ mod tests {
             None
         );
     }
+
+    /// `If-Match` carries the version a change expects (docs/design.md 5:
+    /// "`expected_version` gives optimistic concurrency").
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_version_reads_back_from_each_form_of_its_tag(v in any::<u64>()) {
+                for tag in [format!("{v}"), format!("\"{v}\""), format!("W/\"{v}\""), format!(" \"{v}\" ")] {
+                    prop_assert_eq!(parse_version_tag(&tag).unwrap(), Some(v));
+                }
+            }
+
+            /// Anything else, a version past u64 included, is a 400 naming
+            /// the header, never a guess.
+            #[test]
+            fn any_other_tag_is_refused_with_a_400(tag in prop_oneof![
+                any::<String>(),
+                "[0-9]{20,30}",
+                "W/\"-?[0-9a-z]{0,4}\"?",
+            ]) {
+                match parse_version_tag(&tag) {
+                    Ok(Some(v)) => {
+                        let t = tag.trim();
+                        let bare = t.strip_prefix("W/").unwrap_or(t);
+                        let bare = bare.strip_prefix('"').and_then(|b| b.strip_suffix('"')).unwrap_or(bare);
+                        // The tag's digits are that number (`+3` and `003` are 3).
+                        prop_assert_eq!(bare.parse::<u128>(), Ok(u128::from(v)));
+                    }
+                    Ok(None) => prop_assert_eq!(tag.trim(), "*"),
+                    Err(e) => {
+                        prop_assert_eq!(e.http_status().as_u16(), 400);
+                        prop_assert_eq!(&e.body().error.details["field"], "If-Match");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1092,4 +1092,50 @@ mod tests {
             body.message
         );
     }
+
+    /// The short-id rules of docs/design.md 7, for any set of matches.
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// "every order id that a table, a board or a message shows in
+            /// short form (the last 8 characters) is accepted back": the
+            /// short form of any order id is a short id, a full one is not.
+            #[test]
+            fn the_short_form_of_any_order_id_is_taken_as_a_short_id(n in any::<u128>()) {
+                let id = uuid::Uuid::from_u128(n).to_string();
+                prop_assert!(is_short_id(food_api::short_id(&id)));
+                prop_assert!(!is_short_id(&id));
+            }
+
+            /// "none gives 404, more than one gives 409 `ambiguous_id` with
+            /// the matching full ids in `details`" (at most ten, sorted,
+            /// `more` when there are others).
+            #[test]
+            fn a_short_id_resolves_to_its_one_match_or_a_clear_refusal(
+                heads in proptest::collection::btree_set("[0-9a-f]{4}", 0..15)
+            ) {
+                let typed = "e920546f";
+                let ids: Vec<String> = heads.iter().map(|h| format!("{h}-{typed}")).collect();
+                let last = ids.last().cloned();
+                let resolved = one_match(last.clone(), ids.clone(), || order_not_found(typed), "orders", typed);
+                match ids.len() {
+                    0 => prop_assert_eq!(resolved.unwrap_err().http_status(), 404),
+                    1 => prop_assert_eq!(resolved.unwrap(), last.unwrap()),
+                    n => {
+                        let e = resolved.unwrap_err();
+                        prop_assert_eq!((e.code(), e.http_status().as_u16()), (ErrorCode::AmbiguousId, 409));
+                        let details = e.body().error.details;
+                        let listed: Vec<String> = serde_json::from_value(details["candidates"].clone()).unwrap();
+                        prop_assert_eq!(listed.len(), n.min(MAX_CANDIDATES));
+                        prop_assert!(listed.is_sorted());
+                        prop_assert!(listed.iter().all(|id| ids.contains(id)));
+                        prop_assert_eq!(&details["more"], &serde_json::json!(n > MAX_CANDIDATES));
+                    }
+                }
+            }
+        }
+    }
 }
