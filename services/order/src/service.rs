@@ -451,3 +451,251 @@ impl OrderService for OrderApi {
         self.ready(req).await.map(Response::new)
     }
 }
+
+/// Random walks of the kitchen's and the customer's calls against the real
+/// service on SQLite, checked against docs/design.md section 5.
+#[cfg(test)]
+mod props {
+    use std::sync::Arc;
+
+    use chrono::Duration;
+    use food_api::OrderLine;
+    use food_kit::{
+        db::micros_to_datetime,
+        grpc::{
+            balance::{BalanceSettings, Balanced},
+            error_code,
+        },
+    };
+    use food_proto::menu::v1::menu_service_client::MenuServiceClient;
+    use proptest::prelude::*;
+    use tonic::Code;
+
+    use super::*;
+    use crate::pricing::Kitchen;
+
+    const ORDER: &str = "order-1";
+
+    /// One call of the walk.
+    #[derive(Clone, Debug)]
+    enum Call {
+        Accept { prep_minutes: u32 },
+        Reject { reason: String },
+        Ready,
+        Cancel,
+    }
+
+    impl Call {
+        /// Where the call asks the order to go.
+        fn target(&self) -> OrderStatus {
+            match self {
+                Self::Accept { .. } => OrderStatus::Preparing,
+                Self::Reject { .. } => OrderStatus::Rejected,
+                Self::Ready => OrderStatus::ReadyForPickup,
+                Self::Cancel => OrderStatus::Cancelled,
+            }
+        }
+
+        /// docs/design.md 5: "The kitchen moves PLACED → PREPARING (accept
+        /// ...) and PREPARING → READY_FOR_PICKUP"; "Accepting a PREPARING
+        /// order again changes its ready_by"; "PLACED -> REJECTED (the
+        /// kitchen refuses ...)"; "CANCELLED by the customer or ops while
+        /// PLACED or PREPARING".
+        fn design_allows(&self, from: OrderStatus) -> bool {
+            use OrderStatus::*;
+            match self {
+                Self::Accept { .. } => matches!(from, Placed | Preparing),
+                Self::Reject { .. } => from == Placed,
+                Self::Ready => from == Preparing,
+                Self::Cancel => matches!(from, Placed | Preparing),
+            }
+        }
+    }
+
+    /// Calls that end an order are rarer, so that walks get past PREPARING.
+    fn call() -> impl Strategy<Value = Call> {
+        prop_oneof![
+            4 => prop_oneof![1..=240u32, Just(0u32), 241..400u32]
+                .prop_map(|prep_minutes| Call::Accept { prep_minutes }),
+            1 => prop_oneof![Just("out of naan".to_owned()), Just("  ".to_owned())]
+                .prop_map(|reason| Call::Reject { reason }),
+            3 => Just(Call::Ready),
+            1 => Just(Call::Cancel),
+        ]
+    }
+
+    /// A service on a fresh SQLite database holding one PLACED order of
+    /// `luca`, a kitchen that accepts by hand. Kitchen calls never read the
+    /// menu, so its channel leads nowhere.
+    async fn service(dir: &tempfile::TempDir) -> OrderApi {
+        let url = format!("sqlite://{}/order.db", dir.path().display());
+        let db = Db::connect(&url, &crate::MIGRATIONS).await.unwrap();
+        let topics = Topics::with_prefix("props.");
+        let waker = Waker::new();
+        let channel = Balanced::new(
+            "menu",
+            "http://127.0.0.1:9",
+            Arc::new(|endpoint| endpoint),
+            &BalanceSettings::default(),
+        )
+        .unwrap();
+        let menu = MenuItems::new(MenuServiceClient::new(channel), std::time::Duration::ZERO);
+        let (committer, _) = Committer::start(db.clone(), topics.clone(), waker.clone());
+        let now = micros_to_datetime(Utc::now().timestamp_micros());
+        let order = Order {
+            id: ORDER.to_owned(),
+            customer_id: "rita".to_owned(),
+            restaurant_id: Some("luca".to_owned()),
+            restaurant_name: Some("Da Luca".to_owned()),
+            pickup_address: Some("1 Rue Mercière, Lyon".to_owned()),
+            status: OrderStatus::Placed,
+            ready_by: None,
+            rejection_reason: None,
+            items: vec![OrderLine {
+                item_id: "margherita".to_owned(),
+                name: "Margherita".to_owned(),
+                quantity: 1,
+                unit_price_cents: 950,
+                line_total_cents: 950,
+            }],
+            total_cents: 950,
+            currency: "EUR".to_owned(),
+            delivery_address: "1 Main St".to_owned(),
+            note: None,
+            created_at: now,
+            updated_at: now,
+        };
+        committer
+            .store(NewOrder {
+                order,
+                kitchen: Kitchen::ByHand {
+                    deadline: now + Duration::minutes(5),
+                },
+                idempotency_key: None,
+                request_hash: String::new(),
+                trace_id: "trace".to_owned(),
+            })
+            .await
+            .unwrap();
+        OrderApi::new(db, menu, committer, topics, waker)
+    }
+
+    async fn send(
+        api: &OrderApi,
+        call: &Call,
+        restaurant: Option<&str>,
+    ) -> Result<pb::Order, Status> {
+        let id = ORDER.to_owned();
+        let restaurant_id = restaurant.map(str::to_owned);
+        match call {
+            Call::Accept { prep_minutes } => {
+                api.accept(Request::new(pb::AcceptOrderRequest {
+                    id,
+                    ready_by: None,
+                    prep_minutes: Some(*prep_minutes),
+                    restaurant_id,
+                }))
+                .await
+            }
+            Call::Reject { reason } => {
+                api.reject(Request::new(pb::RejectOrderRequest {
+                    id,
+                    reason: reason.clone(),
+                    restaurant_id,
+                }))
+                .await
+            }
+            Call::Ready => {
+                api.ready(Request::new(pb::MarkReadyRequest { id, restaurant_id }))
+                    .await
+            }
+            Call::Cancel => {
+                api.cancel(Request::new(CancelOrderRequest { id, reason: None }))
+                    .await
+            }
+        }
+    }
+
+    async fn walk(calls: Vec<(Call, Option<&'static str>)>) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let api = service(&dir).await;
+        for (call, restaurant) in calls {
+            let before = store::get_order(&api.db, ORDER).await.unwrap().unwrap();
+            let answer = send(&api, &call, restaurant).await;
+            let after = store::get_order(&api.db, ORDER).await.unwrap().unwrap();
+            let target = call.target();
+            let refusal = answer.as_ref().err().map(error_code);
+            match answer {
+                Ok(_) => {
+                    // Cancelling twice is not an error and changes nothing.
+                    let again = target == OrderStatus::Cancelled && before.status == target;
+                    prop_assert!(
+                        call.design_allows(before.status) || again,
+                        "{:?} from {}",
+                        call,
+                        before.status
+                    );
+                    prop_assert_eq!(after.status, target);
+                    prop_assert!(!again || after == before);
+                    // Another restaurant's order does not exist for its key.
+                    prop_assert!(matches!(call, Call::Cancel) || restaurant != Some("smash"));
+                }
+                Err(status) => {
+                    prop_assert_eq!(&after, &before, "refused {:?} changed the order", call);
+                    prop_assert!(
+                        !matches!(status.code(), Code::Internal | Code::Unknown),
+                        "{:?} answered {:?}",
+                        call,
+                        status
+                    );
+                }
+            }
+            if before.status.is_terminal() {
+                prop_assert_eq!(after.status, before.status, "a terminal status stays");
+            }
+            // Bad input is a 400 whatever the order's state; a valid call on
+            // another restaurant's order a 404; one the state refuses a 409.
+            let bad_input = match &call {
+                Call::Accept { prep_minutes } => !(1..=240).contains(prep_minutes),
+                Call::Reject { reason } => reason.trim().is_empty(),
+                Call::Ready | Call::Cancel => false,
+            };
+            let foreign = !matches!(call, Call::Cancel) && restaurant == Some("smash");
+            let refused = refusal.map(|(code, _)| code);
+            if bad_input {
+                prop_assert_eq!(refused, Some(ErrorCode::InvalidArgument));
+            } else if foreign {
+                prop_assert_eq!(refused, Some(ErrorCode::NotFound));
+            } else if !call.design_allows(before.status) && before.status != target {
+                prop_assert!(
+                    matches!(
+                        refused,
+                        Some(ErrorCode::InvalidTransition | ErrorCode::NotCancellable)
+                    ),
+                    "{:?} from {}: {:?}",
+                    call,
+                    before.status,
+                    refused
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // Each case starts a database: fewer cases than the default keep
+        // this under a few seconds.
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn kitchen_and_customer_calls_only_make_the_moves_the_design_allows(
+            calls in proptest::collection::vec(
+                (call(), proptest::option::of(proptest::sample::select(vec!["luca", "smash"]))),
+                1..20,
+            )
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(walk(calls))?;
+        }
+    }
+}
