@@ -592,4 +592,60 @@ mod tests {
             assert!(text.contains(part), "{part} in {text}");
         }
     }
+
+    /// Ids and prices as an import may send them: taken exactly when the
+    /// rules allow, refused naming the field otherwise, never a panic.
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// "a lower-case slug", 1 to 64 characters: a-z, 0-9, `-`, `_`.
+        fn is_slug(s: &str) -> bool {
+            (1..=MAX_ID_LEN).contains(&s.len())
+                && s.bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
+        }
+
+        proptest! {
+            #[test]
+            fn an_id_is_taken_exactly_when_it_is_a_slug_and_reads_back(s in prop_oneof![
+                "[a-z0-9_-]{1,64}",
+                "[a-z0-9_-]{60,70}",
+                "[a-zA-Z0-9 ._/é-]{0,12}",
+                any::<String>(),
+            ]) {
+                match (ItemId::parse(&s), RestaurantId::parse(&s)) {
+                    (Ok(item), Ok(restaurant)) => {
+                        prop_assert!(is_slug(&s), "{s:?} taken");
+                        prop_assert_eq!(item.to_string(), s.clone());
+                        prop_assert_eq!(restaurant.as_str(), s.as_str());
+                    }
+                    (Err(a), Err(b)) => {
+                        prop_assert!(!is_slug(&s), "{s:?} refused");
+                        prop_assert_eq!((a.field, b.field), ("id", "id"));
+                    }
+                    other => prop_assert!(false, "item and restaurant ids disagree: {other:?}"),
+                }
+            }
+
+            /// Prices are integer cents from 0 to 10 000.00: negative ones
+            /// are refused, as are those past the maximum.
+            #[test]
+            fn a_price_is_taken_exactly_when_it_is_0_to_the_maximum(
+                price_cents in prop_oneof![any::<i64>(), -10..MAX_PRICE_CENTS + 10]
+            ) {
+                match ValidItem::parse(pm::Item { price_cents, ..item() }) {
+                    Ok(valid) => {
+                        prop_assert!((0..=MAX_PRICE_CENTS).contains(&price_cents));
+                        prop_assert_eq!(valid.price_cents, price_cents);
+                    }
+                    Err(e) => {
+                        prop_assert!(!(0..=MAX_PRICE_CENTS).contains(&price_cents));
+                        prop_assert_eq!(e.field, "price_cents");
+                    }
+                }
+            }
+        }
+    }
 }

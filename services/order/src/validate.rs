@@ -372,4 +372,34 @@ mod tests {
             assert!(e.message().contains("last 8 characters"), "{e:?}");
         }
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// A line's quantity is 1 to 50 (the contract's bounds); any
+            /// other is refused naming the line's field, never a panic.
+            #[test]
+            fn a_quantity_is_taken_exactly_when_it_is_1_to_50(
+                quantity in prop_oneof![0..60u32, any::<u32>()]
+            ) {
+                let mut r = req();
+                r.items[0].quantity = quantity;
+                match create_order(&r) {
+                    Ok(valid) => {
+                        prop_assert!((1..=MAX_QUANTITY).contains(&quantity));
+                        prop_assert_eq!(valid.lines[0].1, quantity);
+                    }
+                    Err(e) => {
+                        prop_assert!(!(1..=MAX_QUANTITY).contains(&quantity));
+                        let (code, details) = food_kit::grpc::error_code(&e);
+                        prop_assert_eq!(code, ErrorCode::InvalidArgument);
+                        prop_assert_eq!(details["field"].as_str(), "items[0].quantity");
+                    }
+                }
+            }
+        }
+    }
 }
