@@ -92,7 +92,9 @@ impl Default for Options {
 pub struct TestStack {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    platform: food_stack::testing::TestStack,
+    /// The platform itself: its services' gRPC addresses for tests that
+    /// bypass the gateway.
+    pub platform: food_stack::testing::TestStack,
 }
 
 pub async fn spawn_stack() -> TestStack {

@@ -264,6 +264,7 @@ impl DeliveryApi {
             ));
         }
         let name = req.name.trim();
+        food_kit::grpc::printable(name, "name")?;
         if name.is_empty() || name.chars().count() > MAX_COURIER_NAME {
             return Err(error(
                 ErrorCode::InvalidArgument,
@@ -314,6 +315,9 @@ fn unknown_courier(id: &str) -> Status {
 }
 
 fn text<'a>(v: Option<&'a str>, field: &str) -> Result<Option<&'a str>, Status> {
+    if let Some(v) = v {
+        food_kit::grpc::printable(v, field)?;
+    }
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > MAX_TEXT => Err(error(
             ErrorCode::InvalidArgument,

@@ -61,10 +61,54 @@ fn integral_numbers_as_integers(value: &mut Value) {
     }
 }
 
-/// `axum::extract::Query` with the gateway's errors.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// `axum::extract::Query` with the gateway's errors. A query string whose
+/// percent-escapes are not UTF-8 is refused: axum would decode them
+/// lossily to U+FFFD and search for that.
+#[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        if std::str::from_utf8(&percent_decoded(raw.as_bytes())).is_err() {
+            return Err(ApiError::bad_request(
+                "the query string is not UTF-8 once percent-decoded",
+            ));
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// `raw` with its `%XX` escapes decoded (a malformed escape is kept as is).
+fn percent_decoded(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
 
 /// `axum::extract::Path` with the gateway's errors.
 #[derive(Debug, FromRequestParts)]
@@ -245,6 +289,15 @@ mod tests {
         assert_eq!(idempotency_key(&h).unwrap().map(|k| k.len()), Some(200));
         h.insert("idempotency-key", " abc ".parse().unwrap());
         assert_eq!(idempotency_key(&h).unwrap().as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn query_strings_are_percent_decoded_to_check_their_utf8() {
+        assert_eq!(
+            percent_decoded(b"q=caf%C3%A9&x=%2"),
+            "q=café&x=%2".as_bytes()
+        );
+        assert!(std::str::from_utf8(&percent_decoded(b"q=%FF%FE")).is_err());
     }
 
     #[test]

@@ -39,4 +39,4 @@ pub mod state;
 
 pub use error::ApiError;
 pub use settings::{ApiKey, Role, Settings, hash_key};
-pub use startup::Application;
+pub use startup::{Application, HEADER_READ_TIMEOUT};

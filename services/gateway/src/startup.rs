@@ -5,6 +5,11 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, error_handling::HandleErrorLayer, extract::DefaultBodyLimit};
 use food_kit::Shutdown;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
 use tokio::{net::TcpListener, sync::oneshot};
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -30,6 +35,19 @@ const LIVE_READY_PATIENCE: Duration = Duration::from_secs(5);
 const DRAIN: Duration = Duration::from_secs(5);
 /// How far a stream may fall behind the live feed before it is dropped.
 const BROADCAST_CAPACITY: usize = 1024;
+/// How long a client may take to send a request's headers, counted from
+/// the first read (on a kept-alive connection, from the end of the last
+/// answer): past it the connection is closed. Without it a client that
+/// drips its headers a byte at a time (slowloris) holds a connection and
+/// its task for as long as it keeps dripping. Ten seconds is ample for a human's request on a slow link; hyper's
+/// default (30 s) only applies when a timer is set, which `axum::serve`
+/// does not do.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most a request's line and headers may take (hyper's read buffer):
+/// beyond it hyper answers 431, with an empty body, before any route runs.
+/// hyper's default is about 400 KiB; no client of this API needs more than
+/// a few KiB.
+const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
 pub struct Application {
     listener: TcpListener,
@@ -115,13 +133,7 @@ impl Application {
     /// Serves until shutdown, then gives open streams [`DRAIN`] to finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "gateway listening");
-        let shutdown = self.shutdown.clone();
-        // TCP_NODELAY: small responses must not wait for the client's delayed ACK.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+        let serve = serve(self.listener, self.router, self.shutdown.clone());
         let shutdown = self.shutdown.clone();
         tokio::select! {
             r = serve => r?,
@@ -138,6 +150,58 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Serves `router` on `listener` until `shutdown`, then lets open
+/// connections finish. This is `axum::serve` with the two limits it
+/// cannot set: [`HEADER_READ_TIMEOUT`] and [`MAX_REQUEST_HEAD_BYTES`].
+async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
+    // Each connection holds a receiver; the sender sees them all gone.
+    let (all_closed, connection) = tokio::sync::watch::channel(());
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => break,
+        };
+        // TCP_NODELAY: small responses must not wait for the client's delayed ACK.
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let shutdown = shutdown.clone();
+        let connection = connection.clone();
+        tokio::spawn(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                served = conn.as_mut() => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                }
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(connection);
+        });
+    }
+    drop(connection);
+    all_closed.closed().await;
+    Ok(())
 }
 
 /// The whole HTTP surface with its layers, outermost first: request id and

@@ -34,8 +34,29 @@ pub fn reflection() -> anyhow::Result<(
     Ok((v1, v1alpha))
 }
 
+/// The longest message or field value an error carries; longer ones are
+/// cut. They travel in HTTP/2 trailers, which clients bound (hyper's
+/// default header list is 16 KiB): a 10 KB order id echoed in the message
+/// and again in the details broke the gateway's connection to the service,
+/// turning a not-found into a 503.
+const MAX_ERROR_TEXT: usize = 256;
+
+/// `text` cut to [`MAX_ERROR_TEXT`] bytes on a character boundary, with an
+/// ellipsis when it was cut.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_ERROR_TEXT {
+        let mut end = MAX_ERROR_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// A `Status` whose details carry the machine code (as `google.rpc.ErrorInfo`
-/// reason) and field-level context.
+/// reason) and field-level context, each bounded to [`MAX_ERROR_TEXT`].
 pub fn error(code: ErrorCode, message: impl Into<String>, fields: &[(&str, String)]) -> Status {
     let grpc = match code {
         ErrorCode::InvalidArgument
@@ -60,13 +81,32 @@ pub fn error(code: ErrorCode, message: impl Into<String>, fields: &[(&str, Strin
     };
     let metadata: HashMap<String, String> = fields
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).to_owned(), bounded(v.clone())))
         .collect();
     Status::with_error_details(
         grpc,
-        message,
+        bounded(message.into()),
         ErrorDetails::with_error_info(code.as_str(), "food", metadata),
     )
+}
+
+/// Refuses control characters other than line breaks and tabs in text a
+/// person wrote (an address, a note, a name) as INVALID_ARGUMENT naming
+/// `field`: PostgreSQL cannot store NUL in text (the insert failed as
+/// INTERNAL where SQLite stored it), and escape sequences would reach the
+/// terminals of `foodctl` and `food-board` as commands.
+pub fn printable(text: &str, field: &str) -> Result<(), Status> {
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Some(c) => Err(error(
+            ErrorCode::InvalidArgument,
+            format!("{field} contains the control character {c:?}"),
+            &[("field", field.to_owned())],
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads the machine code and fields back from a `Status`; falls back to the
@@ -185,6 +225,19 @@ mod tests {
         let (code, fields) = error_code(&s);
         assert_eq!(code, ErrorCode::VersionConflict);
         assert_eq!(fields["current_version"], "4");
+    }
+
+    #[test]
+    fn long_messages_and_fields_are_cut_on_a_character_boundary() {
+        let id = "é".repeat(10_000);
+        let s = error(
+            ErrorCode::NotFound,
+            format!("no order `{id}`"),
+            &[("order_id", id)],
+        );
+        assert!(s.message().len() <= MAX_ERROR_TEXT + '…'.len_utf8());
+        assert!(s.message().starts_with("no order `é") && s.message().ends_with('…'));
+        assert!(error_code(&s).1["order_id"].len() <= MAX_ERROR_TEXT + '…'.len_utf8());
     }
 
     #[test]

@@ -98,6 +98,7 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
         lines.push((item_id.to_owned(), line.quantity));
     }
     let address = req.delivery_address.trim();
+    food_kit::grpc::printable(address, "delivery_address")?;
     if address.is_empty() {
         return Err(invalid(
             "delivery_address",
@@ -111,6 +112,9 @@ pub fn create_order(req: &CreateOrderRequest) -> Result<Valid, Status> {
         ));
     }
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if let Some(note) = note {
+        food_kit::grpc::printable(note, "note")?;
+    }
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
         return Err(invalid(
             "note",
@@ -188,6 +192,7 @@ pub fn ready_by(req: &AcceptOrderRequest, now: DateTime<Utc>) -> Result<DateTime
 /// A rejection's reason: required, trimmed, at most 200 characters.
 pub fn reason(reason: &str) -> Result<String, Status> {
     let reason = reason.trim();
+    food_kit::grpc::printable(reason, "reason")?;
     if reason.is_empty() {
         return Err(invalid(
             "reason",
@@ -280,6 +285,11 @@ mod tests {
         let mut r = req();
         r.delivery_address = "x".repeat(501);
         assert_eq!(field_of(&create_order(&r).unwrap_err()), "delivery_address");
+        r.delivery_address = "1 Main\0St".into();
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "delivery_address");
+        r.delivery_address = "1 Main St\nFlat 2".into();
+        r.note = Some("ring \u{1b}[2J twice".into());
+        assert_eq!(field_of(&create_order(&r).unwrap_err()), "note");
     }
 
     fn accept(ready_by: Option<DateTime<Utc>>, prep_minutes: Option<u32>) -> AcceptOrderRequest {

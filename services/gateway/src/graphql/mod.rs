@@ -197,7 +197,12 @@ fn websocket(
             .and_then(|v| v.to_str().ok()),
     );
     let shutdown = state.shutdown.clone();
+    // A message may be as large as a request body, not axum's 64 MiB: a
+    // subscription message is a small query.
+    let message_limit = state.body_limit;
     upgrade
+        .max_message_size(message_limit)
+        .max_frame_size(message_limit)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             let serve = GraphQLWebSocket::new(socket, schema, protocol)

@@ -19,6 +19,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Data, Error, Executor, Request, Response, Result, util::Delay};
 
+// food-platform patch: the limits of graphql-transport-ws that 7.2.1 lacks.
+/// How long a `graphql-transport-ws` client has to send `connection_init`
+/// before the socket is closed with 4408 (the protocol's
+/// "ConnectionInitialisationTimeout"; the reference server's default).
+pub const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most subscriptions one socket may run at once; a `subscribe` beyond
+/// it gets an `error` message, so that one client cannot grow the server's
+/// memory without bound.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
 /// All known protocols based on WebSocket.
 pub const ALL_WEBSOCKET_PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
@@ -120,6 +130,8 @@ pin_project! {
         protocol: Protocols,
         last_msg_at: Instant,
         keepalive_timer: Option<Timer>,
+        // food-platform patch: running until the connection is acknowledged.
+        init_timer: Option<Delay>,
         close: bool,
     }
 }
@@ -167,6 +179,7 @@ where
             protocol,
             last_msg_at: Instant::now(),
             keepalive_timer: None,
+            init_timer: Some(Delay::new(CONNECTION_INIT_TIMEOUT)),
             close: false,
         }
     }
@@ -227,6 +240,7 @@ where
             protocol: self.protocol,
             last_msg_at: self.last_msg_at,
             keepalive_timer: self.keepalive_timer,
+            init_timer: self.init_timer,
             close: self.close,
         }
     }
@@ -258,6 +272,7 @@ where
             protocol: self.protocol,
             last_msg_at: self.last_msg_at,
             keepalive_timer: self.keepalive_timer,
+            init_timer: self.init_timer,
             close: self.close,
         }
     }
@@ -315,6 +330,19 @@ where
             };
         }
 
+        // food-platform patch: a client that never initialises is closed.
+        if *this.protocol == Protocols::GraphQLWS
+            && this.init_fut.is_none()
+            && let Some(init_timer) = this.init_timer
+            && init_timer.poll_unpin(cx).is_ready()
+        {
+            *this.close = true;
+            return Poll::Ready(Some(WsMessage::Close(
+                4408,
+                "Connection initialisation timeout".to_string(),
+            )));
+        }
+
         if this.init_fut.is_none() && this.ping_fut.is_none() {
             while let Poll::Ready(message) = Pin::new(&mut this.stream).poll_next(cx) {
                 let message = match message {
@@ -326,7 +354,12 @@ where
                     Ok(message) => message,
                     Err(err) => {
                         *this.close = true;
-                        return Poll::Ready(Some(WsMessage::Close(1002, err.to_string())));
+                        // food-platform patch: graphql-transport-ws says 4400.
+                        let code = match this.protocol {
+                            Protocols::GraphQLWS => 4400,
+                            Protocols::SubscriptionsTransportWS => 1002,
+                        };
+                        return Poll::Ready(Some(WsMessage::Close(code, err.to_string())));
                     }
                 };
 
@@ -368,6 +401,36 @@ where
                         id,
                         payload: request,
                     } => {
+                        // food-platform patch: the protocol's refusals of a
+                        // subscribe (4401 before the ack, 4409 for an id in
+                        // use), and the cap on subscriptions per socket.
+                        let graphql_ws = *this.protocol == Protocols::GraphQLWS;
+                        if graphql_ws && this.data.is_none() {
+                            *this.close = true;
+                            return Poll::Ready(Some(WsMessage::Close(
+                                4401,
+                                "Unauthorized".to_string(),
+                            )));
+                        }
+                        if graphql_ws && this.streams.contains_key(&id) {
+                            *this.close = true;
+                            return Poll::Ready(Some(WsMessage::Close(
+                                4409,
+                                format!("Subscriber for {id} already exists"),
+                            )));
+                        }
+                        if this.data.is_some() && this.streams.len() >= MAX_SUBSCRIPTIONS {
+                            let error = Error::new(format!(
+                                "too many subscriptions on this connection (at most {MAX_SUBSCRIPTIONS}); complete some first"
+                            ));
+                            return Poll::Ready(Some(WsMessage::Text(
+                                serde_json::to_string(&ServerMessage::Error {
+                                    id: &id,
+                                    payload: vec![error],
+                                })
+                                .unwrap(),
+                            )));
+                        }
                         if let Some(data) = this.data.clone() {
                             this.streams.insert(
                                 id,
@@ -421,6 +484,7 @@ where
                         let mut ctx_data = this.connection_data.take().unwrap_or_default();
                         ctx_data.merge(data);
                         *this.data = Some(Arc::new(ctx_data));
+                        *this.init_timer = None;
                         Some(WsMessage::Text(
                             serde_json::to_string(&ServerMessage::ConnectionAck).unwrap(),
                         ))
@@ -601,11 +665,11 @@ enum ServerMessage<'a> {
         id: &'a str,
         payload: Response,
     },
-    // Not used by this library, as it's not necessary to send
-    // Error {
-    //     id: &'a str,
-    //     payload: serde_json::Value,
-    // },
+    // food-platform patch: sent for a subscribe refused by the cap.
+    Error {
+        id: &'a str,
+        payload: Vec<Error>,
+    },
     Complete {
         id: &'a str,
     },
