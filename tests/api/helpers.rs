@@ -133,6 +133,12 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
 }
 
 impl TestStack {
+    /// The platform itself: its generated local keys, data dir, broker and
+    /// topic prefix.
+    pub fn platform(&self) -> &food_stack::testing::TestStack {
+        &self.platform
+    }
+
     /// Stops one service behind the gateway (a downstream outage).
     pub async fn stop_service(&mut self, name: &str) {
         self.platform.stop_part(name).await;
