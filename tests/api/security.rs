@@ -232,6 +232,8 @@ async fn no_key_appears_in_logs_events_or_metrics() {
         Vec::<usize>::new(),
         "keys (by index) in /metrics"
     );
+    // Kept when an assertion fails, for the reader of its message.
+    std::fs::remove_file(log).unwrap();
 }
 
 #[tokio::test]
