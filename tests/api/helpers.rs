@@ -28,10 +28,15 @@ pub const AUTO_KITCHEN: &str = "trattoria-da-luca";
 /// A seed restaurant that accepts by hand.
 pub const MANUAL_KITCHEN: &str = "maison-tandoor";
 
+/// A well-formed key the gateway does not know.
+pub const BAD_KEY: &str = "food_ops_0000000000000000";
+
 /// Who calls, for table-driven tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Who {
     Anonymous,
+    /// A `Bearer` key the gateway does not know ([`BAD_KEY`]).
+    BadKey,
     Alice,
     Bob,
     /// `courier-1`.
@@ -47,8 +52,9 @@ pub enum Who {
 
 impl Who {
     /// The callers of the access matrix, in its columns' order.
-    pub const ALL: [Who; 7] = [
+    pub const ALL: [Who; 8] = [
         Who::Anonymous,
+        Who::BadKey,
         Who::Alice,
         Who::Bob,
         Who::Courier,
@@ -60,6 +66,7 @@ impl Who {
     pub fn key(self) -> Option<&'static str> {
         match self {
             Who::Anonymous => None,
+            Who::BadKey => Some(BAD_KEY),
             Who::Alice => Some(ALICE),
             Who::Bob => Some(BOB),
             Who::Courier => Some(COURIER),
@@ -128,6 +135,12 @@ pub async fn spawn_stack_with(options: Options) -> TestStack {
 }
 
 impl TestStack {
+    /// The platform itself: its generated local keys, data dir, broker and
+    /// topic prefix.
+    pub fn platform(&self) -> &food_stack::testing::TestStack {
+        &self.platform
+    }
+
     /// Stops one service behind the gateway (a downstream outage).
     pub async fn stop_service(&mut self, name: &str) {
         self.platform.stop_part(name).await;
@@ -384,6 +397,25 @@ impl TestStack {
     /// `query` with `variables` under the id `"1"`.
     pub async fn subscribe(&self, who: Who, query: &str, variables: Value) -> GraphqlSocket {
         use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let mut ws = self.graphql_socket(who).await;
+        assert_eq!(next_ws_message(&mut ws).await["type"], "connection_ack");
+        let subscribe = json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        });
+        ws.send(Message::Text(subscribe.to_string().into()))
+            .await
+            .unwrap();
+        ws
+    }
+
+    /// Opens a GraphQL WebSocket and sends `connection_init` with `who`'s
+    /// key; the gateway's answer (ack, or a close for a refused key) is
+    /// the next message.
+    pub async fn graphql_socket(&self, who: Who) -> GraphqlSocket {
+        use futures::SinkExt;
         use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
         let mut request = format!("ws://{}/graphql", self.addr)
             .into_client_request()
@@ -399,15 +431,6 @@ impl TestStack {
         };
         let init = json!({"type": "connection_init", "payload": payload});
         ws.send(Message::Text(init.to_string().into()))
-            .await
-            .unwrap();
-        assert_eq!(next_ws_message(&mut ws).await["type"], "connection_ack");
-        let subscribe = json!({
-            "id": "1",
-            "type": "subscribe",
-            "payload": {"query": query, "variables": variables},
-        });
-        ws.send(Message::Text(subscribe.to_string().into()))
             .await
             .unwrap();
         ws

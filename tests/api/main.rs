@@ -3,7 +3,8 @@
 //! menu, order and delivery services in-process on a broker of the test's
 //! own. Restaurants and their menus, the routes, the auth matrix
 //! (anonymous, two customers, couriers, kitchens, ops), the kitchen and
-//! the couriers, every error status and the limits.
+//! the couriers, every error status and the limits, and that keys stay
+//! secret (logs, events, metrics, file modes).
 
 mod auth;
 mod contract;
@@ -16,4 +17,5 @@ mod kitchen;
 mod live;
 mod ops;
 mod restaurants;
+mod security;
 mod shortids;

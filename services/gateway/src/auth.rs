@@ -3,13 +3,13 @@
 //! extensions; handlers read it through the [`Caller`] extractor, and the
 //! access rules ([`Caller::require`]) are the same for REST and GraphQL.
 
-use std::collections::HashMap;
-
 use axum::{extract::FromRequestParts, http::request::Parts};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::{
     error::ApiError,
-    settings::{ApiKey, Role, hash_key},
+    settings::{ApiKey, Role},
 };
 
 /// An authenticated caller.
@@ -63,10 +63,16 @@ pub enum Authentication {
     Refused(&'static str),
 }
 
-/// Accepted keys by their hash.
+/// Accepted keys by their SHA-256 digest.
+///
+/// A presented key is hashed and its digest compared with every accepted
+/// digest in constant time ([`subtle`]), all of them every time: neither
+/// how many bytes of a guess match nor where in the list a key sits shows
+/// in how long the answer takes. A hash map keyed by the digest would
+/// compare strings with `==`, which stops at the first differing byte.
 #[derive(Debug, Default)]
 pub struct KeyStore {
-    by_hash: HashMap<String, Principal>,
+    keys: Vec<([u8; 32], Principal)>,
 }
 
 impl KeyStore {
@@ -74,10 +80,11 @@ impl KeyStore {
     /// bound to and hashes that are not hex SHA-256, so that a typo in the
     /// config fails at start (naming the key's index).
     pub fn new(keys: &[ApiKey]) -> anyhow::Result<Self> {
-        let mut by_hash = HashMap::new();
+        let mut accepted = Vec::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
             let hash = key.sha256.trim().to_ascii_lowercase();
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let mut digest = [0u8; 32];
+            if hash.len() != 64 || hex::decode_to_slice(&hash, &mut digest).is_err() {
                 anyhow::bail!("api_keys[{i}].sha256: expected 64 hex digits of a SHA-256 hash");
             }
             let bound = |wanted: Role, id: &Option<String>, field: &str| {
@@ -99,9 +106,9 @@ impl KeyStore {
                 courier_id: bound(Role::Courier, &key.courier_id, "courier_id")?,
                 key_id: hash[..12].to_owned(),
             };
-            by_hash.insert(hash, principal);
+            accepted.push((digest, principal));
         }
-        Ok(Self { by_hash })
+        Ok(Self { keys: accepted })
     }
 
     /// Resolves an `Authorization` header value (`Bearer <key>`).
@@ -115,8 +122,17 @@ impl KeyStore {
         }
     }
 
+    /// Resolves a raw key; see [`KeyStore`] for why every digest is
+    /// compared. A digest listed twice resolves to its last entry.
     pub fn authenticate_key(&self, key: &str) -> Authentication {
-        match self.by_hash.get(&hash_key(key)) {
+        let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let mut found = None;
+        for (digest, principal) in &self.keys {
+            if bool::from(digest.ct_eq(&presented)) {
+                found = Some(principal);
+            }
+        }
+        match found {
             Some(p) => Authentication::Authenticated(p.clone()),
             None => Authentication::Refused("unknown API key"),
         }
@@ -285,6 +301,39 @@ mod tests {
         };
         assert_eq!(c.own_courier(), Some("courier-1"));
         assert_eq!(c.own_restaurant(), None);
+    }
+
+    #[test]
+    fn keys_are_matched_by_their_whole_digest_whatever_their_place() {
+        // Arrange: an upper-case stored hash, and guesses that share a
+        // prefix with a real key or its digest.
+        let ops = ApiKey {
+            sha256: crate::settings::hash_key("ops").to_ascii_uppercase(),
+            ..ApiKey::new("ops", Role::Ops, None)
+        };
+        let s =
+            KeyStore::new(&[ApiKey::new("cust-a", Role::Customer, Some("alice")), ops]).unwrap();
+        // Act + Assert
+        assert!(matches!(
+            s.authenticate_key("ops"),
+            Authentication::Authenticated(Principal {
+                role: Role::Ops,
+                ..
+            })
+        ));
+        for guess in [
+            "op",
+            "ops ",
+            "cust-",
+            "cust-a\0",
+            &crate::settings::hash_key("ops"),
+        ] {
+            assert_eq!(
+                s.authenticate_key(guess),
+                Authentication::Refused("unknown API key"),
+                "{guess:?}"
+            );
+        }
     }
 
     #[test]

@@ -171,6 +171,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(LocalKeys, PathBuf)> {
     let path = data_dir.join("local-keys.json");
     let restaurants = seed_restaurants()?;
     if path.exists() {
+        keep_private(&path)?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let mut keys: LocalKeys = serde_json::from_str(&text)
@@ -184,6 +185,30 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(LocalKeys, PathBuf)> {
     let keys = LocalKeys::generate(&restaurants);
     write_private(&path, &serde_json::to_string_pretty(&keys)?)?;
     Ok((keys, path))
+}
+
+/// Tightens an existing keys file that others may read (copied, unpacked
+/// or edited under a loose umask) back to 0600 and says so: its keys are
+/// the stack's credentials.
+fn keep_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(
+            || {
+                format!(
+                    "{} is readable by others (mode {:o}) and cannot be made 0600",
+                    path.display(),
+                    mode & 0o777
+                )
+            },
+        )?;
+        tracing::warn!(path = %path.display(), was = format!("{:o}", mode & 0o777), "the local keys were readable by others; made them 0600");
+    }
+    Ok(())
 }
 
 /// Writes `text` to `path` readable by the owner only.
@@ -243,6 +268,20 @@ pub fn write_foodctl_contexts(path: &Path, gateway: &str, keys: &LocalKeys) -> a
 mod tests {
     use super::*;
     use food_gateway::hash_key;
+
+    #[test]
+    fn a_keys_file_others_may_read_is_made_private_on_load() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (first, path) = load_or_create(dir.path()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let (again, _) = load_or_create(dir.path()).unwrap();
+
+        assert_eq!(first, again);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     #[test]
     fn keys_are_created_once_private_and_reloaded() {
