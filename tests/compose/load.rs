@@ -56,11 +56,13 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// The failed requests by kind: `POST /orders: 503 Service Unavailable ×3; ...`.
+    /// The failed requests by kind: `POST /orders: 503 Service Unavailable
+    /// ×3; ...` (a transport error without its URL, which names the order).
     pub fn failure_kinds(&self) -> String {
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
         for (_, what) in &self.failures {
-            *kinds.entry(what.as_str()).or_default() += 1;
+            let kind = what.split(" for url (").next().unwrap_or_default();
+            *kinds.entry(kind).or_default() += 1;
         }
         kinds
             .iter()
@@ -535,6 +537,10 @@ pub struct Ledger {
     pub moved_wrong: Vec<String>,
     /// Each consumer's `processed_events` against the topic it reads.
     pub consumers: Vec<Consumer>,
+    /// Order id → when its delivery was created.
+    pub created: HashMap<String, SystemTime>,
+    /// Order id → its partition of food.orders.v1.
+    pub partition_of: HashMap<String, i32>,
 }
 
 /// A consumer's record of the events it applied against its topic.
@@ -583,15 +589,19 @@ impl Ledger {
             .collect();
         settle(topology, &[&deliveries_db, &orders_db]).await;
         let mut consumers = Vec::new();
-        for (name, topic, db) in [
+        let mut partition_of = HashMap::new();
+        for (name, topic_name, db) in [
             ("delivery-service.orders", "food.orders.v1", &deliveries_db),
             ("order-service.deliveries", "food.deliveries.v1", &orders_db),
         ] {
-            let topic = read_all(topology, topic).await;
+            let topic = read_all(topology, topic_name).await;
             let applied = processed(db, name).await;
             let ids: HashSet<&String> = topic.events.iter().map(|e| &e.event_id).collect();
             let missing = ids.iter().filter(|id| !applied.contains(**id)).count();
             let unknown = applied.iter().filter(|id| !ids.contains(id)).count();
+            if topic_name == "food.orders.v1" {
+                partition_of.extend(topic.events.iter().map(|e| (e.key.clone(), e.partition)));
+            }
             consumers.push(Consumer {
                 name,
                 records: topic.events.len(),
@@ -628,6 +638,8 @@ impl Ledger {
                 .cloned()
                 .collect(),
             consumers,
+            created,
+            partition_of,
         }
     }
 

@@ -46,10 +46,7 @@ use std::{
 use sqlx::{PgPool, Row};
 
 use crate::{
-    load::{
-        CUSTOMER_ID, Load, MOVES, OPS, Topic, delivery_created, histories, pool, processed,
-        read_all, settle,
-    },
+    load::{Ledger, Load, MOVES, OPS, pool},
     topology::{Options, Topology},
 };
 
@@ -103,7 +100,6 @@ async fn run(fault: Fault) {
     );
     let base = topology.gateway_url();
     let deliveries_db = pool(&topology.postgres_url("deliveries")).await;
-    let orders_db = pool(&topology.postgres_url("orders")).await;
 
     // Both replicas of each group own partitions.
     for (group, service) in [
@@ -191,84 +187,9 @@ async fn run(fault: Fault) {
         );
     }
 
-    // Every acknowledged order has its delivery (waiting for the tail).
-    let mut created;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        created = delivery_created(&deliveries_db).await;
-        if acked.keys().all(|id| created.contains_key(id)) || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let lost: Vec<&String> = acked
-        .keys()
-        .filter(|id| !created.contains_key(*id))
-        .collect();
-    let unacked_deliveries = created.keys().filter(|id| !acked.contains_key(*id)).count();
-    let order_rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1")
-        .bind(CUSTOMER_ID)
-        .fetch_one(&orders_db)
-        .await
-        .unwrap()
-        .get("n");
-
-    // Histories: each status once.
-    let histories = histories(&deliveries_db).await;
-    let repeated: Vec<(&String, &Vec<String>)> = histories
-        .iter()
-        .filter(|(_, h)| {
-            let distinct: HashSet<&String> = h.iter().collect();
-            distinct.len() != h.len()
-        })
-        .collect();
-    let watched_wrong: Vec<String> = f
-        .watched
-        .iter()
-        .filter(|id| {
-            histories.get(*id).map(Vec::as_slice)
-                != Some(
-                    &[
-                        "PENDING",
-                        "ASSIGNED",
-                        "PICKED_UP",
-                        "IN_TRANSIT",
-                        "DELIVERED",
-                    ]
-                    .map(String::from)[..],
-                )
-        })
-        .cloned()
-        .collect();
-
-    // The topics against the consumers' event-id records, once the last
-    // events (order statuses following the last deliveries) have settled.
-    settle(&topology, &[&deliveries_db, &orders_db]).await;
-    let orders_topic = read_all(&topology, "food.orders.v1").await;
-    let deliveries_topic = read_all(&topology, "food.deliveries.v1").await;
-    let orders_applied = processed(&deliveries_db, "delivery-service.orders").await;
-    let deliveries_applied = processed(&orders_db, "order-service.deliveries").await;
-    let check_consumer = |name: &str, topic: &Topic, applied: &HashSet<String>| {
-        let ids: HashSet<&String> = topic.events.iter().map(|e| &e.event_id).collect();
-        let missing = ids.iter().filter(|id| !applied.contains(**id)).count();
-        let unknown = applied.iter().filter(|id| !ids.contains(id)).count();
-        eprintln!(
-            "replicas ({fault:?}): {name}: {} records on the topic, {} distinct event ids \
-             ({} sent twice by a relay), {} applied, missing {missing}, not on the topic {unknown}",
-            topic.events.len(),
-            ids.len(),
-            topic.events.len() - ids.len(),
-            applied.len(),
-        );
-        (missing, unknown)
-    };
-    let (orders_missing, orders_unknown) =
-        check_consumer("delivery-service.orders", &orders_topic, &orders_applied);
-    let (deliveries_missing, deliveries_unknown) = check_consumer(
-        "order-service.deliveries",
-        &deliveries_topic,
-        &deliveries_applied,
-    );
+    // The acknowledged writes against the databases and the topics.
+    let ledger = Ledger::read(&topology, &f).await;
+    let created = &ledger.created;
 
     // SSE: every change of a watched order reached its watcher, once.
     let mut sse_missed = Vec::new();
@@ -285,11 +206,6 @@ async fn run(fault: Fault) {
 
     // Takeover: how long orders acknowledged after the fault waited for
     // their delivery, on the lost replica's partitions and on the others.
-    let partition_of: HashMap<&str, i32> = orders_topic
-        .events
-        .iter()
-        .map(|e| (e.key.as_str(), e.partition))
-        .collect();
     let mut waits_lost = Vec::new();
     let mut waits_kept = Vec::new();
     let killed_order_at = order_kill.as_ref().map(|(at, _)| *at);
@@ -302,7 +218,7 @@ async fn run(fault: Fault) {
             continue;
         }
         let wait = created_at.duration_since(*ack).unwrap_or_default();
-        match partition_of.get(id.as_str()) {
+        match ledger.partition_of.get(id) {
             Some(p) if lost_partitions.contains(p) => waits_lost.push(wait),
             _ => waits_kept.push(wait),
         }
@@ -360,8 +276,8 @@ async fn run(fault: Fault) {
     eprintln!(
         "replicas ({fault:?}) figures:\n\
          \x20 load: planned {} orders/s, achieved {achieved:.0}/s over {:.1} s\n\
-         \x20 acknowledged {}, order rows {order_rows}, deliveries {} ({unacked_deliveries} without an acknowledged order)\n\
-         \x20 lost {}, duplicates: histories with a status twice {}, SSE changes seen twice {sse_repeated}\n\
+         {}\
+         \x20 SSE changes seen twice {sse_repeated}\n\
          \x20 watched over SSE {}, moved to DELIVERED {}, SSE missing a change {}, \
          longest SSE lag {sse_lag_before} ms before the fault, {sse_lag_after} ms after\n\
          \x20 takeover (delivery-service-{victim} lost, partitions {lost_partitions:?}): \
@@ -372,10 +288,7 @@ async fn run(fault: Fault) {
          per delivery-service replica before {:?} and after {:?}",
         rate(),
         load_took.as_secs_f64(),
-        acked.len(),
-        created.len(),
-        lost.len(),
-        repeated.len(),
+        ledger.summary(),
         f.watched.len(),
         f.moved,
         sse_missed.len(),
@@ -408,35 +321,7 @@ async fn run(fault: Fault) {
         "the load ran: {achieved:.0} of {} orders/s",
         rate()
     );
-    assert_eq!(
-        lost,
-        Vec::<&String>::new(),
-        "acknowledged orders without a delivery"
-    );
-    assert_eq!(
-        order_rows as usize,
-        acked.len(),
-        "one order row per acknowledged order"
-    );
-    assert_eq!(
-        unacked_deliveries, 0,
-        "deliveries of orders never acknowledged"
-    );
-    assert!(repeated.is_empty(), "statuses applied twice: {repeated:?}");
-    assert!(
-        watched_wrong.is_empty(),
-        "watched deliveries with another history: {watched_wrong:?}"
-    );
-    assert_eq!(
-        (orders_missing, orders_unknown),
-        (0, 0),
-        "delivery-service's record of food.orders.v1"
-    );
-    assert_eq!(
-        (deliveries_missing, deliveries_unknown),
-        (0, 0),
-        "order-service's record of food.deliveries.v1"
-    );
+    ledger.assert_whole();
     assert!(
         sse_missed.is_empty(),
         "changes the SSE watcher missed: {sse_missed:?}"
