@@ -13,7 +13,18 @@
 //!   after it;
 //! - `replicas`: two order-service and two delivery-service replicas share
 //!   the partitions and the calls, and losing one (killed, or its link cut)
-//!   loses and repeats nothing under load.
+//!   loses and repeats nothing under load;
+//! - `crashes`: each service and the gateway killed (SIGKILL) in turn
+//!   under load and restarted as compose's `restart:` would: recovery
+//!   times, nothing acknowledged lost, nothing applied twice;
+//! - `stalls`: menu-service, then order-service, stopped (SIGSTOP): a 503
+//!   with a clear code within the gateway's downstream timeout, the other
+//!   routes unhurt, and SIGCONT restores them with nothing restarted;
+//! - `postgres_restart`: the topology's PostgreSQL restarted under load:
+//!   503s in the gap, pools that recover by themselves, nothing lost.
+//!
+//! `load` is the order load they (and `replicas`) run and the checks of it
+//! against the databases and topics.
 //!
 //! They need root (namespaces, links, mounts), PostgreSQL's binaries, Java
 //! and the project's binaries built (`cargo test --workspace` builds the
@@ -23,8 +34,12 @@
 //!
 //!   cargo test -p food-e2e --test compose -- --ignored --test-threads=1 --nocapture
 
+mod crashes;
 mod faults;
 mod flow;
 mod isolation;
+mod load;
+mod postgres_restart;
 mod replicas;
+mod stalls;
 mod topology;

@@ -40,29 +40,16 @@
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::Ipv4Addr,
-    sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
 
-use food_client::gateway::{Client, Endpoint};
-use serde_json::{Value, json};
-use sqlx::{PgPool, Row, postgres::PgPoolOptions};
-use tokio::task::JoinSet;
+use sqlx::{PgPool, Row};
 
-use crate::topology::{Options, Topology};
+use crate::{
+    load::{Ledger, Load, MOVES, OPS, pool},
+    topology::{Options, Topology},
+};
 
-/// The ops key whose hash deploy/gateway.toml holds; not rate-limited.
-const OPS: &str = "ops-local";
-/// The customer deploy/gateway.toml's customer key acts as.
-const CUSTOMER_ID: &str = "cust-local";
-/// An item of a kitchen that accepts by itself.
-const ITEM: &str = "margherita";
-const MOVES: [&str; 4] = ["ASSIGNED", "PICKED_UP", "IN_TRANSIT", "DELIVERED"];
-/// One acknowledged order in this many is watched over SSE and moved.
-const WATCH_EVERY: usize = 25;
-/// POSTs in flight at most; beyond it the placer waits (and the achieved
-/// rate falls below the planned one, which is printed).
-const IN_FLIGHT: usize = 64;
 const LOAD: Duration = Duration::from_secs(40);
 const FAULT_AT: Duration = Duration::from_secs(10);
 const LINK_UP_AT: Duration = Duration::from_secs(30);
@@ -113,7 +100,6 @@ async fn run(fault: Fault) {
     );
     let base = topology.gateway_url();
     let deliveries_db = pool(&topology.postgres_url("deliveries")).await;
-    let orders_db = pool(&topology.postgres_url("orders")).await;
 
     // Both replicas of each group own partitions.
     for (group, service) in [
@@ -138,7 +124,7 @@ async fn run(fault: Fault) {
         .collect();
 
     // The load, then the fault.
-    let load = Load::start(base.clone(), rate());
+    let load = Load::start(base.clone(), rate(), "replicas");
     let load_start = load.started;
     tokio::time::sleep_until((load_start + FAULT_AT).into()).await;
     let calls_before = downstream_calls(&base).await;
@@ -179,6 +165,7 @@ async fn run(fault: Fault) {
         }
     }
 
+    tokio::time::sleep_until((load_start + LOAD).into()).await;
     let load = load.finish().await;
     let load_took = load.load_took;
     let f = load.figures;
@@ -200,84 +187,9 @@ async fn run(fault: Fault) {
         );
     }
 
-    // Every acknowledged order has its delivery (waiting for the tail).
-    let mut created;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        created = delivery_created(&deliveries_db).await;
-        if acked.keys().all(|id| created.contains_key(id)) || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let lost: Vec<&String> = acked
-        .keys()
-        .filter(|id| !created.contains_key(*id))
-        .collect();
-    let unacked_deliveries = created.keys().filter(|id| !acked.contains_key(*id)).count();
-    let order_rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders WHERE customer_id = $1")
-        .bind(CUSTOMER_ID)
-        .fetch_one(&orders_db)
-        .await
-        .unwrap()
-        .get("n");
-
-    // Histories: each status once.
-    let histories = histories(&deliveries_db).await;
-    let repeated: Vec<(&String, &Vec<String>)> = histories
-        .iter()
-        .filter(|(_, h)| {
-            let distinct: HashSet<&String> = h.iter().collect();
-            distinct.len() != h.len()
-        })
-        .collect();
-    let watched_wrong: Vec<String> = f
-        .watched
-        .iter()
-        .filter(|id| {
-            histories.get(*id).map(Vec::as_slice)
-                != Some(
-                    &[
-                        "PENDING",
-                        "ASSIGNED",
-                        "PICKED_UP",
-                        "IN_TRANSIT",
-                        "DELIVERED",
-                    ]
-                    .map(String::from)[..],
-                )
-        })
-        .cloned()
-        .collect();
-
-    // The topics against the consumers' event-id records, once the last
-    // events (order statuses following the last deliveries) have settled.
-    settle(&topology, &[&deliveries_db, &orders_db]).await;
-    let orders_topic = read_all(&topology, "food.orders.v1").await;
-    let deliveries_topic = read_all(&topology, "food.deliveries.v1").await;
-    let orders_applied = processed(&deliveries_db, "delivery-service.orders").await;
-    let deliveries_applied = processed(&orders_db, "order-service.deliveries").await;
-    let check_consumer = |name: &str, topic: &Topic, applied: &HashSet<String>| {
-        let ids: HashSet<&String> = topic.events.iter().map(|e| &e.event_id).collect();
-        let missing = ids.iter().filter(|id| !applied.contains(**id)).count();
-        let unknown = applied.iter().filter(|id| !ids.contains(id)).count();
-        eprintln!(
-            "replicas ({fault:?}): {name}: {} records on the topic, {} distinct event ids \
-             ({} sent twice by a relay), {} applied, missing {missing}, not on the topic {unknown}",
-            topic.events.len(),
-            ids.len(),
-            topic.events.len() - ids.len(),
-            applied.len(),
-        );
-        (missing, unknown)
-    };
-    let (orders_missing, orders_unknown) =
-        check_consumer("delivery-service.orders", &orders_topic, &orders_applied);
-    let (deliveries_missing, deliveries_unknown) = check_consumer(
-        "order-service.deliveries",
-        &deliveries_topic,
-        &deliveries_applied,
-    );
+    // The acknowledged writes against the databases and the topics.
+    let ledger = Ledger::read(&topology, &f).await;
+    let created = &ledger.created;
 
     // SSE: every change of a watched order reached its watcher, once.
     let mut sse_missed = Vec::new();
@@ -294,11 +206,6 @@ async fn run(fault: Fault) {
 
     // Takeover: how long orders acknowledged after the fault waited for
     // their delivery, on the lost replica's partitions and on the others.
-    let partition_of: HashMap<&str, i32> = orders_topic
-        .events
-        .iter()
-        .map(|e| (e.key.as_str(), e.partition))
-        .collect();
     let mut waits_lost = Vec::new();
     let mut waits_kept = Vec::new();
     let killed_order_at = order_kill.as_ref().map(|(at, _)| *at);
@@ -311,7 +218,7 @@ async fn run(fault: Fault) {
             continue;
         }
         let wait = created_at.duration_since(*ack).unwrap_or_default();
-        match partition_of.get(id.as_str()) {
+        match ledger.partition_of.get(id) {
             Some(p) if lost_partitions.contains(p) => waits_lost.push(wait),
             _ => waits_kept.push(wait),
         }
@@ -369,8 +276,8 @@ async fn run(fault: Fault) {
     eprintln!(
         "replicas ({fault:?}) figures:\n\
          \x20 load: planned {} orders/s, achieved {achieved:.0}/s over {:.1} s\n\
-         \x20 acknowledged {}, order rows {order_rows}, deliveries {} ({unacked_deliveries} without an acknowledged order)\n\
-         \x20 lost {}, duplicates: histories with a status twice {}, SSE changes seen twice {sse_repeated}\n\
+         {}\
+         \x20 SSE changes seen twice {sse_repeated}\n\
          \x20 watched over SSE {}, moved to DELIVERED {}, SSE missing a change {}, \
          longest SSE lag {sse_lag_before} ms before the fault, {sse_lag_after} ms after\n\
          \x20 takeover (delivery-service-{victim} lost, partitions {lost_partitions:?}): \
@@ -381,10 +288,7 @@ async fn run(fault: Fault) {
          per delivery-service replica before {:?} and after {:?}",
         rate(),
         load_took.as_secs_f64(),
-        acked.len(),
-        created.len(),
-        lost.len(),
-        repeated.len(),
+        ledger.summary(),
         f.watched.len(),
         f.moved,
         sse_missed.len(),
@@ -417,35 +321,7 @@ async fn run(fault: Fault) {
         "the load ran: {achieved:.0} of {} orders/s",
         rate()
     );
-    assert_eq!(
-        lost,
-        Vec::<&String>::new(),
-        "acknowledged orders without a delivery"
-    );
-    assert_eq!(
-        order_rows as usize,
-        acked.len(),
-        "one order row per acknowledged order"
-    );
-    assert_eq!(
-        unacked_deliveries, 0,
-        "deliveries of orders never acknowledged"
-    );
-    assert!(repeated.is_empty(), "statuses applied twice: {repeated:?}");
-    assert!(
-        watched_wrong.is_empty(),
-        "watched deliveries with another history: {watched_wrong:?}"
-    );
-    assert_eq!(
-        (orders_missing, orders_unknown),
-        (0, 0),
-        "delivery-service's record of food.orders.v1"
-    );
-    assert_eq!(
-        (deliveries_missing, deliveries_unknown),
-        (0, 0),
-        "order-service's record of food.deliveries.v1"
-    );
+    ledger.assert_whole();
     assert!(
         sse_missed.is_empty(),
         "changes the SSE watcher missed: {sse_missed:?}"
@@ -504,400 +380,6 @@ async fn run(fault: Fault) {
         );
     }
     drop(topology);
-}
-
-// ---------------------------------------------------------------------------
-// The load
-
-#[derive(Clone, Default)]
-struct Figures {
-    /// Order id → when its POST was acknowledged.
-    acked: HashMap<String, SystemTime>,
-    /// Requests that failed (a transport error or a 5xx), with when.
-    failures: Vec<(Instant, String)>,
-    watched: Vec<String>,
-    /// Order id → (version, status) of each SSE event its watcher got.
-    seen: HashMap<String, Vec<(u64, String)>>,
-    /// For each change an SSE watcher got (not the first event, the state
-    /// when the stream opened): when it arrived, and how long after the
-    /// change was made (its `updated_at`).
-    sse_lag: Vec<(SystemTime, Duration)>,
-    moved: u64,
-}
-
-struct Load {
-    started: Instant,
-    figures: Arc<Mutex<Figures>>,
-    placer: tokio::task::JoinHandle<()>,
-    movers: JoinSet<()>,
-}
-
-struct Finished {
-    figures: Figures,
-    load_took: Duration,
-}
-
-impl Load {
-    fn start(base: String, rate: u64) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(IN_FLIGHT)
-            .build()
-            .unwrap();
-        let figures = Arc::new(Mutex::new(Figures::default()));
-        let (to_move, moving) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let moving = Arc::new(tokio::sync::Mutex::new(moving));
-        let started = Instant::now();
-        let placer = {
-            let (http, base, figures) = (http.clone(), base.clone(), figures.clone());
-            tokio::spawn(async move {
-                let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
-                let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                let mut placing = JoinSet::new();
-                let mut n = 0usize;
-                while started.elapsed() < LOAD {
-                    tick.tick().await;
-                    let permit = permits.clone().acquire_owned().await.unwrap();
-                    n += 1;
-                    let key = format!("replicas-{}-{n}", std::process::id());
-                    let (http, base, figures, to_move) =
-                        (http.clone(), base.clone(), figures.clone(), to_move.clone());
-                    placing.spawn(async move {
-                        let id = place(&http, &base, &key, &figures).await;
-                        drop(permit);
-                        let watch = {
-                            let mut f = figures.lock().unwrap();
-                            f.acked.insert(id.clone(), SystemTime::now());
-                            let watch = f.acked.len() % WATCH_EVERY == 0;
-                            if watch {
-                                f.watched.push(id.clone());
-                            }
-                            watch
-                        };
-                        if watch {
-                            let _ = to_move.send(id);
-                        }
-                    });
-                    while placing.try_join_next().is_some() {}
-                }
-                while placing.join_next().await.is_some() {}
-            })
-        };
-        let mut movers = JoinSet::new();
-        for _ in 0..6 {
-            let (http, base, figures, moving) =
-                (http.clone(), base.clone(), figures.clone(), moving.clone());
-            movers.spawn(async move {
-                loop {
-                    let next = moving.lock().await.recv().await;
-                    let Some(id) = next else { break };
-                    follow(&http, &base, &id, &figures).await;
-                }
-            });
-        }
-        Self {
-            started,
-            figures,
-            placer,
-            movers,
-        }
-    }
-
-    async fn finish(mut self) -> Finished {
-        self.placer.await.unwrap();
-        let load_took = self.started.elapsed();
-        let drained = tokio::time::timeout(Duration::from_secs(90), async {
-            while let Some(done) = self.movers.join_next().await {
-                done.unwrap();
-            }
-        })
-        .await;
-        assert!(
-            drained.is_ok(),
-            "every watched delivery moved within 90 s of the load's end"
-        );
-        let figures = self.figures.lock().unwrap().clone();
-        Finished { figures, load_took }
-    }
-}
-
-fn failed(figures: &Mutex<Figures>, what: String) {
-    figures
-        .lock()
-        .unwrap()
-        .failures
-        .push((Instant::now(), what));
-}
-
-/// POSTs one order until it is acknowledged; its id.
-async fn place(http: &reqwest::Client, base: &str, key: &str, figures: &Mutex<Figures>) -> String {
-    loop {
-        let r = http
-            .post(format!("{base}/orders"))
-            .bearer_auth(OPS)
-            .header("Idempotency-Key", key)
-            .json(&json!({
-                "customer_id": CUSTOMER_ID,
-                "items": [{"item_id": ITEM, "quantity": 1}],
-                "delivery_address": "2 Replica Row",
-            }))
-            .send()
-            .await;
-        match r {
-            Ok(r) if r.status() == 201 => {
-                let order: Value = r.json().await.unwrap();
-                return order["id"].as_str().unwrap().to_owned();
-            }
-            Ok(r) if r.status().is_client_error() => {
-                panic!(
-                    "POST /orders refused: {} {}",
-                    r.status(),
-                    r.text().await.unwrap_or_default()
-                )
-            }
-            Ok(r) => failed(figures, format!("POST /orders: {}", r.status())),
-            Err(e) => failed(figures, format!("POST /orders: {e}")),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits for the order's delivery, watches it over SSE and moves it to
-/// DELIVERED.
-async fn follow(http: &reqwest::Client, base: &str, id: &str, figures: &Arc<Mutex<Figures>>) {
-    let give_up = Instant::now() + Duration::from_secs(90);
-    loop {
-        match http
-            .get(format!("{base}/delivery/status/{id}"))
-            .bearer_auth(OPS)
-            .send()
-            .await
-        {
-            Ok(r) if r.status() == 200 => break,
-            Ok(r) if r.status() == 404 => {}
-            Ok(r) => failed(figures, format!("GET /delivery/status: {}", r.status())),
-            Err(e) => failed(figures, format!("GET /delivery/status: {e}")),
-        }
-        assert!(
-            Instant::now() < give_up,
-            "the delivery of {id} appeared within 90 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
-    let watcher = tokio::spawn(watch(
-        base.to_owned(),
-        id.to_owned(),
-        figures.clone(),
-        first_tx,
-    ));
-    let _ = tokio::time::timeout(Duration::from_secs(10), first_rx).await;
-
-    for status in MOVES {
-        loop {
-            let r = http
-                .put(format!("{base}/delivery/status/{id}"))
-                .bearer_auth(OPS)
-                .json(&json!({"status": status, "courier": "courier-1"}))
-                .send()
-                .await;
-            match r {
-                Ok(r) if r.status() == 200 => break,
-                Ok(r) if r.status() == 409 => {
-                    // A pick-up before the kitchen's acceptance reached
-                    // delivery-service, or a PUT whose answer was lost
-                    // though it applied: look at where the delivery is.
-                    if status_of(http, base, id).await.as_deref() == Some(status) {
-                        break;
-                    }
-                }
-                Ok(r) if r.status().is_client_error() => {
-                    panic!(
-                        "PUT {status} for {id} refused: {} {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    )
-                }
-                Ok(r) => failed(
-                    figures,
-                    format!("PUT /delivery/status {status}: {}", r.status()),
-                ),
-                Err(e) => failed(figures, format!("PUT /delivery/status {status}: {e}")),
-            }
-            assert!(
-                Instant::now() < give_up,
-                "{id} moved to {status} within 90 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    figures.lock().unwrap().moved += 1;
-    let _ = tokio::time::timeout(Duration::from_secs(60), watcher).await;
-}
-
-/// The delivery's status now, if the gateway answers.
-async fn status_of(http: &reqwest::Client, base: &str, id: &str) -> Option<String> {
-    let r = http
-        .get(format!("{base}/delivery/status/{id}"))
-        .bearer_auth(OPS)
-        .send()
-        .await
-        .ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    let delivery: Value = r.json().await.ok()?;
-    delivery["status"].as_str().map(str::to_owned)
-}
-
-/// Reads the order's SSE stream until DELIVERED (reconnecting with the
-/// last event id if the stream breaks), recording each event.
-async fn watch(
-    base: String,
-    id: String,
-    figures: Arc<Mutex<Figures>>,
-    first: tokio::sync::oneshot::Sender<()>,
-) {
-    let client = Client::builder(
-        Endpoint::new(&base, Some(OPS.to_owned()), Duration::from_secs(10)).unwrap(),
-    )
-    .build()
-    .unwrap();
-    let mut first = Some(first);
-    let mut last_id: Option<String> = None;
-    let give_up = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < give_up {
-        let path = format!("/delivery/status/{id}/stream");
-        let mut stream = match client.stream(&path, last_id.as_deref()).await {
-            Ok(s) => s,
-            Err(e) => {
-                failed(&figures, format!("GET {path}: {e}"));
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        while let Some(event) = stream.next().await {
-            let Ok(event) = event else {
-                failed(&figures, format!("SSE {id} broke"));
-                break;
-            };
-            last_id = event.id.clone().or(last_id);
-            let delivery: Value = serde_json::from_str(&event.data).unwrap();
-            let status = delivery["status"].as_str().unwrap_or_default().to_owned();
-            let version = delivery["version"].as_u64().unwrap_or_default();
-            let arrived = SystemTime::now();
-            let made = delivery["updated_at"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(SystemTime::from);
-            {
-                let mut f = figures.lock().unwrap();
-                f.seen
-                    .entry(id.clone())
-                    .or_default()
-                    .push((version, status.clone()));
-                if let (None, Some(made)) = (&first, made) {
-                    let lag = arrived.duration_since(made).unwrap_or_default();
-                    f.sse_lag.push((arrived, lag));
-                }
-            }
-            if let Some(first) = first.take() {
-                let _ = first.send(());
-            }
-            if status == "DELIVERED" {
-                return;
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// What the checks read
-
-async fn pool(url: &str) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(2)
-        .connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
-}
-
-/// Order id → when its delivery was created.
-async fn delivery_created(db: &PgPool) -> HashMap<String, SystemTime> {
-    sqlx::query("SELECT order_id, created_at FROM deliveries")
-        .fetch_all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            let micros: i64 = r.get("created_at");
-            (
-                r.get::<String, _>("order_id"),
-                SystemTime::UNIX_EPOCH + Duration::from_micros(micros as u64),
-            )
-        })
-        .collect()
-}
-
-/// Order id → its delivery's statuses, oldest first.
-async fn histories(db: &PgPool) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for r in sqlx::query("SELECT order_id, status FROM delivery_history ORDER BY order_id, version")
-        .fetch_all(db)
-        .await
-        .unwrap()
-    {
-        out.entry(r.get("order_id"))
-            .or_default()
-            .push(r.get("status"));
-    }
-    out
-}
-
-async fn processed(db: &PgPool, consumer: &str) -> HashSet<String> {
-    sqlx::query("SELECT event_id FROM processed_events WHERE consumer = $1")
-        .bind(consumer)
-        .fetch_all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.get("event_id"))
-        .collect()
-}
-
-/// Waits until the topics' ends and the consumers' records stop moving
-/// (the same for two looks a second apart), so that both are read whole.
-async fn settle(topology: &Topology, dbs: &[&PgPool]) {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let probe: BaseConsumer = topology.kafka_client_config().create().unwrap();
-    let mut last = None;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let mut now = Vec::new();
-        for topic in ["food.orders.v1", "food.deliveries.v1"] {
-            for p in 0..3 {
-                let (_, high) = probe
-                    .fetch_watermarks(topic, p, Duration::from_secs(10))
-                    .unwrap_or((0, -1));
-                now.push(high);
-            }
-        }
-        for db in dbs {
-            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM processed_events")
-                .fetch_one(*db)
-                .await
-                .unwrap()
-                .get("n");
-            now.push(n);
-        }
-        if last.as_ref() == Some(&now) {
-            return;
-        }
-        last = Some(now);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 /// Which replica of `service` holds the advisory lock that makes its
@@ -1031,53 +513,6 @@ async fn downstream_calls(base: &str) -> BTreeMap<(String, String), f64> {
         out.insert((label("service"), label("replica")), value);
     }
     out
-}
-
-struct TopicEvent {
-    key: String,
-    partition: i32,
-    event_id: String,
-}
-
-struct Topic {
-    events: Vec<TopicEvent>,
-}
-
-/// Every record of `topic`, from its beginning to its end now.
-async fn read_all(topology: &Topology, topic: &str) -> Topic {
-    use rdkafka::{
-        Message,
-        consumer::{BaseConsumer, Consumer},
-    };
-    let probe: BaseConsumer = topology.kafka_client_config().create().unwrap();
-    let timeout = Duration::from_secs(10);
-    let metadata = probe.fetch_metadata(Some(topic), timeout).unwrap();
-    let count: i64 = metadata.topics()[0]
-        .partitions()
-        .iter()
-        .map(|p| {
-            let (low, high) = probe.fetch_watermarks(topic, p.id(), timeout).unwrap();
-            high - low
-        })
-        .sum();
-    let messages = food_kit::testing::read_topic(
-        &topology.kafka_bootstrap(),
-        topic,
-        count as usize,
-        Duration::from_secs(60),
-    )
-    .await;
-    assert_eq!(messages.len() as i64, count, "read all of {topic}");
-    Topic {
-        events: messages
-            .iter()
-            .map(|m| TopicEvent {
-                key: food_kit::testing::key_of(m),
-                partition: m.partition(),
-                event_id: food_events::decode(m.payload().unwrap()).unwrap().event_id,
-            })
-            .collect(),
-    }
 }
 
 /// The monotonic instant of a wall-clock time, by its distance from a pair

@@ -459,6 +459,63 @@ impl Topology {
         }
     }
 
+    /// Starts a replica whose process was killed or ended again, as
+    /// compose's `restart:` policy does, and waits until it is healthy by
+    /// its compose healthcheck (timed as at `up`: the first probe one
+    /// interval after the start); how long that took.
+    pub async fn restart(&self, service: &str, replica: usize) -> anyhow::Result<Duration> {
+        let (svc, r) = self.svc_replica(service, replica)?;
+        if let Some(p) = r.process.lock().unwrap().as_mut() {
+            anyhow::ensure!(p.try_wait().is_some(), "{service}-{replica} still runs");
+        }
+        // The ended lifeline's Drop has nothing left to kill.
+        drop(r.process.lock().unwrap().take());
+        let started = Instant::now();
+        self.start_replica(svc, r).await?;
+        if let Some(check) = &svc.spec.healthcheck {
+            self.until_healthy(svc, r, check, started).await?;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// The pid of a replica's process (the service itself, not a wrapper).
+    pub fn pid(&self, service: &str, replica: usize) -> anyhow::Result<u32> {
+        let r = self.replica(service, replica)?;
+        let mut p = r.process.lock().unwrap();
+        p.as_mut()
+            .and_then(|p| p.try_wait().is_none().then_some(p.pid))
+            .with_context(|| format!("{service}-{replica} is not running"))
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `INT`, ...) to a replica's process,
+    /// as `docker kill --signal` does.
+    pub fn signal(&self, service: &str, replica: usize, signal: &str) -> anyhow::Result<()> {
+        process::signal_pid(self.pid(service, replica)?, signal);
+        Ok(())
+    }
+
+    /// Waits at most `within` for a replica's process to end by itself
+    /// (after a signal asking it to); its exit status.
+    pub async fn wait_exit(
+        &self,
+        service: &str,
+        replica: usize,
+        within: Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        let r = self.replica(service, replica)?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited(r) {
+                return Ok(status);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{service}-{replica} still runs after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Takes a replica's link down (packets dropped, the process keeps
     /// running) and up again.
     pub fn link_down(&self, service: &str, replica: usize) -> anyhow::Result<()> {
