@@ -139,13 +139,13 @@ impl Db {
         let (reader, writer) = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url)?;
-                let writer = sqlite_pool(&url, 1).await?;
+                let writer = sqlite_pool(&url, 1, true).await?;
                 // WAL is a property of the file; set it once before readers open.
                 sqlx::query("PRAGMA journal_mode=WAL")
                     .execute(&writer)
                     .await
                     .with_context(|| format!("enabling WAL on {redacted}"))?;
-                let reader = sqlite_pool(&url, 4).await?;
+                let reader = sqlite_pool(&url, 4, false).await?;
                 (reader, writer)
             }
             Backend::Postgres => {
@@ -278,7 +278,9 @@ const POSTGRES_SESSION: &str = "SET idle_in_transaction_session_timeout = '10s';
      SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; \
      SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000;";
 
-async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
+/// A pool of SQLite connections; `writer` checks each connection given
+/// back (see [`out_of_transaction`]).
+async fn sqlite_pool(url: &str, max: u32, writer: bool) -> anyhow::Result<AnyPool> {
     // Validate the URL with the SQLite driver's own parser for a clear error.
     sqlx::sqlite::SqliteConnectOptions::from_str(url)
         .with_context(|| format!("bad SQLite URL `{url}`"))?;
@@ -291,6 +293,14 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         // process and cannot be dropped that way; the ping was a round trip
         // to the connection's worker thread on every acquire.
         .test_before_acquire(false)
+        .after_release(move |conn, _| {
+            Box::pin(async move {
+                if !writer {
+                    return Ok(true);
+                }
+                Ok(out_of_transaction(conn).await)
+            })
+        })
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
@@ -303,6 +313,25 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         .connect(url)
         .await
         .with_context(|| format!("opening {url}"))
+}
+
+/// Whether a writer connection given back to the pool is out of every
+/// transaction; one that is not is closed (SQLite rolls back what it
+/// held) and the pool opens a fresh one. On a full disk (SQLITE_FULL)
+/// SQLite may end a transaction by itself and the driver's count of open
+/// transactions went wrong: the connection was left inside a transaction
+/// nothing would commit, every later write went into a savepoint of it,
+/// was answered 201 and was lost at the next restart, and reads (other
+/// connections) never saw it (tests/reliability/disk_full.rs). A `BEGIN`
+/// refused means a transaction is still open.
+async fn out_of_transaction(conn: &mut sqlx::AnyConnection) -> bool {
+    match conn.execute("BEGIN").await {
+        Ok(_) => conn.execute("ROLLBACK").await.is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "a writer connection was left in a transaction: closing it");
+            false
+        }
+    }
 }
 
 impl Backend {

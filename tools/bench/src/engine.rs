@@ -51,6 +51,9 @@ pub struct Call {
     pub body: Option<Bytes>,
     /// Sends a fresh `Idempotency-Key`.
     pub idempotency_key: bool,
+    /// Keeps the body of a 2xx answer in [`KindOutcome::answers`], so that
+    /// a test can check afterwards that every acknowledged write is there.
+    pub keep_answer: bool,
 }
 
 /// Makes the calls of one connection; each connection has its own, seeded.
@@ -66,6 +69,8 @@ pub struct KindOutcome {
     pub errors: BTreeMap<String, u64>,
     /// The first answer's body of each HTTP status counted as an error.
     pub samples: BTreeMap<String, String>,
+    /// The bodies of the 2xx answers to calls with `keep_answer`.
+    pub answers: Vec<Bytes>,
 }
 
 impl KindOutcome {
@@ -76,6 +81,7 @@ impl KindOutcome {
             ok: 0,
             errors: BTreeMap::new(),
             samples: BTreeMap::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -88,6 +94,7 @@ impl KindOutcome {
         for (k, v) in &other.samples {
             self.samples.entry(k.clone()).or_insert_with(|| v.clone());
         }
+        self.answers.extend(other.answers.iter().cloned());
     }
 
     pub fn error_count(&self) -> u64 {
@@ -208,9 +215,10 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends `call` and reads the whole answer: `Ok` for a 2xx, else the
-    /// cause (and the body of an error status).
-    async fn send(&mut self, call: &Call) -> Result<(), Failure> {
+    /// Sends `call` and reads the whole answer: `Ok` for a 2xx (with its
+    /// body when the call keeps it), else the cause (and the body of an
+    /// error status).
+    async fn send(&mut self, call: &Call) -> Result<Option<Bytes>, Failure> {
         let result = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(call)).await;
         let result = result.unwrap_or_else(|_| Err(Failure::from("timeout")));
         if matches!(&result, Err(f) if f.body.is_none()) {
@@ -220,7 +228,7 @@ impl Conn {
         result
     }
 
-    async fn exchange(&mut self, call: &Call) -> Result<(), Failure> {
+    async fn exchange(&mut self, call: &Call) -> Result<Option<Bytes>, Failure> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             self.open().await?;
         }
@@ -256,7 +264,7 @@ impl Conn {
             .map_err(|_| "io".to_owned())?
             .to_bytes();
         if status.is_success() {
-            Ok(())
+            Ok(call.keep_answer.then_some(body))
         } else {
             let mut text = String::from_utf8_lossy(&body).into_owned();
             text.truncate(text.floor_char_boundary(300));
@@ -405,11 +413,12 @@ fn outcomes(kinds: &[&str]) -> Vec<KindOutcome> {
     kinds.iter().map(|k| KindOutcome::new(k)).collect()
 }
 
-fn tally(k: &mut KindOutcome, result: Result<(), Failure>, took: Duration) {
+fn tally(k: &mut KindOutcome, result: Result<Option<Bytes>, Failure>, took: Duration) {
     match result {
-        Ok(()) => {
+        Ok(answer) => {
             k.ok += 1;
             record(&mut k.latency, took);
+            k.answers.extend(answer);
         }
         Err(Failure { cause, body }) => {
             if let Some(body) = body {
@@ -488,6 +497,7 @@ mod tests {
                 headers: headers(None, false),
                 body: None,
                 idempotency_key: false,
+                keep_answer: false,
             })
         }
     }

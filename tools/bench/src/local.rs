@@ -1,6 +1,7 @@
 //! `--local`: a `food-stack` of the bench's own, on a fresh data dir and
 //! free ports, stopped (SIGTERM) at the end. Its stdout tells when it is
-//! ready; its log goes to `stack.log` in the data dir, shown when it fails.
+//! ready; its log goes to `stack.log` beside the data dir, shown when it
+//! fails. Tests start one with [`Launch`] to restart it or kill it.
 
 use std::{
     collections::BTreeMap,
@@ -26,6 +27,35 @@ pub struct LocalKeys {
     pub customers: BTreeMap<String, String>,
 }
 
+/// How to start a food-stack: [`LocalStack::start`] takes a fresh data dir
+/// of its own; tests that restart a stack on the same data dir, or run it
+/// on a broker of their own, say so here.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// [default: [`find_binary`]]
+    pub binary: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    /// Deletes the data dir first (`--fresh`).
+    pub fresh: bool,
+    /// An external broker (`--kafka-brokers`) instead of the embedded one.
+    pub kafka_brokers: Option<String>,
+    /// Settings of the parts (`FOOD_<PART>__*`).
+    pub env: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// The stack on `data_dir` as it is, with its embedded broker.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            binary: None,
+            data_dir,
+            fresh: false,
+            kafka_brokers: None,
+            env: Vec::new(),
+        }
+    }
+}
+
 pub struct LocalStack {
     pub gateway: SocketAddr,
     pub kafka_brokers: String,
@@ -40,10 +70,6 @@ impl LocalStack {
     /// Starts `binary` (or the one [`find_binary`] finds) on a fresh data
     /// dir under `parent` (else the system's temp dir).
     pub async fn start(binary: Option<PathBuf>, parent: Option<&Path>) -> anyhow::Result<Self> {
-        let binary = match binary {
-            Some(b) => b,
-            None => find_binary()?,
-        };
         let dir = match parent {
             Some(p) => {
                 std::fs::create_dir_all(p)?;
@@ -53,34 +79,78 @@ impl LocalStack {
             }
             None => tempfile::Builder::new().prefix("food-bench-").tempdir()?,
         };
-        let data = dir.path().join("data");
-        let log = dir.path().join("stack.log");
-        let port = || -> anyhow::Result<String> {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-            Ok(l.local_addr()?.to_string())
+        let launch = Launch {
+            binary,
+            fresh: true,
+            ..Launch::new(dir.path().join("data"))
         };
+        let mut stack = Self::launch(&launch).await?;
+        stack._dir = Some(dir);
+        Ok(stack)
+    }
+
+    /// Starts a food-stack as `launch` says; its log goes to `stack.log`
+    /// beside the data dir, appended to, so a restart keeps the log of the
+    /// run before it.
+    pub async fn launch(launch: &Launch) -> anyhow::Result<Self> {
+        let binary = match &launch.binary {
+            Some(b) => b.clone(),
+            None => find_binary()?,
+        };
+        let data = &launch.data_dir;
+        let log = data.with_file_name("stack.log");
+        // Five free ports, held together while chosen: one listener
+        // dropped before the next is bound may hand its port out again
+        // (two parts on one port, the second failing to bind).
+        let held = (0..5)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let mut ports = held
+            .iter()
+            .map(|l| l.local_addr().map(|a| a.to_string()))
+            .collect::<std::io::Result<Vec<_>>>()?
+            .into_iter();
+        drop(held);
+        let mut port = || ports.next().unwrap();
         let mut command = tokio::process::Command::new(&binary);
         command
             .arg("--data-dir")
-            .arg(&data)
-            .args(["--fresh", "--no-contexts"])
-            .args(["--gateway-addr", &port()?])
-            .args(["--menu-addr", &port()?])
-            .args(["--order-addr", &port()?])
-            .args(["--delivery-addr", &port()?])
-            .args(["--broker-addr", &port()?])
+            .arg(data)
+            .arg("--no-contexts")
+            .args(["--gateway-addr", &port()])
+            .args(["--menu-addr", &port()])
+            .args(["--order-addr", &port()])
+            .args(["--delivery-addr", &port()])
+            .args(["--broker-addr", &port()])
             // Its own settings only: an operator's FOOD_* variables are for
             // their deployment, not this one.
             .env_remove("FOOD_DATA_DIR")
             .env_remove("FOOD_KAFKA_BROKERS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log)?)
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)?,
+            )
             .kill_on_drop(true);
+        if launch.fresh {
+            command.arg("--fresh");
+        }
+        if let Some(brokers) = &launch.kafka_brokers {
+            command.args(["--kafka-brokers", brokers]);
+        }
         for (k, _) in std::env::vars() {
             if k.starts_with("FOOD_") && k.contains("__") {
                 command.env_remove(k);
             }
+        }
+        command.envs(launch.env.iter().map(|(k, v)| (k, v)));
+        if launch.binary.is_some() {
+            // A binary given is run as it is: without `CARGO` neither it
+            // nor the broker it starts runs a `cargo build` of its own.
+            command.env_remove("CARGO");
         }
         let mut child = command
             .spawn()
@@ -128,8 +198,20 @@ impl LocalStack {
             pid,
             child,
             log,
-            _dir: Some(dir),
+            _dir: None,
         })
+    }
+
+    /// SIGKILL, as a crash or the OOM killer would stop it; waits for it to
+    /// be gone. Its embedded broker exits when its stdin closes.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// The last lines of the stack's log, to show beside a failure.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
     }
 
     /// SIGTERM, then up to 20 s for a clean stop.

@@ -12,14 +12,6 @@
 //! Exit codes: 0 done, 1 `--slo` given and missed, 2 usage, 3 the run
 //! could not be made (no gateway, a refused key, a stack that did not start).
 
-mod ceiling;
-mod engine;
-mod live;
-mod local;
-mod procs;
-mod report;
-mod world;
-
 use std::{
     collections::BTreeMap,
     path::PathBuf,
@@ -33,9 +25,12 @@ use clap::{Parser, ValueEnum};
 use food_client::{Client, Endpoint, parse_duration};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{
+use food_bench::{
+    ceiling,
     ceiling::{Ceiling, Route},
+    engine,
     engine::{Call, Calls, Outcome, Progress, Target},
+    live, local, procs,
     procs::{Machine, Meter, Procs},
     report::{CeilingRun, MixedRate, MixedReport, Report, Settings, TargetInfo, Throughput},
     world::World,
@@ -591,6 +586,7 @@ impl Bench<'_> {
                     headers: anonymous.clone(),
                     body: None,
                     idempotency_key: false,
+                    keep_answer: false,
                 }
             })
         };

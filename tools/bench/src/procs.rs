@@ -30,6 +30,9 @@ pub struct Usage {
     pub cpu_s: f64,
     /// Resident memory now, in MiB.
     pub rss_mib: f64,
+    /// File descriptors open now (entries of /proc/<pid>/fd): a leak of
+    /// connections or files shows as a count that keeps growing.
+    pub open_fds: usize,
 }
 
 impl Procs {
@@ -100,6 +103,9 @@ impl Procs {
                     .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
                     .unwrap_or(0.0);
                 u.rss_mib += kib / 1024.0;
+            }
+            if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+                u.open_fds += fds.count();
             }
         }
         u

@@ -163,6 +163,7 @@ impl World {
             headers: orderer.headers.clone(),
             body: Some(Bytes::from(body.to_string())),
             idempotency_key: true,
+            keep_answer: false,
         }
     }
 
@@ -198,6 +199,7 @@ impl World {
             headers: self.anonymous.clone(),
             body: None,
             idempotency_key: false,
+            keep_answer: false,
         }
     }
 
@@ -230,6 +232,7 @@ impl World {
                         .to_string(),
                 )),
                 idempotency_key: false,
+                keep_answer: false,
             }
         }
     }

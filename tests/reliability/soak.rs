@@ -1,0 +1,102 @@
+//! The mixed load for minutes: no error, and the stack's memory and open
+//! file descriptors level off after the warm-up instead of growing.
+
+use std::time::Duration;
+
+use food_bench::{local::LocalStack, procs::Procs};
+
+use crate::platform::{self, Load};
+
+const RATE: f64 = 500.0;
+/// The soak's length unless `FOOD_SOAK_SECS` says otherwise.
+const DEFAULT_SECS: u64 = 180;
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// Caches and pools fill during the warm-up; the level after it is the one
+/// the end is held to.
+const WARM_UP: Duration = Duration::from_secs(30);
+/// The end's resident memory may be this much above the warm-up's.
+const RSS_SLACK: f64 = 0.10;
+/// Descriptors that come and go with the load (connections being
+/// answered, SQLite's journal files).
+const FD_SLACK: usize = 16;
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "slow (FOOD_SOAK_SECS, 3 min by default); .ci/run runs the reliability target with --ignored"]
+async fn a_soak_at_500_per_second_has_no_error_and_no_leak() {
+    let secs = std::env::var("FOOD_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SECS);
+    let duration = Duration::from_secs(secs);
+    assert!(
+        duration > WARM_UP * 2,
+        "FOOD_SOAK_SECS={secs} is too short for a warm-up of 30 s"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let stack = LocalStack::launch(&platform::launch(&dir.path().join("data")))
+        .await
+        .unwrap();
+    let load = std::sync::Arc::new(Load::prepare(&stack).await);
+    let run = {
+        let load = load.clone();
+        tokio::spawn(async move { load.run(4, RATE, duration).await })
+    };
+    let procs = Procs::new(vec![stack.pid]);
+    let mut samples = Vec::new();
+    let mut at = Duration::ZERO;
+    while at < duration {
+        tokio::time::sleep(SAMPLE_EVERY).await;
+        at += SAMPLE_EVERY;
+        samples.push((at, procs.usage()));
+    }
+    let out = run.await.unwrap();
+    let warm = samples
+        .iter()
+        .find(|(t, _)| *t >= WARM_UP)
+        .map(|(_, u)| *u)
+        .unwrap();
+    let end = samples.last().unwrap().1;
+    let latency = food_bench::engine::Quantiles::of(&out.latency());
+    println!(
+        "soak: {RATE} req/s for {secs} s, {} requests, {} errors, {:.0} req/s\n\
+         latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n\
+         t (s)  RSS (MiB)  fds",
+        out.requests(),
+        out.errors(),
+        out.per_second(),
+        latency.p50_ms,
+        latency.p99_ms,
+        latency.max_ms,
+    );
+    for (t, u) in &samples {
+        println!("{:>5}  {:>9.1}  {:>3}", t.as_secs(), u.rss_mib, u.open_fds);
+    }
+    println!(
+        "after warm-up: {:.1} MiB, {} fds; end: {:.1} MiB ({:+.1} %), {} fds",
+        warm.rss_mib,
+        warm.open_fds,
+        end.rss_mib,
+        (end.rss_mib / warm.rss_mib - 1.0) * 100.0,
+        end.open_fds,
+    );
+    assert_eq!(
+        out.errors(),
+        0,
+        "{:?} {:?}",
+        platform::errors(&out),
+        out.error_samples()
+    );
+    assert!(
+        end.rss_mib <= warm.rss_mib * (1.0 + RSS_SLACK),
+        "resident memory grew from {:.1} to {:.1} MiB",
+        warm.rss_mib,
+        end.rss_mib
+    );
+    assert!(
+        end.open_fds <= warm.open_fds + FD_SLACK,
+        "open descriptors grew from {} to {}",
+        warm.open_fds,
+        end.open_fds
+    );
+    stack.stop().await.unwrap();
+}
