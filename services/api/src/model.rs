@@ -254,6 +254,12 @@ pub struct OrderItemInput {
     pub quantity: u32,
 }
 
+// Text people write (addresses, notes, reasons, names) may hold any
+// character but controls other than tab, newline and CR (Unicode's Cc:
+// U+0000-U+001F, U+007F-U+009F), which the services refuse
+// (food_kit::grpc::printable); the schemas say so with a pattern, and a
+// required text needs one character that is neither space nor control.
+
 /// Body of `POST /orders`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -264,11 +270,21 @@ pub struct CreateOrder {
     pub items: Vec<OrderItemInput>,
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 500, pattern = "\\S")
+        schema(
+            min_length = 1,
+            max_length = 500,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
     )]
     pub delivery_address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 500,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub note: Option<String>,
     /// The customer the order is for: required with an ops key; a customer
     /// key may only name itself.
@@ -292,13 +308,25 @@ pub struct UpdateDelivery {
     pub status: Option<DeliveryStatus>,
     /// A courier id: who carries it (ops); a courier may name only itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub courier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub eta: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub note: Option<String>,
     /// The version the change expects (as `If-Match`); a stale one answers
     /// 409 `version_conflict`.
@@ -357,7 +385,11 @@ pub struct RejectOrder {
     /// Kept with the order as `rejection_reason`.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 200, pattern = "\\S")
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
     )]
     pub reason: String,
 }
@@ -379,7 +411,11 @@ pub struct CourierShift {
 pub struct PutCourier {
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 80, pattern = "\\S")
+        schema(
+            min_length = 1,
+            max_length = 80,
+            pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+        )
     )]
     pub name: String,
 }
