@@ -1,6 +1,7 @@
 //! The broker killed for 20 s under load: writes keep being accepted (the
 //! outboxes hold their events), and once it is back every order gets its
-//! one delivery, statuses agree and the live watchers end with every change.
+//! one delivery, statuses agree and the live watchers (SSE, GraphQL and a
+//! food-board on the topic) end with every change.
 
 use std::{
     collections::BTreeMap,
@@ -10,6 +11,7 @@ use std::{
 };
 
 use food_bench::local::{Launch, LocalStack};
+use food_board::app::{App, Conn, Options};
 use food_broker::{EmbeddedBroker, Storage};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -112,6 +114,109 @@ async fn graphql_watcher(gateway: SocketAddr, ops: String, order_id: String, see
     }
 }
 
+/// A food-board's state (without a terminal) and when its feed went stale
+/// and live again.
+struct Board {
+    app: App,
+    stale_at: Option<Instant>,
+    live_again_at: Option<Instant>,
+}
+
+impl Board {
+    fn new() -> Self {
+        Self {
+            app: App::new(Options::default(), chrono::Utc::now()),
+            stale_at: None,
+            live_again_at: None,
+        }
+    }
+}
+
+/// A food-board on the deliveries topic, as `food-board --brokers` runs:
+/// nothing tells it the broker went away or came back; it finds out and
+/// reconnects by itself.
+async fn board_watcher(
+    brokers: String,
+    gateway: SocketAddr,
+    ops: String,
+    board: Arc<Mutex<Board>>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8192);
+    let feed = food_board::config::Feed::Kafka {
+        brokers,
+        topic: food_events::topics::DELIVERIES.into(),
+    };
+    let gateway = food_board::data::Gateway::new(&format!("http://{gateway}"), Some(ops)).unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let _stop_feed = shutdown.clone().drop_guard();
+    let _feed = food_board::data::spawn_feed(
+        feed,
+        food_board::config::Scope::default(),
+        gateway,
+        tx,
+        shutdown,
+    );
+    while let Some(msg) = rx.recv().await {
+        let mut board = board.lock().unwrap();
+        board.app.set_now(chrono::Utc::now());
+        board.app.on_msg(msg);
+        match board.app.conn() {
+            Conn::Stale { .. } if board.stale_at.is_none() => board.stale_at = Some(Instant::now()),
+            Conn::Live if board.stale_at.is_some() && board.live_again_at.is_none() => {
+                board.live_again_at = Some(Instant::now())
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Waits until every order of `orders` has its delivery, in the order they
+/// were placed; returns when the first and the last one had.
+async fn delivered_all(client: food_client::Client, orders: Vec<String>) -> (Instant, Instant) {
+    let mut first = None;
+    for id in &orders {
+        loop {
+            match client
+                .get::<food_api::Delivery>(&format!("/delivery/status/{id}"), &[])
+                .await
+            {
+                Ok(_) => {
+                    first.get_or_insert_with(Instant::now);
+                    break;
+                }
+                Err(e) if e.is_not_found() => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(e) => panic!("GET /delivery/status/{id}: {e}"),
+            }
+        }
+    }
+    (first.unwrap_or_else(Instant::now), Instant::now())
+}
+
+/// Waits until the board shows every delivery of `want` at its version, at
+/// most `patience`; returns the ones still behind.
+async fn board_caught_up(
+    board: &Mutex<Board>,
+    want: &BTreeMap<String, u64>,
+    patience: Duration,
+) -> Vec<String> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let behind: Vec<String> = {
+            let board = board.lock().unwrap();
+            want.iter()
+                .filter_map(|(id, v)| {
+                    let shown = board.app.delivery(id).map(|d| d.version);
+                    (shown.is_none_or(|s| s < *v)).then(|| format!("{id} v{v} (shows {shown:?})"))
+                })
+                .collect()
+        };
+        if behind.is_empty() || Instant::now() > deadline {
+            return behind;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Waits until `seen` has every delivery of `want` at its version, at most
 /// `patience`; returns the ones still behind.
 async fn caught_up(seen: &Seen, want: &BTreeMap<String, u64>, patience: Duration) -> Vec<String> {
@@ -169,24 +274,45 @@ async fn a_broker_outage_under_load_loses_nothing() {
             ))
         })
         .collect();
+    let board = Arc::new(Mutex::new(Board::new()));
+    let board_task = tokio::spawn(board_watcher(
+        broker.bootstrap(),
+        stack.gateway,
+        ops.clone(),
+        board.clone(),
+    ));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let mut acked = Acknowledged::default();
     let before = load.run(10, RATE, BEFORE).await;
     acked.add(&before);
     broker.stop().await;
+    let down = Instant::now();
     let during = load.run(11, RATE, OUTAGE).await;
     acked.add(&during);
     let broker = EmbeddedBroker::start_with(&broker_bin, broker_addr, Storage::Sqlite(broker_db))
         .await
         .unwrap();
     let back = Instant::now();
+    let outage_orders = {
+        let mut held = Acknowledged::default();
+        held.add(&during);
+        held.orders
+    };
+    let drained = tokio::spawn(delivered_all(platform::client(&stack), outage_orders));
     let after = load.run(12, RATE, AFTER).await;
     acked.add(&after);
 
+    let drained = tokio::time::timeout(CATCH_UP, drained)
+        .await
+        .expect("the orders of the outage never got their deliveries")
+        .unwrap();
+    let (first_drained, drained) = (
+        drained.0.duration_since(back),
+        drained.1.duration_since(back),
+    );
     let client = platform::client(&stack);
     let (snapshot, _) = platform::settle(&client, CATCH_UP).await;
-    let catch_up = back.elapsed();
     let versions: BTreeMap<String, u64> = snapshot
         .deliveries
         .iter()
@@ -198,6 +324,14 @@ async fn a_broker_outage_under_load_loses_nothing() {
         .map(|id| (id.clone(), versions[id]))
         .collect();
     let graphql_behind = caught_up(&graphql_seen, &graphql_want, Duration::from_secs(10)).await;
+    let board_behind = board_caught_up(&board, &versions, Duration::from_secs(20)).await;
+    let (board_stale, board_live) = {
+        let board = board.lock().unwrap();
+        (
+            board.stale_at.map(|t| t.duration_since(down)),
+            board.live_again_at.map(|t| t.duration_since(back)),
+        )
+    };
     let missing = snapshot.missing(&acked);
     let during_errors = platform::errors(&during);
     println!(
@@ -205,8 +339,10 @@ async fn a_broker_outage_under_load_loses_nothing() {
          accepted during the outage: {} orders, {} status changes (errors: {during_errors:?})\n\
          accepted in all: {} orders, {} status changes\n\
          orders: {}, delivered: {}, duplicates: {}, lost: {}, mismatched statuses: {}\n\
-         catch-up after the broker is back: {:.1} s (settled), SSE watcher behind: {}, \
-         GraphQL watchers behind: {}",
+         after the broker is back, under load: the first order of the outage delivered in \
+         {:.1} s, every one in {:.1} s; SSE watcher behind: {}, \
+         GraphQL watchers behind: {}\n\
+         board: stale {:?} after the kill, live again {:?} after the restart, behind: {}",
         OUTAGE.as_secs(),
         during.kinds[1].ok,
         during.kinds[2].ok,
@@ -217,12 +353,17 @@ async fn a_broker_outage_under_load_loses_nothing() {
         snapshot.duplicated_deliveries,
         snapshot.undelivered() + missing.len(),
         snapshot.mismatched().len(),
-        catch_up.as_secs_f64(),
+        first_drained.as_secs_f64(),
+        drained.as_secs_f64(),
         sse_behind.len(),
         graphql_behind.len(),
+        board_stale,
+        board_live,
+        board_behind.len(),
     );
     sse.abort();
     graphql.iter().for_each(|g| g.abort());
+    board_task.abort();
     assert_eq!(
         before.errors() + after.errors(),
         0,
@@ -254,6 +395,12 @@ async fn a_broker_outage_under_load_loses_nothing() {
         graphql_behind.is_empty(),
         "the GraphQL watchers missed {graphql_behind:?}"
     );
+    assert!(
+        board_stale.is_some() && board_live.is_some(),
+        "the board did not notice the outage and reconnect by itself: stale {board_stale:?}, \
+         live again {board_live:?}"
+    );
+    assert!(board_behind.is_empty(), "the board missed {board_behind:?}");
     stack.stop().await.unwrap();
     broker.stop().await;
 }

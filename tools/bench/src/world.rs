@@ -9,7 +9,7 @@ use std::sync::{
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
-use food_api::{CourierList, Delivery, ItemList, Order, RestaurantList};
+use food_api::{AcceptOrder, CourierList, Delivery, ItemList, Order, OrderStatus, RestaurantList};
 use food_client::Client;
 use hyper::{HeaderMap, Method};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
@@ -42,6 +42,10 @@ pub struct World {
     pub ops_json: Arc<HeaderMap>,
     pub seed: u64,
 }
+
+/// The preparation time ops gives the delivery pool's orders when it
+/// accepts them: the longest allowed, so none is late within a run.
+const POOL_PREP_MINUTES: u32 = 240;
 
 /// Customers the ops key orders for when no customer keys are given.
 const BENCH_CUSTOMERS: usize = 50;
@@ -246,6 +250,20 @@ impl World {
                 .post("/orders", &self.live_order_body(i as u64), &[])
                 .await
                 .context("placing the orders whose deliveries the mixed load moves")?;
+            // A restaurant that accepts by hand rejects an order it has not
+            // accepted within its acceptance timeout (5 minutes by default),
+            // which cancels the delivery: every later reassignment of it
+            // would be a 409. Ops accepts it as its kitchen would.
+            if order.status == OrderStatus::Placed {
+                let accept = AcceptOrder {
+                    prep_minutes: Some(POOL_PREP_MINUTES),
+                    ..AcceptOrder::default()
+                };
+                self.client
+                    .accept_order(&order.id, &accept)
+                    .await
+                    .with_context(|| format!("accepting order {} as ops", order.id))?;
+            }
             ids.push(order.id);
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
