@@ -240,7 +240,7 @@ async fn caught_up(seen: &Seen, want: &BTreeMap<String, u64>, patience: Duration
 #[ignore = "slow (about 75 s); .ci/run runs the reliability target with --ignored"]
 async fn a_broker_outage_under_load_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let broker_bin = platform::beside_test("food-broker");
+    let broker_bin = food_bench::local::test_binary("FOOD_BROKER_BIN", "food-broker");
     let broker_db = dir.path().join("broker.db");
     let broker = EmbeddedBroker::start_with(
         &broker_bin,

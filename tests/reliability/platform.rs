@@ -6,7 +6,7 @@
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
+    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -14,7 +14,7 @@ use std::{
 use food_api::{Delivery, DeliveryList, Order, OrderList};
 use food_bench::{
     engine::{self, Calls, Outcome, Progress, Target},
-    local::{Launch, LocalStack},
+    local::{Launch, LocalStack, test_binary},
     procs::Procs,
     world::{DeliveryPool, World},
 };
@@ -28,28 +28,17 @@ pub const CONNECTIONS: usize = 16;
 /// Deliveries the status changes move, per connection.
 const POOL_PER_CONNECTION: usize = 4;
 
-/// A binary cargo built beside this test (`cargo test --workspace` builds
-/// them all).
-pub fn beside_test(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let path = deps.parent().unwrap().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build --workspace`",
-        path.display()
-    );
-    path
-}
-
 /// A food-stack run on `data_dir` as it is (no `--fresh`, so a restart
-/// finds what the last run wrote), on the binaries beside the test.
+/// finds what the last run wrote), on the binaries beside the test or those
+/// `FOOD_STACK_BIN` and `FOOD_BROKER_BIN` name.
 pub fn launch(data_dir: &Path) -> Launch {
     Launch {
-        binary: Some(beside_test("food-stack")),
+        binary: Some(test_binary("FOOD_STACK_BIN", "food-stack")),
         env: vec![(
             "FOOD_BROKER_BIN".into(),
-            beside_test("food-broker").display().to_string(),
+            test_binary("FOOD_BROKER_BIN", "food-broker")
+                .display()
+                .to_string(),
         )],
         ..Launch::new(data_dir.to_owned())
     }
@@ -84,6 +73,13 @@ pub struct Load {
 
 impl Load {
     pub async fn prepare(stack: &LocalStack) -> Self {
+        Self::prepare_with_pool(stack, POOL_PER_CONNECTION).await
+    }
+
+    /// With `per_connection` deliveries for each connection's status changes
+    /// to move: each delivery's history (which every event of it carries)
+    /// grows by one entry per change.
+    pub async fn prepare_with_pool(stack: &LocalStack, per_connection: usize) -> Self {
         let world = Arc::new(
             World::discover(client(stack), stack.keys.ops.clone(), &[], 7)
                 .await
@@ -91,7 +87,7 @@ impl Load {
         );
         let pool = Arc::new(
             world
-                .delivery_pool(POOL_PER_CONNECTION * CONNECTIONS)
+                .delivery_pool(per_connection * CONNECTIONS)
                 .await
                 .unwrap(),
         );

@@ -267,7 +267,7 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
             bail!("cargo build -p food-stack failed: {status}");
         }
     }
-    if let Some(p) = beside_exe() {
+    if let Some(p) = beside_exe(BIN) {
         return Ok(p);
     }
     if let Some(path) = std::env::var_os("PATH")
@@ -283,12 +283,30 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
     )
 }
 
-fn beside_exe() -> Option<PathBuf> {
+/// The binary `name` cargo built beside this executable: in its directory,
+/// or, for a test (in `deps/`), in the one above.
+pub fn beside_exe(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
     [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))]
         .into_iter()
         .flatten()
-        .map(|d| d.join(BIN))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// For tests: the binary the environment variable `var` names
+/// (`FOOD_STACK_BIN=target/release/food-stack` runs a suite on release
+/// binaries), else `name` as cargo built it beside the test
+/// (`cargo test --workspace` builds them all). Panics with what to do when
+/// neither is there.
+pub fn test_binary(var: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "{var}={} is not a file", path.display());
+        return path;
+    }
+    beside_exe(name).unwrap_or_else(|| {
+        panic!("{name} is missing: build it with `cargo build --workspace` or set {var}")
+    })
 }

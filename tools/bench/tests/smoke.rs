@@ -12,18 +12,11 @@ const BENCH: &str = env!("CARGO_BIN_EXE_food-bench");
 /// with other features, which on a cold cache outlasts the test's limit.
 fn bench() -> std::process::Command {
     let mut command = std::process::Command::new(BENCH);
-    let beside = |name: &str| std::path::Path::new(BENCH).with_file_name(name);
     for (var, bin) in [
         ("FOOD_STACK_BIN", "food-stack"),
         ("FOOD_BROKER_BIN", "food-broker"),
     ] {
-        let path = beside(bin);
-        assert!(
-            path.is_file(),
-            "{} is missing: build it with `cargo build --workspace`",
-            path.display()
-        );
-        command.env(var, path);
+        command.env(var, food_bench::local::test_binary(var, bin));
     }
     command.env_remove("CARGO");
     command
