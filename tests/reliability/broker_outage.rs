@@ -192,24 +192,23 @@ async fn delivered_all(client: food_client::Client, orders: Vec<String>) -> (Ins
     (first.unwrap_or_else(Instant::now), Instant::now())
 }
 
-/// Waits until the board shows every delivery of `want` at its version, at
-/// most `patience`; returns the ones still behind.
-async fn board_caught_up(
-    board: &Mutex<Board>,
+/// Waits until a watcher has every delivery of `want` at its version, at
+/// most `patience`; returns the ones still behind. `shown` gives the
+/// versions the watcher has, for the ids asked.
+async fn caught_up(
     want: &BTreeMap<String, u64>,
     patience: Duration,
+    shown: impl Fn(&mut dyn Iterator<Item = &String>) -> Vec<Option<u64>>,
 ) -> Vec<String> {
     let deadline = Instant::now() + patience;
     loop {
-        let behind: Vec<String> = {
-            let board = board.lock().unwrap();
-            want.iter()
-                .filter_map(|(id, v)| {
-                    let shown = board.app.delivery(id).map(|d| d.version);
-                    (shown.is_none_or(|s| s < *v)).then(|| format!("{id} v{v} (shows {shown:?})"))
-                })
-                .collect()
-        };
+        let has = shown(&mut want.keys());
+        let behind: Vec<String> = want
+            .iter()
+            .zip(has)
+            .filter(|((_, v), has)| has.is_none_or(|h| h < **v))
+            .map(|((id, v), has)| format!("{id} v{v} (has {has:?})"))
+            .collect();
         if behind.is_empty() || Instant::now() > deadline {
             return behind;
         }
@@ -217,22 +216,11 @@ async fn board_caught_up(
     }
 }
 
-/// Waits until `seen` has every delivery of `want` at its version, at most
-/// `patience`; returns the ones still behind.
-async fn caught_up(seen: &Seen, want: &BTreeMap<String, u64>, patience: Duration) -> Vec<String> {
-    let deadline = Instant::now() + patience;
-    loop {
-        let behind: Vec<String> = {
-            let seen = seen.lock().unwrap();
-            want.iter()
-                .filter(|(id, v)| seen.get(*id).is_none_or(|s| s < v))
-                .map(|(id, v)| format!("{id} v{v} (saw {:?})", seen.get(id)))
-                .collect()
-        };
-        if behind.is_empty() || Instant::now() > deadline {
-            return behind;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+/// What `seen` has of the ids asked.
+fn seen_of(seen: &Seen) -> impl Fn(&mut dyn Iterator<Item = &String>) -> Vec<Option<u64>> + '_ {
+    move |ids| {
+        let seen = seen.lock().unwrap();
+        ids.map(|id| seen.get(id).copied()).collect()
     }
 }
 
@@ -318,13 +306,23 @@ async fn a_broker_outage_under_load_loses_nothing() {
         .iter()
         .map(|(id, d)| (id.clone(), d.version))
         .collect();
-    let sse_behind = caught_up(&sse_seen, &versions, Duration::from_secs(20)).await;
+    let sse_behind = caught_up(&versions, Duration::from_secs(20), seen_of(&sse_seen)).await;
     let graphql_want: BTreeMap<String, u64> = watched
         .iter()
         .map(|id| (id.clone(), versions[id]))
         .collect();
-    let graphql_behind = caught_up(&graphql_seen, &graphql_want, Duration::from_secs(10)).await;
-    let board_behind = board_caught_up(&board, &versions, Duration::from_secs(20)).await;
+    let graphql_behind = caught_up(
+        &graphql_want,
+        Duration::from_secs(10),
+        seen_of(&graphql_seen),
+    )
+    .await;
+    let board_behind = caught_up(&versions, Duration::from_secs(20), |ids| {
+        let board = board.lock().unwrap();
+        ids.map(|id| board.app.delivery(id).map(|d| d.version))
+            .collect()
+    })
+    .await;
     let (board_stale, board_live) = {
         let board = board.lock().unwrap();
         (
