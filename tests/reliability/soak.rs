@@ -24,17 +24,22 @@ const RSS_SLACK: f64 = 0.10;
 /// answered, SQLite's journal files).
 const FD_SLACK: usize = 16;
 
+/// Whole seconds from `var`, or `default` when it is not set; a value that
+/// is not a number stops the test rather than running another length.
+fn secs_from_env(var: &str, default: u64) -> u64 {
+    match std::env::var(var) {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}={s:?} is not a whole number of seconds")),
+        Err(_) => default,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "slow (FOOD_SOAK_SECS, 3 min by default); .ci/run runs the reliability target with --ignored"]
 async fn a_soak_at_500_per_second_has_no_error_and_no_leak() {
-    let secs = std::env::var("FOOD_SOAK_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SECS);
-    let warm_up_secs = std::env::var("FOOD_SOAK_WARM_UP_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_WARM_UP_SECS);
+    let secs = secs_from_env("FOOD_SOAK_SECS", DEFAULT_SECS);
+    let warm_up_secs = secs_from_env("FOOD_SOAK_WARM_UP_SECS", DEFAULT_WARM_UP_SECS);
     let duration = Duration::from_secs(secs);
     let warm_up = Duration::from_secs(warm_up_secs);
     assert!(
