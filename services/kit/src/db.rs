@@ -139,13 +139,14 @@ impl Db {
         let (reader, writer) = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(url)?;
-                let writer = sqlite_pool(&url, 1, true).await?;
+                let cache = sqlite_cache_kib()?;
+                let writer = sqlite_pool(&url, 1, true, cache).await?;
                 // WAL is a property of the file; set it once before readers open.
                 sqlx::query("PRAGMA journal_mode=WAL")
                     .execute(&writer)
                     .await
                     .with_context(|| format!("enabling WAL on {redacted}"))?;
-                let reader = sqlite_pool(&url, 4, false).await?;
+                let reader = sqlite_pool(&url, 4, false, cache).await?;
                 (reader, writer)
             }
             Backend::Postgres => {
@@ -278,9 +279,51 @@ const POSTGRES_SESSION: &str = "SET idle_in_transaction_session_timeout = '10s';
      SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; \
      SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000;";
 
+/// Names the size of each SQLite connection's page cache, in KiB.
+pub const SQLITE_CACHE_KIB_VAR: &str = "FOOD_SQLITE_CACHE_KIB";
+
+/// Each SQLite connection's page cache from `FOOD_SQLITE_CACHE_KIB`, or
+/// `None` for SQLite's own default (2 MiB). A service holds up to five
+/// connections, and a cache grows as pages are read until it is full, which
+/// takes minutes under load: a smaller cache bounds a process's memory
+/// sooner (the reliability soak sets one so that its warm-up fills them).
+/// The operating system's page cache still holds the file.
+fn sqlite_cache_kib() -> anyhow::Result<Option<u32>> {
+    match std::env::var(SQLITE_CACHE_KIB_VAR) {
+        Ok(v) => parse_cache_kib(&v).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {SQLITE_CACHE_KIB_VAR}")),
+    }
+}
+
+fn parse_cache_kib(value: &str) -> anyhow::Result<u32> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|kib| *kib > 0)
+        .with_context(|| {
+            format!(
+                "{SQLITE_CACHE_KIB_VAR}={value:?} is not a size in KiB (a whole number above 0)"
+            )
+        })
+}
+
 /// A pool of SQLite connections; `writer` checks each connection given
-/// back (see [`out_of_transaction`]).
-async fn sqlite_pool(url: &str, max: u32, writer: bool) -> anyhow::Result<AnyPool> {
+/// back (see [`out_of_transaction`]); `cache_kib` sizes each connection's
+/// page cache (SQLite's default when `None`).
+async fn sqlite_pool(
+    url: &str,
+    max: u32,
+    writer: bool,
+    cache_kib: Option<u32>,
+) -> anyhow::Result<AnyPool> {
+    let mut pragmas =
+        "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;".to_owned();
+    if let Some(kib) = cache_kib {
+        // A negative cache_size is a size in KiB rather than in pages.
+        pragmas.push_str(&format!(" PRAGMA cache_size=-{kib};"));
+    }
     // Validate the URL with the SQLite driver's own parser for a clear error.
     sqlx::sqlite::SqliteConnectOptions::from_str(url)
         .with_context(|| format!("bad SQLite URL `{url}`"))?;
@@ -301,12 +344,10 @@ async fn sqlite_pool(url: &str, max: u32, writer: bool) -> anyhow::Result<AnyPoo
                 Ok(out_of_transaction(conn).await)
             })
         })
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
+            let pragmas = pragmas.clone();
             Box::pin(async move {
-                conn.execute(
-                    "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
-                )
-                .await?;
+                conn.execute(pragmas.as_str()).await?;
                 Ok(())
             })
         })
@@ -480,6 +521,39 @@ pub fn is_corrupt(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cache_size_is_a_whole_number_of_kib_above_zero() {
+        assert_eq!(parse_cache_kib("256").unwrap(), 256);
+        assert_eq!(parse_cache_kib(" 4096 ").unwrap(), 4096);
+        for bad in ["", "0", "-128", "2MiB", "1.5", "99999999999"] {
+            let e = parse_cache_kib(bad).unwrap_err().to_string();
+            assert!(e.contains("FOOD_SQLITE_CACHE_KIB"), "{bad}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_connection_of_a_pool_gets_the_cache_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&format!("sqlite://{}/cache.db", dir.path().display())).unwrap();
+        let pool = sqlite_pool(&url, 2, false, Some(256)).await.unwrap();
+        // Two connections held at once: the pool opened both.
+        let mut a = pool.acquire().await.unwrap();
+        let mut b = pool.acquire().await.unwrap();
+        for conn in [&mut a, &mut b] {
+            let (size,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(size, -256);
+        }
+        let default = sqlite_pool(&url, 1, false, None).await.unwrap();
+        let (size,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+            .fetch_one(&default)
+            .await
+            .unwrap();
+        assert_eq!(size, -2000, "SQLite's default, about 2 MiB");
+    }
 
     #[tokio::test]
     async fn a_corrupt_stored_status_fails_the_read_naming_the_value() {
