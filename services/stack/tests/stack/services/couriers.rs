@@ -166,8 +166,14 @@ impl Deliveries {
         format!("{}delivery-service", self.prefix)
     }
 
+    /// A client of `replica` whose connection lives on the harness's
+    /// runtime, as the replica does. On the test's runtime it could not
+    /// answer the replica's GOAWAY while `Drop` blocks that runtime waiting
+    /// for the replicas to stop, and each stop waited out its 15 s.
     async fn client(&self, replica: usize) -> Client {
-        DeliveryServiceClient::connect(format!("http://{}", self.addrs[replica]))
+        let url = format!("http://{}", self.addrs[replica]);
+        self.runtime
+            .spawn(async move { DeliveryServiceClient::connect(url).await.unwrap() })
             .await
             .unwrap()
     }

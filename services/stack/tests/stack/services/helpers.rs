@@ -235,6 +235,20 @@ pub async fn order_events(
     want: usize,
     quiet: Duration,
 ) -> Vec<food_events::Payload> {
+    orders_events(brokers, topic, &[(order_id, want)], quiet)
+        .await
+        .remove(0)
+}
+
+/// [`order_events`] for several orders in one read of the topic, each with
+/// the number of events it waits for; the events of each, in `wanted`'s
+/// order.
+pub async fn orders_events(
+    brokers: &str,
+    topic: &str,
+    wanted: &[(&str, usize)],
+    quiet: Duration,
+) -> Vec<Vec<food_events::Payload>> {
     use rdkafka::{
         ClientConfig, Message,
         consumer::{Consumer, StreamConsumer},
@@ -252,27 +266,32 @@ pub async fn order_events(
         .create()
         .expect("creating a reader");
     consumer.subscribe(&[topic]).expect("subscribing");
-    let mut out = Vec::new();
+    let index: std::collections::HashMap<&[u8], usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_bytes(), i))
+        .collect();
+    let mut out = vec![Vec::new(); wanted.len()];
     let mut deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let mut settled = false;
     loop {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
             Ok(Ok(m)) => {
-                if m.key() != Some(order_id.as_bytes()) {
+                let Some(&i) = m.key().and_then(|k| index.get(k)) else {
                     continue;
-                }
+                };
                 if let Some(p) = m
                     .payload()
                     .and_then(|b| food_events::decode(b).ok())
                     .and_then(|e| e.payload)
                 {
-                    out.push(p);
+                    out[i].push(p);
                 }
             }
             Ok(Err(_)) => {}
             Err(_) => break,
         }
-        if !settled && out.len() >= want {
+        if !settled && out.iter().zip(wanted).all(|(got, (_, n))| got.len() >= *n) {
             settled = true;
             deadline = tokio::time::Instant::now() + quiet;
         }

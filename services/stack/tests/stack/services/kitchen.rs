@@ -656,11 +656,12 @@ async fn on_postgres_two_replicas_reject_each_overdue_order_once() {
         assert_eq!(o.status, OrderStatus::Rejected as i32, "{id}");
         assert_eq!(o.rejection_reason.as_deref(), Some("timeout"));
     }
-    let mut seen = Vec::new();
-    for id in &ids {
-        let events = order_events(&stack.brokers, &topics.orders, id, 2, QUIET).await;
-        seen.push(event_kinds(&events));
-    }
+    let wanted: Vec<(&str, usize)> = ids.iter().map(|id| (id.as_str(), 2)).collect();
+    let seen: Vec<_> = orders_events(&stack.brokers, &topics.orders, &wanted, QUIET)
+        .await
+        .iter()
+        .map(|events| event_kinds(events))
+        .collect();
     a.stop().await;
     b.stop().await;
 
@@ -810,10 +811,11 @@ async fn on_postgres_racing_accept_and_reject_calls_apply_exactly_one_of_them() 
         outcomes.push(race.await.unwrap());
     }
 
-    for (id, (accepted, rejected)) in ids.iter().zip(&outcomes) {
+    let wanted: Vec<(&str, usize)> = ids.iter().map(|id| (id.as_str(), 2)).collect();
+    let all_events = orders_events(&stack.brokers, &topics.orders, &wanted, QUIET).await;
+    for ((id, (accepted, rejected)), events) in ids.iter().zip(&outcomes).zip(&all_events) {
         let stored = order_of(&orders, id).await.unwrap();
-        let events = order_events(&stack.brokers, &topics.orders, id, 2, QUIET).await;
-        let kinds = event_kinds(&events);
+        let kinds = event_kinds(events);
         match (accepted, rejected) {
             (Ok(won), Err(lost)) => {
                 assert_refused(lost, OrderStatus::Preparing);
