@@ -14,7 +14,7 @@ use rdkafka::ClientConfig;
 /// A config with librdkafka's debug contexts from `FOOD_KAFKA_DEBUG` (for
 /// example `msg,broker,protocol`), when set; its lines are logged under the
 /// `rdkafka` target, so `RUST_LOG` must also let them through
-/// (`RUST_LOG=info,rdkafka=debug`).
+/// (`RUST_LOG=info,librdkafka=debug`).
 pub fn client_config() -> ClientConfig {
     let mut c = ClientConfig::new();
     if let Ok(contexts) = std::env::var("FOOD_KAFKA_DEBUG")
