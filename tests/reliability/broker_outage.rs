@@ -194,20 +194,21 @@ async fn delivered_all(client: food_client::Client, orders: Vec<String>) -> (Ins
 
 /// Waits until a watcher has every delivery of `want` at its version, at
 /// most `patience`; returns the ones still behind. `shown` gives the
-/// versions the watcher has, for the ids asked.
+/// version the watcher has of a delivery.
 async fn caught_up(
     want: &BTreeMap<String, u64>,
     patience: Duration,
-    shown: impl Fn(&mut dyn Iterator<Item = &String>) -> Vec<Option<u64>>,
+    shown: impl Fn(&str) -> Option<u64>,
 ) -> Vec<String> {
     let deadline = Instant::now() + patience;
     loop {
-        let has = shown(&mut want.keys());
         let behind: Vec<String> = want
             .iter()
-            .zip(has)
-            .filter(|((_, v), has)| has.is_none_or(|h| h < **v))
-            .map(|((id, v), has)| format!("{id} v{v} (has {has:?})"))
+            .filter_map(|(id, v)| {
+                let has = shown(id);
+                has.is_none_or(|h| h < *v)
+                    .then(|| format!("{id} v{v} (has {has:?})"))
+            })
             .collect();
         if behind.is_empty() || Instant::now() > deadline {
             return behind;
@@ -216,12 +217,9 @@ async fn caught_up(
     }
 }
 
-/// What `seen` has of the ids asked.
-fn seen_of(seen: &Seen) -> impl Fn(&mut dyn Iterator<Item = &String>) -> Vec<Option<u64>> + '_ {
-    move |ids| {
-        let seen = seen.lock().unwrap();
-        ids.map(|id| seen.get(id).copied()).collect()
-    }
+/// The version `seen` has of a delivery.
+fn seen_of(seen: &Seen) -> impl Fn(&str) -> Option<u64> + '_ {
+    move |id| seen.lock().unwrap().get(id).copied()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -317,10 +315,8 @@ async fn a_broker_outage_under_load_loses_nothing() {
         seen_of(&graphql_seen),
     )
     .await;
-    let board_behind = caught_up(&versions, Duration::from_secs(20), |ids| {
-        let board = board.lock().unwrap();
-        ids.map(|id| board.app.delivery(id).map(|d| d.version))
-            .collect()
+    let board_behind = caught_up(&versions, Duration::from_secs(20), |id| {
+        board.lock().unwrap().app.delivery(id).map(|d| d.version)
     })
     .await;
     let (board_stale, board_live) = {
