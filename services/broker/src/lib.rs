@@ -165,16 +165,19 @@ const BIN: &str = "food-broker";
 /// run stale. Tests and benches (executables in `deps/`) only build a missing
 /// one: `cargo test --workspace` has just built it, and a `cargo build -p`
 /// from inside a test would build the broker again with other features,
-/// which on a cold cache could outlast a test's time limit.
+/// which on a cold cache could outlast a test's time limit. A process a test
+/// starts (a `food-stack`) builds nothing either: see [`cargo_run`].
 pub fn broker_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_BROKER_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let under_cargo = std::env::var_os("CARGO").is_some();
+    let cargo = cargo_run();
     let test_or_bench = in_deps_dir();
-    if under_cargo && !test_or_bench {
+    if let Some(cargo) = cargo.as_deref()
+        && !test_or_bench
+    {
         // `cargo run`: bring it up to date.
-        if let Err(e) = build_with_cargo() {
+        if let Err(e) = build_with_cargo(cargo) {
             tracing::warn!(error = %e, "could not build food-broker with cargo; looking for one already built");
         }
     }
@@ -188,9 +191,11 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = found {
         return Ok(p);
     }
-    if under_cargo && test_or_bench {
+    if let Some(cargo) = cargo.as_deref()
+        && test_or_bench
+    {
         // A test or bench: build the missing binary.
-        build_with_cargo().map_err(anyhow::Error::msg)?;
+        build_with_cargo(cargo).map_err(anyhow::Error::msg)?;
         if let Some(p) = beside_exe() {
             return Ok(p);
         }
@@ -198,6 +203,31 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     bail!(
         "cannot find the `{BIN}` binary; build it with `cargo build -p food-broker-server` \
          or set FOOD_BROKER_BIN"
+    )
+}
+
+/// The cargo this process was started by (`cargo run`, `cargo test`,
+/// `cargo bench`), or `None`.
+///
+/// Cargo puts its own path in `CARGO`, but every process started below it
+/// inherits that: a `food-stack` a test starts would take itself for
+/// `cargo run` and build its parts again with one package's features (and
+/// the next `cargo test --workspace` would build them back). So on Linux the
+/// parent process must be cargo itself; elsewhere `CARGO` alone decides.
+pub fn cargo_run() -> Option<PathBuf> {
+    let cargo = PathBuf::from(std::env::var_os("CARGO")?);
+    parent_is_cargo(&cargo).unwrap_or(true).then_some(cargo)
+}
+
+/// Whether the parent process runs `cargo` (by its executable's name: a
+/// rustup proxy execs the toolchain's cargo); `None` where `/proc` does not
+/// say.
+fn parent_is_cargo(cargo: &Path) -> Option<bool> {
+    let parent = std::os::unix::process::parent_id();
+    let exe = std::fs::read_link(format!("/proc/{parent}/exe")).ok()?;
+    Some(
+        exe.file_stem()
+            .is_some_and(|stem| Some(stem) == cargo.file_stem()),
     )
 }
 
@@ -211,8 +241,7 @@ fn in_deps_dir() -> bool {
 
 /// `cargo build -p food-broker-server --bin food-broker`, in the profile this
 /// executable was built in; cargo's progress goes to stderr.
-fn build_with_cargo() -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").ok_or("not run by cargo")?;
+fn build_with_cargo(cargo: &Path) -> Result<(), String> {
     let release = std::env::current_exe()
         .ok()
         .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
@@ -237,4 +266,31 @@ fn beside_exe() -> Option<PathBuf> {
         .flatten()
         .map(|d: &Path| d.join(BIN))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    const PROBE: &str = "FOOD_PROBE_CARGO_RUN";
+
+    /// A process a test starts (as food-stack is) inherits cargo's `CARGO`
+    /// but was not started by cargo, so it builds nothing.
+    #[test]
+    fn a_process_a_test_starts_is_not_cargo_run() {
+        if std::env::var_os(PROBE).is_some() {
+            println!("cargo_run: {:?}", super::cargo_run());
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "tests::a_process_a_test_starts_is_not_cargo_run",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(PROBE, "1")
+            .env("CARGO", std::env::var_os("CARGO").unwrap_or("cargo".into()))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("cargo_run: None"), "the child says: {out}");
+    }
 }

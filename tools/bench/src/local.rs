@@ -147,11 +147,6 @@ impl LocalStack {
             }
         }
         command.envs(launch.env.iter().map(|(k, v)| (k, v)));
-        if launch.binary.is_some() {
-            // A binary given is run as it is: without `CARGO` neither it
-            // nor the broker it starts runs a `cargo build` of its own.
-            command.env_remove("CARGO");
-        }
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
@@ -248,12 +243,14 @@ fn tail(log: &Path) -> String {
 /// it first builds `food-stack` in this binary's profile, a no-op when it
 /// is up to date, so a changed stack is never measured stale, as
 /// `food_broker::broker_binary` does for the broker. Tests pass
-/// `FOOD_STACK_BIN`: a build from inside a test would use other features.
+/// `FOOD_STACK_BIN`: a build from inside a test would use other features,
+/// and a food-bench a test starts is not run by cargo
+/// ([`food_broker::cargo_run`]).
 pub fn find_binary() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("FOOD_STACK_BIN") {
         return Ok(PathBuf::from(p));
     }
-    if let Some(cargo) = std::env::var_os("CARGO") {
+    if let Some(cargo) = food_broker::cargo_run() {
         let release = std::env::current_exe()
             .ok()
             .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));

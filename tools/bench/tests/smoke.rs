@@ -6,10 +6,9 @@ use serde_json::Value;
 const BENCH: &str = env!("CARGO_BIN_EXE_food-bench");
 
 /// `food-bench` run by a test, on the `food-stack` and `food-broker` cargo
-/// built beside it (`cargo test --workspace` builds them all). Without
-/// `CARGO` in their environment neither food-bench nor food-stack runs a
-/// `cargo build` of its own: one from inside a test would build them again
-/// with other features, which on a cold cache outlasts the test's limit.
+/// built beside it (`cargo test --workspace` builds them all). Started by a
+/// test, not by cargo, neither food-bench nor food-stack runs a
+/// `cargo build` of its own (`food_broker::cargo_run`).
 fn bench() -> std::process::Command {
     let mut command = std::process::Command::new(BENCH);
     for (var, bin) in [
@@ -18,7 +17,6 @@ fn bench() -> std::process::Command {
     ] {
         command.env(var, food_bench::local::test_binary(var, bin));
     }
-    command.env_remove("CARGO");
     command
 }
 

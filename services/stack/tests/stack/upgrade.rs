@@ -39,12 +39,6 @@ async fn a_data_dir_of_the_release_before_restaurants_starts_and_keeps_its_order
         ])
         .args(["--broker-addr", "127.0.0.1:0", "--no-contexts"])
         .env("RUST_LOG", "warn")
-        // The broker `cargo test --workspace` built. Without it food-stack,
-        // seeing cargo's `CARGO` in its environment, takes itself for
-        // `cargo run` and runs `cargo build -p food-broker-server`, which
-        // builds the broker again with that one package's features (and the
-        // next step of a CI run builds it back).
-        .env("FOOD_BROKER_BIN", food_broker::broker_binary().unwrap())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("food-stack starts");
