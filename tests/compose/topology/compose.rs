@@ -58,6 +58,9 @@ pub struct Healthcheck {
     pub timeout: Duration,
     pub retries: u32,
     pub start_period: Duration,
+    /// The interval within `start_period` (Docker Engine 25 and later,
+    /// whose default is 5 s).
+    pub start_interval: Duration,
 }
 
 /// `healthcheck.test`.
@@ -357,6 +360,7 @@ fn healthcheck(v: &Value) -> anyhow::Result<Option<Healthcheck>> {
             "timeout",
             "retries",
             "start_period",
+            "start_interval",
             "disable",
         ]
         .contains(&key)
@@ -364,16 +368,18 @@ fn healthcheck(v: &Value) -> anyhow::Result<Option<Healthcheck>> {
             bail!("healthcheck.{key} is not supported by the harness");
         }
     }
+    // Docker's defaults.
+    let interval = duration_or("interval", Duration::from_secs(30))?;
     Ok(Some(Healthcheck {
         test,
-        // Docker's defaults.
-        interval: duration_or("interval", Duration::from_secs(30))?,
+        interval,
         timeout: duration_or("timeout", Duration::from_secs(30))?,
         retries: match m.get("retries") {
             None => 3,
             Some(v) => string(v)?.parse().context("retries")?,
         },
         start_period: duration_or("start_period", Duration::ZERO)?,
+        start_interval: duration_or("start_interval", Duration::from_secs(5))?,
     }))
 }
 
@@ -670,6 +676,7 @@ services:
     image: other
     environment: [B=2]
     depends_on: [one]
+    healthcheck: {test: [CMD, two, healthcheck], start_period: 30s, start_interval: 1s}
     volumes: ["./f.toml:/etc/f.toml:ro", "data:/data"]
     profiles: [tools]
 volumes:
@@ -684,6 +691,20 @@ volumes:
         let hc = one.healthcheck.as_ref().unwrap();
         assert_eq!(hc.test, Probe::Shell("true".into()));
         assert_eq!((hc.interval, hc.retries), (Duration::from_secs(2), 3));
+        assert_eq!(
+            hc.start_interval,
+            Duration::from_secs(5),
+            "Docker's default"
+        );
+        let hc = p.services["two"].healthcheck.as_ref().unwrap();
+        assert_eq!(
+            (hc.interval, hc.start_period, hc.start_interval),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(30),
+                Duration::from_secs(1)
+            )
+        );
         assert_eq!(
             one.ports,
             [

@@ -784,8 +784,9 @@ impl Topology {
         Ok(())
     }
 
-    /// Compose's health loop for one replica, as Docker times it: the
-    /// first probe one interval after the start, failures within
+    /// Compose's health loop for one replica, as Docker times it: probes
+    /// `start_interval` apart within `start_period` and `interval` apart
+    /// after it (the first one such a gap after the start), failures within
     /// `start_period` not counted, `retries` failures in a row unhealthy.
     async fn until_healthy(
         &self,
@@ -795,7 +796,14 @@ impl Topology {
         started: Instant,
     ) -> anyhow::Result<()> {
         let mut failures = 0;
-        let mut next = started + check.interval;
+        let gap = |at: Instant| {
+            if at.duration_since(started) < check.start_period {
+                check.start_interval
+            } else {
+                check.interval
+            }
+        };
+        let mut next = started + gap(started);
         loop {
             while Instant::now() < next {
                 if let Some(status) = self.exited(r) {
@@ -806,7 +814,7 @@ impl Topology {
                 let left = next.saturating_duration_since(Instant::now());
                 tokio::time::sleep(left.min(Duration::from_millis(100))).await;
             }
-            next += check.interval;
+            next += gap(next);
             if let Some(status) = self.exited(r) {
                 return Err(self.failure(r, &format!("exited ({status}) before it was healthy")));
             }
