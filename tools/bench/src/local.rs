@@ -240,9 +240,10 @@ fn tail(log: &Path) -> String {
 
 /// `FOOD_STACK_BIN`, else `food-stack` beside this binary (cargo puts them
 /// together), else on the PATH. Run by cargo (`cargo run -p food-bench`),
-/// it first builds `food-stack` in this binary's profile, a no-op when it
-/// is up to date, so a changed stack is never measured stale, as
-/// `food_broker::broker_binary` does for the broker. Tests pass
+/// it first builds `food-stack` and the broker it starts in this binary's
+/// profile, a no-op when they are up to date, so a changed stack is never
+/// measured stale (the food-stack it starts is not run by cargo, so it
+/// builds nothing of its own). Tests pass
 /// `FOOD_STACK_BIN`: a build from inside a test would use other features,
 /// and a food-bench a test starts is not run by cargo
 /// ([`food_broker::cargo_run`]).
@@ -256,12 +257,13 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
             .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
         let mut cmd = std::process::Command::new(cargo);
         cmd.args(["build", "-p", "food-stack", "--bin", BIN]);
+        cmd.args(["-p", "food-broker-server", "--bin", "food-broker"]);
         if release {
             cmd.arg("--release");
         }
         let status = cmd.status().context("running cargo")?;
         if !status.success() {
-            bail!("cargo build -p food-stack failed: {status}");
+            bail!("cargo build of food-stack and food-broker failed: {status}");
         }
     }
     if let Some(p) = beside_exe(BIN) {
