@@ -181,7 +181,7 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
             tracing::warn!(error = %e, "could not build food-broker with cargo; looking for one already built");
         }
     }
-    let found = beside_exe().or_else(|| {
+    let found = beside_this_exe(BIN).or_else(|| {
         std::env::var_os("PATH")
             .into_iter()
             .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -196,7 +196,7 @@ pub fn broker_binary() -> anyhow::Result<PathBuf> {
     {
         // A test or bench: build the missing binary.
         build_with_cargo(cargo).map_err(anyhow::Error::msg)?;
-        if let Some(p) = beside_exe() {
+        if let Some(p) = beside_this_exe(BIN) {
             return Ok(p);
         }
     }
@@ -239,32 +239,48 @@ fn in_deps_dir() -> bool {
         .unwrap_or(false)
 }
 
-/// `cargo build -p food-broker-server --bin food-broker`, in the profile this
-/// executable was built in; cargo's progress goes to stderr.
+/// `cargo build -p food-broker-server --bin food-broker`.
 fn build_with_cargo(cargo: &Path) -> Result<(), String> {
+    cargo_build(cargo, &[("food-broker-server", BIN)])
+}
+
+/// `cargo build -p <package> --bin <bin>` for each pair, in the profile this
+/// executable was built in; cargo's progress goes to stderr. For a program
+/// [`cargo_run`] says cargo started, to bring the binaries it starts up to
+/// date.
+pub fn cargo_build(cargo: &Path, bins: &[(&str, &str)]) -> Result<(), String> {
     let release = std::env::current_exe()
         .ok()
         .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
     let mut cmd = std::process::Command::new(cargo);
-    cmd.args(["build", "-p", "food-broker-server", "--bin", BIN]);
+    cmd.arg("build");
+    for (package, bin) in bins {
+        cmd.args(["-p", package, "--bin", bin]);
+    }
     if release {
         cmd.arg("--release");
     }
+    let names = bins
+        .iter()
+        .map(|(_, bin)| *bin)
+        .collect::<Vec<_>>()
+        .join(", ");
     match cmd.status() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("cargo build of {BIN} failed: {status}")),
+        Ok(status) => Err(format!("cargo build of {names} failed: {status}")),
         Err(e) => Err(format!("running cargo: {e}")),
     }
 }
 
-fn beside_exe() -> Option<PathBuf> {
+/// The binary `name` cargo built beside this executable: in its directory,
+/// or, for a test or bench (in `deps/`), in the one above.
+pub fn beside_this_exe(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    let candidates = [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))];
-    candidates
+    [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))]
         .into_iter()
         .flatten()
-        .map(|d: &Path| d.join(BIN))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 

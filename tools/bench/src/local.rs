@@ -252,21 +252,13 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     if let Some(cargo) = food_broker::cargo_run() {
-        let release = std::env::current_exe()
-            .ok()
-            .is_some_and(|e| e.components().any(|c| c.as_os_str() == "release"));
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "-p", "food-stack", "--bin", BIN]);
-        cmd.args(["-p", "food-broker-server", "--bin", "food-broker"]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().context("running cargo")?;
-        if !status.success() {
-            bail!("cargo build of food-stack and food-broker failed: {status}");
-        }
+        food_broker::cargo_build(
+            &cargo,
+            &[("food-stack", BIN), ("food-broker-server", "food-broker")],
+        )
+        .map_err(anyhow::Error::msg)?;
     }
-    if let Some(p) = beside_exe(BIN) {
+    if let Some(p) = food_broker::beside_this_exe(BIN) {
         return Ok(p);
     }
     if let Some(path) = std::env::var_os("PATH")
@@ -282,18 +274,6 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
     )
 }
 
-/// The binary `name` cargo built beside this executable: in its directory,
-/// or, for a test (in `deps/`), in the one above.
-pub fn beside_exe(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    [Some(dir), dir.parent().filter(|_| dir.ends_with("deps"))]
-        .into_iter()
-        .flatten()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 /// For tests: the binary the environment variable `var` names
 /// (`FOOD_STACK_BIN=target/release/food-stack` runs a suite on release
 /// binaries), else `name` as cargo built it beside the test
@@ -305,7 +285,7 @@ pub fn test_binary(var: &str, name: &str) -> PathBuf {
         assert!(path.is_file(), "{var}={} is not a file", path.display());
         return path;
     }
-    beside_exe(name).unwrap_or_else(|| {
+    food_broker::beside_this_exe(name).unwrap_or_else(|| {
         panic!("{name} is missing: build it with `cargo build --workspace` or set {var}")
     })
 }
