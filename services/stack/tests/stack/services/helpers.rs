@@ -166,32 +166,45 @@ pub async fn caught_up(brokers: &str, group: &str, topic: &str) {
             .create()
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let md = c
-                .fetch_metadata(Some(&topic), Duration::from_secs(2))
-                .unwrap();
+        // One look: whether every partition's committed offset has reached
+        // its high watermark. A broker may answer a look with a retriable
+        // error (Apache Kafka's NotCoordinator while the group's
+        // coordinator moves); the loop looks again until the deadline.
+        let look = || -> Result<bool, rdkafka::error::KafkaError> {
+            let md = c.fetch_metadata(Some(&topic), Duration::from_secs(2))?;
             let parts = md.topics()[0].partitions().len() as i32;
             let mut tpl = TopicPartitionList::new();
             for p in 0..parts {
                 tpl.add_partition(&topic, p);
             }
-            let committed = c.committed_offsets(tpl, Duration::from_secs(2)).unwrap();
-            let done = (0..parts).all(|p| {
-                let (_, high) = c
-                    .fetch_watermarks(&topic, p, Duration::from_secs(2))
-                    .unwrap();
+            let committed = c.committed_offsets(tpl, Duration::from_secs(2))?;
+            for p in 0..parts {
+                let (_, high) = c.fetch_watermarks(&topic, p, Duration::from_secs(2))?;
                 let at = match committed.find_partition(&topic, p).map(|e| e.offset()) {
                     Some(Offset::Offset(o)) => o,
                     _ => 0,
                 };
-                at >= high
-            });
+                if at < high {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
+        let mut last_error = None;
+        loop {
+            let done = match look() {
+                Ok(done) => done,
+                Err(e) => {
+                    last_error = Some(e);
+                    false
+                }
+            };
             if done {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "{group} did not catch up on {topic}"
+                "{group} did not catch up on {topic} (last error: {last_error:?})"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
