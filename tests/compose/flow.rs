@@ -176,7 +176,7 @@ async fn the_seed_flow_runs_on_the_compose_topology() {
     let out = tokio::process::Command::new(topology.bin_dir().join("food-bench"))
         .args(["--gateway", &base, "--token", OPS])
         .args(["--kafka-brokers", &topology.kafka_bootstrap()])
-        .args(["--duration", "2s", "--changes", "100", "--rates", "50,100"])
+        .args(["--duration", "1s", "--changes", "100", "--rates", "50,100"])
         .arg("--json")
         .output()
         .await
