@@ -94,6 +94,15 @@ impl Default for Options {
     }
 }
 
+/// A `POST /orders` body of `items` (id, quantity) to "1 Main St".
+fn order_body(items: &[(&str, u32)]) -> Value {
+    let lines: Vec<Value> = items
+        .iter()
+        .map(|(id, quantity)| json!({"item_id": id, "quantity": quantity}))
+        .collect();
+    json!({"items": lines, "delivery_address": "1 Main St"})
+}
+
 /// The platform (`food_stack::testing`, torn down when dropped) and a
 /// client for its gateway.
 pub struct TestStack {
@@ -173,15 +182,49 @@ impl TestStack {
 
     /// `POST /orders` of `items` (id, quantity) as `who`.
     pub async fn post_order(&self, who: Who, items: &[(&str, u32)]) -> Response {
-        let lines: Vec<Value> = items
-            .iter()
-            .map(|(id, quantity)| json!({"item_id": id, "quantity": quantity}))
-            .collect();
         self.request(Method::POST, "/orders", who)
-            .json(&json!({"items": lines, "delivery_address": "1 Main St"}))
+            .json(&order_body(items))
             .send()
             .await
             .unwrap()
+    }
+
+    /// `POST /orders` of `items` as `who` through [`TestStack::place`]; the
+    /// order.
+    pub async fn place_order(&self, who: Who, items: &[(&str, u32)]) -> Value {
+        self.place(who, order_body(items)).await
+    }
+
+    /// `POST /orders` of `body` as `who`, as a careful client places an
+    /// order: with an `Idempotency-Key`, retried on a 503 (the contract's
+    /// "retry shortly": a machine running many platforms at once can keep a
+    /// call past the gateway's downstream timeout) for up to 20 s; asserts
+    /// a 201 (or the 200 of a retry that finds the order taken) and returns
+    /// the order.
+    pub async fn place(&self, who: Who, body: Value) -> Value {
+        let key = format!("place-{:016x}", rand::random::<u64>());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let res = self
+                .request(Method::POST, "/orders", who)
+                .header("Idempotency-Key", &key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let answer: Value = res.json().await.unwrap_or(Value::Null);
+            if status == StatusCode::SERVICE_UNAVAILABLE && tokio::time::Instant::now() < deadline {
+                eprintln!("POST /orders {body}: 503, retrying: {answer}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            assert!(
+                status == StatusCode::CREATED || status == StatusCode::OK,
+                "POST /orders {body}: {status} {answer}"
+            );
+            return answer;
+        }
     }
 
     /// Some item that can be ordered, from [`AUTO_KITCHEN`] (so that its
@@ -216,19 +259,7 @@ impl TestStack {
         if who == Who::Ops {
             body["customer_id"] = json!("alice");
         }
-        let res = self
-            .request(Method::POST, "/orders", who)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            res.status(),
-            StatusCode::CREATED,
-            "{}",
-            res.text().await.unwrap()
-        );
-        res.json().await.unwrap()
+        self.place(who, body).await
     }
 
     /// The order's delivery, once delivery-service has created it from the

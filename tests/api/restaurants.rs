@@ -457,18 +457,8 @@ async fn an_order_carries_its_restaurant_into_its_delivery_and_the_live_streams(
 async fn orders_and_deliveries_are_filtered_by_restaurant() {
     // Arrange: one order at each of two restaurants
     let stack = spawn_stack().await;
-    let luca: Value = stack
-        .post_order(Who::Alice, &[("margherita", 1)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let smash: Value = stack
-        .post_order(Who::Bob, &[("cola", 1)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let luca: Value = stack.place_order(Who::Alice, &[("margherita", 1)]).await;
+    let smash: Value = stack.place_order(Who::Bob, &[("cola", 1)]).await;
     let (luca_id, smash_id) = (luca["id"].as_str().unwrap(), smash["id"].as_str().unwrap());
     stack.wait_for_delivery(luca_id).await;
     stack.wait_for_delivery(smash_id).await;
@@ -660,12 +650,7 @@ async fn the_graphql_subscription_carries_the_restaurant() {
 
     // Arrange
     let stack = spawn_stack().await;
-    let order: Value = stack
-        .post_order(Who::Alice, &[("beef-pho", 1)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = stack.place_order(Who::Alice, &[("beef-pho", 1)]).await;
     let id = order["id"].as_str().unwrap().to_owned();
     stack.wait_for_delivery(&id).await;
     let pho = stack
