@@ -423,9 +423,11 @@ pub(crate) async fn tail(
                         handle(payload);
                     }
                 }
+                // Not paced: the errors librdkafka queued while the broker
+                // was away are taken at once, as in food_kit::consumer::run.
                 Err(e) => {
                     tracing::warn!(error = %e, feed = name, "feed error");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::task::yield_now().await;
                 }
             }
         }
