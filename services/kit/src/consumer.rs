@@ -215,7 +215,7 @@ pub async fn run<H: Handler>(
             // While the broker is away librdkafka queues an error event per
             // failed attempt, and they wait here behind one another: pausing
             // on each one held the first event after the broker's return
-            // back by up to 14 s after a 20 s outage. librdkafka's own
+            // back by up to 15.6 s after a 20 s outage. librdkafka's own
             // reconnect backoff paces them, so they are taken at once.
             Err(e) => {
                 tracing::warn!(consumer = %name, error = %e, "kafka consumer error");
